@@ -1,0 +1,213 @@
+//! Command-line interface: parses arguments and dispatches to the subcommands.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+
+use crate::headless::Output;
+use crate::scenario::{self, PortOverrides, run::RunOptions};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "resilience-tui",
+    version,
+    about = "Watch Dapr's retries and circuit breakers work, in one terminal command."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+// The scenario's arguments make this enum large; it is parsed once per process, so boxing buys nothing.
+#[allow(clippy::large_enum_variant)]
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run a scenario: its apps, their Dapr sidecars, and the faults you inject.
+    Scenario(ScenarioArgs),
+    /// List the scenarios, one line each.
+    Scenarios,
+    /// Load Dapr resource files, print the policies and targets they define, and every error and warning.
+    Validate {
+        /// A folder of Dapr resources (as `dapr run --resources-path`). Default: every folder under ./resources.
+        #[arg(long, value_name = "DIR")]
+        resources_path: Option<PathBuf>,
+        /// Check the folder as this app's sidecar would load it (scopes, and which policies its targets see).
+        #[arg(long, value_name = "ID")]
+        app_id: Option<String>,
+    },
+}
+
+#[derive(clap::Args, Debug)]
+pub struct ScenarioArgs {
+    /// A scenario name (see `resilience-tui scenarios`) or a path to a scenario file.
+    pub name: String,
+    /// Print one line per event instead of the full-screen UI (the default when stdout is not a terminal).
+    #[arg(long)]
+    pub headless: bool,
+    /// Headless output: text for people, jsonl for machines.
+    #[arg(long, value_enum, default_value_t = Output::Text)]
+    pub output: Output,
+    /// Inject the scenario's fault this long after start (repeatable; Go duration, e.g. 10s).
+    #[arg(long, value_name = "DUR", value_parser = parse_duration)]
+    pub fault_at: Vec<Duration>,
+    /// Clear the faults this long after start (repeatable; paired in order with --fault-at).
+    #[arg(long, value_name = "DUR", value_parser = parse_duration)]
+    pub clear_at: Vec<Duration>,
+    /// End the run after this long (default: until Ctrl-C).
+    #[arg(long, value_name = "DUR", value_parser = parse_duration)]
+    pub duration: Option<Duration>,
+    /// Use this Dapr resources folder instead of the scenario's.
+    #[arg(long, value_name = "DIR")]
+    pub resources_path: Option<PathBuf>,
+    /// Move an app's Dapr HTTP port, e.g. `--dapr-http-port checkout=3600` (repeatable).
+    #[arg(long, value_name = "APP=PORT", value_parser = parse_app_port)]
+    pub dapr_http_port: Vec<(String, u16)>,
+    /// Move an app's own port, e.g. `--app-port order-processor=8101` (repeatable).
+    #[arg(long, value_name = "APP=PORT", value_parser = parse_app_port)]
+    pub app_port: Vec<(String, u16)>,
+    /// Most frames a second the UI draws.
+    #[arg(long, value_name = "N", default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=120))]
+    pub fps: u32,
+    /// Pin the UI's drawing area, e.g. `100x30`, so a recording has a fixed geometry.
+    #[arg(long, value_name = "COLSxROWS", value_parser = parse_viewport)]
+    pub viewport: Option<(u16, u16)>,
+    /// Record what the UI draws to this asciicast v2 file (play it with asciinema).
+    #[arg(long, value_name = "FILE.cast")]
+    pub record: Option<PathBuf>,
+    /// Write diagnostics here (the UI never prints behind itself; headless mode prints warnings to stderr).
+    #[arg(long, value_name = "FILE")]
+    pub log_file: Option<PathBuf>,
+    /// Where a stopped state store runs (state-management): a redis-server the tool starts, or in memory.
+    #[arg(long, value_enum, default_value_t = scenario::run::StateStoreChoice::Auto)]
+    pub state_store: scenario::run::StateStoreChoice,
+    /// The Redis container the state-management fault stops and starts (`dapr init` names it dapr_redis).
+    #[arg(long, value_name = "NAME", default_value = "dapr_redis")]
+    pub redis_container: String,
+    /// Time checkout waits between orders.
+    #[arg(long, value_name = "DUR", value_parser = parse_duration, default_value = "1s")]
+    pub order_interval: Duration,
+}
+
+/// Diagnostics: to `--log-file` when given (everything from info up), else warnings to stderr in headless
+/// mode, and nothing in the UI (writing behind a full-screen UI corrupts the screen and recordings).
+fn init_logging(path: Option<&std::path::Path>, headless: bool) -> anyhow::Result<()> {
+    use tracing_subscriber::fmt;
+    match path {
+        Some(path) => {
+            let file = std::fs::File::create(path)
+                .map_err(|e| anyhow::anyhow!("cannot write the log file {}: {e}; check --log-file", path.display()))?;
+            fmt()
+                .with_ansi(false)
+                .with_max_level(tracing::Level::DEBUG)
+                .with_writer(std::sync::Mutex::new(file))
+                .init();
+        }
+        None if headless => fmt()
+            .with_max_level(tracing::Level::WARN)
+            .with_writer(std::io::stderr)
+            .init(),
+        None => {}
+    }
+    Ok(())
+}
+
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    crate::duration::parse_go_duration(s).map_err(|e| format!("{e}; {}", e.hint()))
+}
+
+fn parse_viewport(s: &str) -> Result<(u16, u16), String> {
+    let (w, h) = s
+        .split_once(['x', 'X'])
+        .ok_or_else(|| format!("`{s}` is not COLSxROWS, e.g. 100x30"))?;
+    let parse = |v: &str| v.parse::<u16>().ok().filter(|n| *n > 0);
+    match (parse(w), parse(h)) {
+        (Some(w), Some(h)) if w >= crate::tui::view::MIN_WIDTH && h >= crate::tui::view::MIN_HEIGHT => Ok((w, h)),
+        (Some(_), Some(_)) => Err(format!("`{s}` is smaller than the UI's minimum of 80x24")),
+        _ => Err(format!("`{s}` is not COLSxROWS, e.g. 100x30")),
+    }
+}
+
+fn parse_app_port(s: &str) -> Result<(String, u16), String> {
+    let (app, port) = s
+        .split_once('=')
+        .ok_or_else(|| format!("`{s}` is not APP=PORT, e.g. checkout=3600"))?;
+    let port: u16 = port
+        .parse()
+        .ok()
+        .filter(|p| *p > 0)
+        .ok_or_else(|| format!("`{port}` is not a TCP port (1-65535)"))?;
+    Ok((app.to_string(), port))
+}
+
+/// Runs the command line; the exit code says whether it succeeded.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Validate { resources_path, app_id } => crate::validate::run(resources_path, app_id.as_deref()),
+        Command::Scenarios => list_scenarios(),
+        Command::Scenario(args) => run_scenario(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn list_scenarios() -> anyhow::Result<ExitCode> {
+    for path in scenario::list() {
+        match scenario::load(&path) {
+            Ok(s) => println!("{:<20} {} - {}", s.name, s.title, s.summary),
+            Err(e) => println!(
+                "{:<20} (does not load: {})",
+                path.display(),
+                e.lines().next().unwrap_or_default()
+            ),
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn run_scenario(args: ScenarioArgs) -> anyhow::Result<ExitCode> {
+    let path = scenario::find(&args.name).ok_or_else(|| {
+        let names: Vec<String> = scenario::list()
+            .iter()
+            .filter_map(|p| p.file_stem())
+            .map(|s| s.to_string_lossy().into_owned())
+            .collect();
+        anyhow::anyhow!("no scenario `{}`; the scenarios are: {}", args.name, names.join(", "))
+    })?;
+    let scenario = scenario::load(&path).map_err(anyhow::Error::msg)?;
+    let opts = RunOptions {
+        resources_path: args.resources_path,
+        ports: PortOverrides {
+            dapr_http: args.dapr_http_port,
+            app: args.app_port,
+        },
+        fault_at: args.fault_at,
+        clear_at: args.clear_at,
+        duration: args.duration,
+        order_interval: Some(args.order_interval),
+        api_token: std::env::var("DAPR_API_TOKEN").ok().filter(|t| !t.is_empty()),
+        state_store: args.state_store,
+        redis_container: args.redis_container,
+    };
+    let headless = args.headless || !std::io::stdout().is_terminal();
+    init_logging(args.log_file.as_deref(), headless)?;
+    let runtime = tokio::runtime::Runtime::new()?;
+    if headless {
+        runtime.block_on(scenario::run::headless(scenario, opts, args.output))
+    } else {
+        let ui = crate::tui::TuiOptions {
+            fps: args.fps,
+            viewport: args.viewport,
+            record: args.record,
+        };
+        runtime.block_on(crate::tui::run(scenario, opts, ui))
+    }
+}

@@ -1,0 +1,135 @@
+//! The `dapr_redis` container (the one `dapr init` creates), stopped and started through the Docker engine's API
+//! (bollard). Every call has a timeout, and every Docker error becomes a one-line explanation, never a crash.
+
+use std::time::Duration;
+
+use bollard::Docker;
+use bollard::query_parameters::{EventsOptionsBuilder, StartContainerOptions, StopContainerOptionsBuilder};
+use futures_util::StreamExt;
+
+/// Longest wait for any one Docker call.
+pub const CALL_TIMEOUT: Duration = Duration::from_secs(10);
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DockerError {
+    #[error("no Docker engine answers ({0}); start Docker, or set DOCKER_HOST")]
+    NoEngine(String),
+    #[error("permission denied on the Docker socket; add yourself to the docker group or run with sudo")]
+    PermissionDenied,
+    #[error("there is no container named {0}; run `dapr init` to create it")]
+    NoContainer(String),
+    #[error("Docker did not answer within {}s", CALL_TIMEOUT.as_secs())]
+    Timeout,
+    #[error("Docker: {0}")]
+    Call(String),
+}
+
+fn explain(e: bollard::errors::Error, name: &str) -> DockerError {
+    use bollard::errors::Error as E;
+    match e {
+        E::DockerResponseServerError { status_code: 404, .. } => DockerError::NoContainer(name.to_string()),
+        E::SocketNotFoundError(path) => DockerError::NoEngine(format!("no socket at {path}")),
+        E::RequestTimeoutError => DockerError::Timeout,
+        other => {
+            let text = other.to_string();
+            if text.contains("ermission denied") {
+                DockerError::PermissionDenied
+            } else {
+                DockerError::Call(text)
+            }
+        }
+    }
+}
+
+async fn bounded<T>(
+    name: &str,
+    call: impl Future<Output = Result<T, bollard::errors::Error>>,
+) -> Result<T, DockerError> {
+    match tokio::time::timeout(CALL_TIMEOUT, call).await {
+        Ok(result) => result.map_err(|e| explain(e, name)),
+        Err(_) => Err(DockerError::Timeout),
+    }
+}
+
+/// A named container on the local Docker engine.
+pub struct Container {
+    docker: Docker,
+    name: String,
+}
+
+impl Container {
+    /// Connects to the engine (`DOCKER_HOST` or the default socket) and checks that the container exists.
+    pub async fn find(name: &str) -> Result<Self, DockerError> {
+        let docker = Docker::connect_with_local_defaults().map_err(|e| explain(e, name))?;
+        bounded(name, docker.ping()).await?;
+        let container = Self {
+            docker,
+            name: name.to_string(),
+        };
+        container.is_running().await?;
+        Ok(container)
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub async fn is_running(&self) -> Result<bool, DockerError> {
+        let info = bounded(&self.name, self.docker.inspect_container(&self.name, None)).await?;
+        Ok(info.state.and_then(|s| s.running).unwrap_or(false))
+    }
+
+    /// `docker stop -t 1`: a teaching tool wants the outage now, not after Redis's graceful shutdown.
+    pub async fn stop(&self) -> Result<(), DockerError> {
+        let options = StopContainerOptionsBuilder::default().t(1).build();
+        bounded(&self.name, self.docker.stop_container(&self.name, Some(options))).await
+    }
+
+    pub async fn start(&self) -> Result<(), DockerError> {
+        bounded(
+            &self.name,
+            self.docker.start_container(&self.name, None::<StartContainerOptions>),
+        )
+        .await
+    }
+
+    /// Follows Docker's event stream for this container and reports its state (`running`, `stopping`,
+    /// `exited`) as it changes, until the stream ends; `on_error` hears why it ended early.
+    pub fn watch(
+        &self,
+        on_state: impl Fn(&'static str) + Send + 'static,
+        on_error: impl Fn(String) + Send + 'static,
+    ) -> tokio::task::JoinHandle<()> {
+        let filters = std::collections::HashMap::from([
+            ("container", vec![self.name.clone()]),
+            ("type", vec!["container".to_string()]),
+        ]);
+        let mut events = self
+            .docker
+            .events(Some(EventsOptionsBuilder::default().filters(&filters).build()));
+        tokio::spawn(async move {
+            while let Some(event) = events.next().await {
+                match event {
+                    Ok(message) => {
+                        let state = match message.action.as_deref() {
+                            Some("start" | "restart" | "unpause") => "running",
+                            Some("kill" | "stop") => "stopping",
+                            Some("die") => "exited",
+                            _ => continue,
+                        };
+                        on_state(state);
+                    }
+                    Err(e) => {
+                        on_error(format!("lost Docker's event stream: {e}"));
+                        return;
+                    }
+                }
+            }
+        })
+    }
+
+    /// What a person types to start it by hand.
+    pub fn start_command(&self) -> String {
+        format!("docker start {}", self.name)
+    }
+}

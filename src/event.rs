@@ -1,0 +1,248 @@
+//! The one stream of typed events that every display consumes (the headless printer now, the TUI later).
+//!
+//! Apps, sidecars and faults send [`Event`]s to an [`EventBus`]; each is stamped with the time since the
+//! scenario started. Displays decide how to show them; [`Event::text`] is the line a person reads, shared by
+//! every display so they all say the same thing.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+
+use crate::resiliency::{Observer, ResiliencyEvent, SharedObserver};
+
+/// Something an app did or printed.
+#[derive(Debug, Clone, PartialEq)]
+pub enum AppEvent {
+    /// The app (or its sidecar) is listening.
+    Listening { addr: std::net::SocketAddr },
+    /// The app stopped listening (a fault).
+    Stopped,
+    /// checkout is sending this order.
+    OrderSent { order_id: u64 },
+    /// checkout got a success answer for this order.
+    OrderPassed { order_id: u64 },
+    /// checkout got a failure for this order.
+    OrderFailed {
+        order_id: u64,
+        status: u16,
+        error_code: Option<String>,
+        message: String,
+    },
+    /// order-processor handled this order.
+    OrderReceived { order_id: u64 },
+    /// The state flavour of order-processor saved this order through its sidecar (like a passed order).
+    OrderSaved { order_id: u64 },
+    /// ...and read it back from the store (like a received order).
+    OrderRead { order_id: u64 },
+}
+
+/// A fault being injected or cleared.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FaultEvent {
+    /// A change has started (`injecting` or `clearing`); Docker calls can take a moment.
+    Changing {
+        fault: String,
+        what: &'static str,
+        description: String,
+    },
+    Injected {
+        fault: String,
+        description: String,
+    },
+    Cleared {
+        fault: String,
+        description: String,
+    },
+    /// Injecting or clearing failed; the scenario carries on.
+    Failed {
+        fault: String,
+        error: String,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    App {
+        app: Arc<str>,
+        event: AppEvent,
+    },
+    Resiliency {
+        app_id: Arc<str>,
+        event: ResiliencyEvent,
+    },
+    Fault(FaultEvent),
+    /// Something the scenario itself says, e.g. which state store it uses.
+    Notice {
+        text: String,
+    },
+    /// A Docker container's state, from Docker's event stream (`running`, `stopping`, `exited`).
+    Container {
+        name: String,
+        state: &'static str,
+    },
+}
+
+/// An event with the time since the scenario started.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Stamped {
+    pub at: Duration,
+    pub event: Event,
+}
+
+impl Event {
+    /// Where the event comes from: an app id, `sidecar:<app-id>`, or `fault`.
+    pub fn source(&self) -> String {
+        match self {
+            Event::App { app, .. } => app.to_string(),
+            Event::Resiliency { app_id, .. } => format!("sidecar:{app_id}"),
+            Event::Fault(_) => "fault".to_string(),
+            Event::Notice { .. } => "scenario".to_string(),
+            Event::Container { .. } => "docker".to_string(),
+        }
+    }
+
+    /// A stable snake_case name for the kind of event (the `kind` field of JSONL output).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Event::App { event, .. } => match event {
+                AppEvent::Listening { .. } => "listening",
+                AppEvent::Stopped => "stopped",
+                AppEvent::OrderSent { .. } => "order_sent",
+                AppEvent::OrderPassed { .. } => "order_passed",
+                AppEvent::OrderFailed { .. } => "order_failed",
+                AppEvent::OrderReceived { .. } => "order_received",
+                AppEvent::OrderSaved { .. } => "order_saved",
+                AppEvent::OrderRead { .. } => "order_read",
+            },
+            Event::Resiliency { event, .. } => match event {
+                ResiliencyEvent::ResourceLoaded { .. } => "resource_loaded",
+                ResiliencyEvent::BuiltInOverrideReset { .. } => "builtin_override_reset",
+                ResiliencyEvent::ProtectedOverrideIgnored { .. } => "protected_override_ignored",
+                ResiliencyEvent::BreakerCreated { .. } => "breaker_created",
+                ResiliencyEvent::BreakerCounted { .. } => "breaker_counted",
+                ResiliencyEvent::AttemptStarted { .. } => "attempt_started",
+                ResiliencyEvent::AttemptFailed { .. } => "attempt_failed",
+                ResiliencyEvent::Rejected { .. } => "rejected",
+                ResiliencyEvent::Retrying { .. } => "retrying",
+                ResiliencyEvent::RetryScheduled { .. } => "retry_scheduled",
+                ResiliencyEvent::Recovered { .. } => "recovered",
+                ResiliencyEvent::BreakerStateChanged { .. } => "breaker_state_changed",
+                ResiliencyEvent::Finished { .. } => "finished",
+            },
+            Event::Fault(f) => match f {
+                FaultEvent::Changing { .. } => "fault_changing",
+                FaultEvent::Injected { .. } => "fault_injected",
+                FaultEvent::Cleared { .. } => "fault_cleared",
+                FaultEvent::Failed { .. } => "fault_failed",
+            },
+            Event::Notice { .. } => "notice",
+            Event::Container { .. } => "container_state",
+        }
+    }
+
+    /// The line a person reads for this event, or `None` for events that are only counted (attempts).
+    /// Sidecar lines are Dapr's own log messages, verbatim.
+    pub fn text(&self) -> Option<String> {
+        match self {
+            Event::App { event, .. } => match event {
+                AppEvent::Listening { addr } => Some(format!("Listening on {addr}")),
+                AppEvent::Stopped => Some("Stopped".to_string()),
+                AppEvent::OrderSent { .. } => None,
+                AppEvent::OrderPassed { order_id } => Some(format!("Order passed: {{\"orderId\":{order_id}}}")),
+                AppEvent::OrderFailed {
+                    order_id,
+                    status,
+                    error_code,
+                    message,
+                } => Some(format!(
+                    "Order failed: {{\"orderId\":{order_id}}} (HTTP {status}{}: {message})",
+                    error_code.as_deref().map(|c| format!(" {c}")).unwrap_or_default()
+                )),
+                AppEvent::OrderReceived { order_id } => Some(format!("Order received: {{\"orderId\":{order_id}}}")),
+                // The state quickstart's app stores the id as a string.
+                AppEvent::OrderSaved { order_id } => Some(format!("Saving Order: {{\"orderId\":\"{order_id}\"}}")),
+                AppEvent::OrderRead { order_id } => Some(format!("Getting Order: {{\"orderId\":\"{order_id}\"}}")),
+            },
+            Event::Resiliency { event, .. } => {
+                let lines: Vec<String> = event
+                    .dapr_logs()
+                    .into_iter()
+                    .filter(|l| l.level > crate::resiliency::events::LogLevel::Debug)
+                    .map(|l| l.message)
+                    .collect();
+                (!lines.is_empty()).then(|| lines.join("\n"))
+            }
+            Event::Fault(f) => Some(match f {
+                FaultEvent::Changing { what, description, .. } => format!("{what}: {description}\u{2026}"),
+                FaultEvent::Injected { description, .. } => format!("injected: {description}"),
+                FaultEvent::Cleared { description, .. } => format!("cleared: {description}"),
+                FaultEvent::Failed { fault, error } => format!("{fault} failed: {error}"),
+            }),
+            Event::Notice { text } => Some(text.clone()),
+            Event::Container { name, state } => Some(format!("container {name} is {state}")),
+        }
+    }
+}
+
+/// The sending side of the event stream; cheap to clone.
+#[derive(Clone)]
+pub struct EventBus {
+    tx: mpsc::UnboundedSender<Stamped>,
+    start: Instant,
+}
+
+impl EventBus {
+    pub fn new() -> (Self, mpsc::UnboundedReceiver<Stamped>) {
+        let (tx, rx) = mpsc::unbounded_channel();
+        (
+            Self {
+                tx,
+                start: Instant::now(),
+            },
+            rx,
+        )
+    }
+
+    pub fn elapsed(&self) -> Duration {
+        self.start.elapsed()
+    }
+
+    pub fn emit(&self, event: Event) {
+        // Nobody listening any more (the display has exited): the event has nowhere to go.
+        let _ = self.tx.send(Stamped {
+            at: self.elapsed(),
+            event,
+        });
+    }
+
+    pub fn app(&self, app: &Arc<str>, event: AppEvent) {
+        self.emit(Event::App {
+            app: app.clone(),
+            event,
+        });
+    }
+
+    /// An observer for one sidecar's resiliency engine.
+    pub fn resiliency_observer(&self, app_id: &str) -> SharedObserver {
+        Arc::new(SidecarObserver {
+            bus: self.clone(),
+            app_id: app_id.into(),
+        })
+    }
+}
+
+struct SidecarObserver {
+    bus: EventBus,
+    app_id: Arc<str>,
+}
+
+impl Observer for SidecarObserver {
+    fn on_event(&self, event: ResiliencyEvent) {
+        self.bus.emit(Event::Resiliency {
+            app_id: self.app_id.clone(),
+            event,
+        });
+    }
+}

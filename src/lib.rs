@@ -1,0 +1,22 @@
+//! resilience-tui: Dapr's resiliency quickstarts, re-created in one process.
+//!
+//! The crate is split by concept (see ARCHITECTURE.md):
+//! - [`duration`]: Go's duration syntax, as Dapr parses and prints it.
+//! - [`resources`]: reads Dapr resource files (`kind: Resiliency`, `kind: Component`) with located diagnostics.
+//! - [`resiliency`]: the policy engine (retry × circuit breaker × timeout); knows nothing of HTTP or terminals.
+
+pub mod apps;
+pub mod cli;
+pub mod docker;
+pub mod duration;
+pub mod event;
+pub mod fault;
+pub mod headless;
+pub mod resiliency;
+pub mod resources;
+pub mod scenario;
+pub mod sidecar;
+pub mod state;
+pub mod summary;
+pub mod tui;
+pub mod validate;

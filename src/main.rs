@@ -1,0 +1,3 @@
+fn main() -> std::process::ExitCode {
+    resilience_tui::cli::main()
+}

@@ -1,0 +1,241 @@
+//! Running one operation under a resolved policy: retry ( circuit breaker ( timeout ( operation ))).
+//!
+//! This is Dapr's `NewRunnerWithOptions` plus dapr/kit's `NotifyRecover`, step for step:
+//! - The timeout wraps each attempt, so a slow attempt is a breaker failure and is retried.
+//! - Every attempt asks the breaker first; an open breaker or "too many requests" ends the request at once.
+//! - After a failure the wait comes *before* the next attempt; the breaker is checked when that attempt starts.
+//! - `Error processing operation … Retrying in …` is logged once per request (first failure only), and
+//!   `Recovered … after N attempts` only if at least one retry happened; N includes the successful attempt.
+
+use std::fmt;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::breaker::CircuitBreaker;
+use super::events::{FailureCause, Rejection, ResiliencyEvent, SharedObserver};
+use super::retry::RetryPolicy;
+
+/// What the engine needs to know about an operation's error.
+pub trait OperationError: fmt::Display {
+    /// The HTTP status or gRPC code the error carries (Dapr's `CodeError`), used by `matching`.
+    fn status_code(&self) -> Option<u16> {
+        None
+    }
+
+    /// Errors that must not be retried but still count as breaker failures (Dapr's `backoff.Permanent`,
+    /// e.g. an ETag conflict on a state save).
+    fn is_permanent(&self) -> bool {
+        false
+    }
+}
+
+/// Why a request under a policy failed.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum Failure<E> {
+    /// The operation's own error from the last attempt (for HTTP, the app's last response).
+    #[error("{0}")]
+    Operation(E),
+    /// The last attempt exceeded the policy's timeout.
+    #[error("context deadline exceeded")]
+    Timeout,
+    /// A circuit breaker refused the attempt.
+    #[error("{0}")]
+    Rejected(Rejection),
+}
+
+impl<E: OperationError> Failure<E> {
+    fn cause(&self) -> Option<FailureCause> {
+        match self {
+            Failure::Operation(e) => Some(FailureCause::Operation {
+                status: e.status_code(),
+            }),
+            Failure::Timeout => Some(FailureCause::Timeout),
+            Failure::Rejected(_) => None,
+        }
+    }
+}
+
+/// The policies that apply to one request, resolved by [`crate::resiliency::Resiliency`].
+#[derive(Clone)]
+pub struct PolicyDefinition {
+    name: Arc<str>,
+    timeout: Option<Duration>,
+    retry: Option<Arc<RetryPolicy>>,
+    breaker: Option<Arc<CircuitBreaker>>,
+    observer: SharedObserver,
+}
+
+impl PolicyDefinition {
+    /// `name` is Dapr's operation name (`endpoint[app, app:method]`, `component[store] output`). A zero
+    /// timeout means none, as in Dapr.
+    pub fn new(
+        name: impl Into<Arc<str>>,
+        timeout: Option<Duration>,
+        retry: Option<Arc<RetryPolicy>>,
+        breaker: Option<Arc<CircuitBreaker>>,
+        observer: SharedObserver,
+    ) -> Self {
+        Self {
+            name: name.into(),
+            timeout: timeout.filter(|t| !t.is_zero()),
+            retry,
+            breaker,
+            observer,
+        }
+    }
+
+    pub fn name(&self) -> &Arc<str> {
+        &self.name
+    }
+
+    pub fn timeout(&self) -> Option<Duration> {
+        self.timeout
+    }
+
+    pub fn retry(&self) -> Option<&Arc<RetryPolicy>> {
+        self.retry.as_ref()
+    }
+
+    pub fn breaker(&self) -> Option<&Arc<CircuitBreaker>> {
+        self.breaker.as_ref()
+    }
+
+    /// Dapr's `HasRetries()`: whether the request body must be kept to replay it.
+    pub fn has_retries(&self) -> bool {
+        self.retry.as_ref().is_some_and(|r| r.has_retries())
+    }
+
+    /// Runs `op` under the policy. `op` gets the 1-based attempt number and is called once per attempt.
+    pub async fn run<T, E, F, Fut>(&self, mut op: F) -> Result<T, Failure<E>>
+    where
+        E: OperationError,
+        F: FnMut(u32) -> Fut,
+        Fut: Future<Output = Result<T, E>>,
+    {
+        let mut backoff = self.retry.as_ref().map(|r| r.start());
+        let mut notified = false;
+        let mut attempt = 0u32;
+        loop {
+            attempt += 1;
+            let failure = match self.attempt(&mut op, attempt).await {
+                Ok(value) => {
+                    if notified {
+                        self.emit(ResiliencyEvent::Recovered {
+                            operation: self.name.clone(),
+                            attempts: attempt,
+                        });
+                    }
+                    self.finish(attempt, None);
+                    return Ok(value);
+                }
+                Err(failure) => failure,
+            };
+            let permanent = match &failure {
+                Failure::Rejected(_) => true,
+                Failure::Operation(e) => {
+                    e.is_permanent()
+                        || matches!((e.status_code(), &self.retry), (Some(code), Some(r)) if !r.matching.should_retry(code))
+                }
+                Failure::Timeout => false,
+            };
+            let wait = if permanent {
+                None
+            } else {
+                backoff.as_mut().and_then(|b| b.next_backoff())
+            };
+            let Some(wait) = wait else {
+                self.finish(attempt, Some(failure.to_string()));
+                return Err(failure);
+            };
+            if !notified {
+                notified = true;
+                self.emit(ResiliencyEvent::Retrying {
+                    operation: self.name.clone(),
+                    wait,
+                    error: failure.to_string(),
+                });
+            }
+            self.emit(ResiliencyEvent::RetryScheduled {
+                operation: self.name.clone(),
+                next_attempt: attempt + 1,
+                wait,
+            });
+            tokio::time::sleep(wait).await;
+        }
+    }
+
+    /// One attempt: breaker admission, then the operation under the per-attempt timeout.
+    async fn attempt<T, E, F, Fut>(&self, op: &mut F, attempt: u32) -> Result<T, Failure<E>>
+    where
+        E: OperationError,
+        F: FnMut(u32) -> Fut,
+        Fut: Future<Output = Result<T, E>>,
+    {
+        let admission = match &self.breaker {
+            Some(breaker) => match breaker.admit() {
+                Ok(admission) => Some(admission),
+                Err(reason) => {
+                    self.emit(ResiliencyEvent::Rejected {
+                        operation: self.name.clone(),
+                        breaker: breaker.name().clone(),
+                        attempt,
+                        reason,
+                    });
+                    return Err(Failure::Rejected(reason));
+                }
+            },
+            None => None,
+        };
+        self.emit(ResiliencyEvent::AttemptStarted {
+            operation: self.name.clone(),
+            attempt,
+        });
+        let fut = op(attempt);
+        let result = match self.timeout {
+            // On timeout the attempt's future is dropped: its late result is discarded, as Dapr does.
+            Some(limit) => match tokio::time::timeout(limit, fut).await {
+                Ok(result) => result.map_err(Failure::Operation),
+                Err(_elapsed) => Err(Failure::Timeout),
+            },
+            None => fut.await.map_err(Failure::Operation),
+        };
+        if let Err(failure) = &result
+            && let Some(cause) = failure.cause()
+        {
+            self.emit(ResiliencyEvent::AttemptFailed {
+                operation: self.name.clone(),
+                attempt,
+                error: failure.to_string(),
+                cause,
+            });
+        }
+        if let Some(admission) = admission {
+            admission.complete(result.is_ok());
+        }
+        result
+    }
+
+    fn finish(&self, attempts: u32, error: Option<String>) {
+        self.emit(ResiliencyEvent::Finished {
+            operation: self.name.clone(),
+            attempts,
+            error,
+        });
+    }
+
+    fn emit(&self, event: ResiliencyEvent) {
+        self.observer.on_event(event);
+    }
+}
+
+impl fmt::Debug for PolicyDefinition {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PolicyDefinition")
+            .field("name", &self.name)
+            .field("timeout", &self.timeout)
+            .field("retry", &self.retry)
+            .field("breaker", &self.breaker.as_ref().map(|b| b.name().clone()))
+            .finish()
+    }
+}

@@ -1,0 +1,309 @@
+//! [`Resiliency`]: the policies one sidecar applies, and the circuit breakers it keeps for its whole life.
+//!
+//! Built like daprd builds it: resources whose `scopes` exclude the app id are skipped, the rest are merged in
+//! order (a later same-named policy or target replaces an earlier one), then the built-in retries are added.
+//! Looking up a policy follows Dapr's rules:
+//! - a named target (`targets.apps.order-processor`) replaces *all* defaults for that target;
+//! - otherwise each kind (timeout, retry, breaker) independently takes the first existing default name along
+//!   its chain (`DefaultAppRetryPolicy`, then `DefaultRetryPolicy`, ...);
+//! - breakers are shared: apps get one per `<appId>:<method>` (an LRU of `circuitBreakerCacheSize` per app),
+//!   components one per component named `<policyName>-<component>`, never evicted.
+
+use std::collections::HashMap;
+use std::num::NonZeroUsize;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use lru::LruCache;
+
+use super::breaker::{CircuitBreaker, CircuitBreakerPolicy};
+use super::config::*;
+use super::events::{ResiliencyEvent, SharedObserver};
+use super::policy::PolicyDefinition;
+use super::retry::{BackoffPolicy, RetryPolicy};
+
+/// Retries daprd defines even with no Resiliency resource.
+pub const BUILT_IN_SERVICE_RETRIES: &str = "DaprBuiltInServiceRetries";
+pub const BUILT_IN_ACTOR_RETRIES: &str = "DaprBuiltInActorRetries";
+pub const BUILT_IN_ACTOR_REMINDER_RETRIES: &str = "DaprBuiltInActorReminderRetries";
+pub const BUILT_IN_INITIALIZATION_RETRIES: &str = "DaprBuiltInInitializationRetries";
+/// Protected: a user override is ignored.
+pub const BUILT_IN_ACTOR_NOT_FOUND_RETRIES: &str = "DaprBuiltInActorNotFoundRetries";
+
+fn built_in_retries() -> [(&'static str, RetryPolicy); 5] {
+    let constant = |secs, max_retries| RetryPolicy {
+        backoff: BackoffPolicy::Constant {
+            interval: Duration::from_secs(secs),
+        },
+        max_retries,
+        ..RetryPolicy::default()
+    };
+    let exponential = |max_interval, max_elapsed, max_retries| RetryPolicy {
+        backoff: BackoffPolicy::Exponential {
+            max_interval,
+            max_elapsed,
+        },
+        max_retries,
+        ..RetryPolicy::default()
+    };
+    [
+        (BUILT_IN_SERVICE_RETRIES, constant(1, 3)),
+        (BUILT_IN_ACTOR_RETRIES, constant(1, 3)),
+        (
+            BUILT_IN_ACTOR_REMINDER_RETRIES,
+            exponential(Duration::from_secs(60), Duration::from_secs(15 * 60), -1),
+        ),
+        (
+            BUILT_IN_INITIALIZATION_RETRIES,
+            exponential(Duration::from_secs(1), Duration::from_secs(10), 3),
+        ),
+        (BUILT_IN_ACTOR_NOT_FOUND_RETRIES, constant(1, 5)),
+    ]
+}
+
+type BreakerLru = LruCache<String, Arc<CircuitBreaker>>;
+
+/// The resiliency policies of one sidecar (one app id).
+pub struct Resiliency {
+    app_id: String,
+    loaded: Vec<String>,
+    timeouts: HashMap<String, Duration>,
+    retries: HashMap<String, Arc<RetryPolicy>>,
+    breaker_policies: HashMap<String, Arc<CircuitBreakerPolicy>>,
+    apps: HashMap<String, AppTarget>,
+    actors: HashMap<String, ActorTarget>,
+    components: HashMap<String, ComponentTarget>,
+    app_breakers: Mutex<HashMap<String, BreakerLru>>,
+    actor_breakers: Mutex<HashMap<String, BreakerLru>>,
+    component_breakers: Mutex<HashMap<String, Arc<CircuitBreaker>>>,
+    observer: SharedObserver,
+}
+
+impl Resiliency {
+    /// Applies every resource in scope for `app_id`, in order, and emits the lines daprd logs while loading.
+    pub fn new(app_id: &str, configs: impl IntoIterator<Item = ResiliencyConfig>, observer: SharedObserver) -> Self {
+        let mut r = Resiliency {
+            app_id: app_id.to_string(),
+            loaded: Vec::new(),
+            timeouts: HashMap::new(),
+            retries: HashMap::new(),
+            breaker_policies: HashMap::new(),
+            apps: HashMap::new(),
+            actors: HashMap::new(),
+            components: HashMap::new(),
+            app_breakers: Mutex::default(),
+            actor_breakers: Mutex::default(),
+            component_breakers: Mutex::default(),
+            observer,
+        };
+        for config in configs.into_iter().filter(|c| c.applies_to(app_id)) {
+            r.observer.on_event(ResiliencyEvent::ResourceLoaded {
+                name: config.name.clone(),
+            });
+            r.loaded.push(config.name);
+            r.timeouts.extend(config.timeouts);
+            r.retries
+                .extend(config.retries.into_iter().map(|(k, v)| (k, Arc::new(v))));
+            r.breaker_policies
+                .extend(config.circuit_breakers.into_iter().map(|(k, v)| (k, Arc::new(v))));
+            r.apps.extend(config.apps);
+            r.actors.extend(config.actors);
+            r.components.extend(config.components);
+        }
+        r.add_built_in_retries();
+        r
+    }
+
+    fn add_built_in_retries(&mut self) {
+        for (name, default) in built_in_retries() {
+            let protected = name == BUILT_IN_ACTOR_NOT_FOUND_RETRIES;
+            match self.retries.get(name) {
+                Some(_) if protected => {
+                    self.observer
+                        .on_event(ResiliencyEvent::ProtectedOverrideIgnored { policy: name.into() });
+                    self.retries.insert(name.into(), Arc::new(default));
+                }
+                // Dapr's quirk, copied: "forever" (-1) is also below 3 and is reset to 3.
+                Some(user) if user.max_retries < 3 => {
+                    self.observer
+                        .on_event(ResiliencyEvent::BuiltInOverrideReset { policy: name.into() });
+                    let mut fixed = (**user).clone();
+                    fixed.max_retries = 3;
+                    self.retries.insert(name.into(), Arc::new(fixed));
+                }
+                Some(_) => {}
+                None => {
+                    self.retries.insert(name.into(), Arc::new(default));
+                }
+            }
+        }
+    }
+
+    pub fn app_id(&self) -> &str {
+        &self.app_id
+    }
+
+    /// Names of the resources that were applied, in order.
+    pub fn loaded(&self) -> &[String] {
+        &self.loaded
+    }
+
+    pub fn retry_policy(&self, name: &str) -> Option<&Arc<RetryPolicy>> {
+        self.retries.get(name)
+    }
+
+    pub fn timeout_policy(&self, name: &str) -> Option<Duration> {
+        self.timeouts.get(name).copied()
+    }
+
+    pub fn circuit_breaker_policy(&self, name: &str) -> Option<&Arc<CircuitBreakerPolicy>> {
+        self.breaker_policies.get(name)
+    }
+
+    /// Service invocation of `app_id`'s `method` (Dapr's `EndpointPolicy(app, app + ":" + method)`).
+    pub fn endpoint_policy(&self, app_id: &str, method: &str) -> PolicyDefinition {
+        let endpoint = format!("{app_id}:{method}");
+        let name = format!("endpoint[{app_id}, {endpoint}]");
+        let (names, cache_size) = match self.apps.get(app_id) {
+            Some(target) => (target.policies.clone(), target.circuit_breaker_cache_size),
+            None => (self.defaults(&["App", ""]), DEFAULT_APP_BREAKER_CACHE_SIZE),
+        };
+        let breaker = self.breaker_template(&names).map(|(_, template)| {
+            cached_breaker(&self.app_breakers, app_id, cache_size, &endpoint, || {
+                self.new_breaker(endpoint.clone(), template)
+            })
+        });
+        self.definition(name, &names, breaker)
+    }
+
+    /// A component call (Dapr's `ComponentOutboundPolicy` / `ComponentInboundPolicy`).
+    pub fn component_policy(&self, component: &str, kind: ComponentKind, direction: Direction) -> PolicyDefinition {
+        let name = format!("component[{component}] {}", direction.operation_word());
+        let names = match self.components.get(component) {
+            Some(target) => match direction {
+                Direction::Inbound => target.inbound.clone(),
+                Direction::Outbound => target.outbound.clone(),
+            },
+            None => {
+                let d = direction.policy_word();
+                self.defaults(&[
+                    &format!("{kind}Component{d}"),
+                    &format!("Component{d}"),
+                    "Component",
+                    "",
+                ])
+            }
+        };
+        // One breaker per component, shared by both directions; its settings come from whichever made it first.
+        let breaker = self.breaker_template(&names).map(|(policy_name, template)| {
+            let mut map = self.component_breakers.lock().unwrap_or_else(|p| p.into_inner());
+            map.entry(component.to_string())
+                .or_insert_with(|| {
+                    let breaker_name = format!("{policy_name}-{component}");
+                    Arc::new(self.new_breaker(breaker_name, template))
+                })
+                .clone()
+        });
+        self.definition(name, &names, breaker)
+    }
+
+    /// An actor call (Dapr's `ActorPreLockPolicy`). With scope `both`, the per-id breaker applies.
+    pub fn actor_policy(&self, actor_type: &str, actor_id: &str) -> PolicyDefinition {
+        let name = format!("actor[{actor_type}, {actor_id}]");
+        let (names, scope, cache_size) = match self.actors.get(actor_type) {
+            Some(t) => (
+                t.policies.clone(),
+                t.circuit_breaker_scope,
+                t.circuit_breaker_cache_size,
+            ),
+            None => (self.defaults(&["Actor", ""]), None, DEFAULT_ACTOR_BREAKER_CACHE_SIZE),
+        };
+        let breaker = self.breaker_template(&names).map(|(_, template)| {
+            let key = match scope {
+                Some(ActorBreakerScope::Type) | None => actor_type.to_string(),
+                Some(ActorBreakerScope::Id | ActorBreakerScope::Both) => {
+                    format!("{actor_type}-{actor_id}")
+                }
+            };
+            cached_breaker(&self.actor_breakers, actor_type, cache_size, &key, || {
+                self.new_breaker(key.clone(), template)
+            })
+        });
+        self.definition(name, &names, breaker)
+    }
+
+    /// Every breaker created so far (for displays), sorted by name.
+    pub fn breakers(&self) -> Vec<Arc<CircuitBreaker>> {
+        let mut all: Vec<Arc<CircuitBreaker>> = Vec::new();
+        for caches in [&self.app_breakers, &self.actor_breakers] {
+            let caches = caches.lock().unwrap_or_else(|p| p.into_inner());
+            all.extend(caches.values().flat_map(|lru| lru.iter().map(|(_, b)| b.clone())));
+        }
+        all.extend(
+            self.component_breakers
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .values()
+                .cloned(),
+        );
+        all.sort_by(|a, b| a.name().cmp(b.name()));
+        all
+    }
+
+    /// A new breaker, announced to the observer so displays can show it before its first transition.
+    fn new_breaker(&self, name: String, template: Arc<CircuitBreakerPolicy>) -> CircuitBreaker {
+        let policy = template.summary();
+        let breaker = CircuitBreaker::new(name, template, self.observer.clone());
+        self.observer.on_event(ResiliencyEvent::BreakerCreated {
+            breaker: breaker.name().clone(),
+            policy,
+        });
+        breaker
+    }
+
+    /// For each policy kind independently, the first `Default<level><Kind>Policy` that exists.
+    fn defaults(&self, levels: &[&str]) -> PolicyNames {
+        let find = |kind: &str, exists: &dyn Fn(&str) -> bool| {
+            levels
+                .iter()
+                .map(|level| format!("Default{level}{kind}Policy"))
+                .find(|n| exists(n))
+        };
+        PolicyNames {
+            timeout: find("Timeout", &|n| self.timeouts.contains_key(n)),
+            retry: find("Retry", &|n| self.retries.contains_key(n)),
+            circuit_breaker: find("CircuitBreaker", &|n| self.breaker_policies.contains_key(n)),
+        }
+    }
+
+    fn breaker_template<'a>(&self, names: &'a PolicyNames) -> Option<(&'a str, Arc<CircuitBreakerPolicy>)> {
+        let name = names.circuit_breaker.as_deref()?;
+        Some((name, self.breaker_policies.get(name)?.clone()))
+    }
+
+    /// Unknown timeout or retry names resolve to "none", as in Dapr (the loader warns about them).
+    fn definition(&self, name: String, names: &PolicyNames, breaker: Option<Arc<CircuitBreaker>>) -> PolicyDefinition {
+        let timeout = names.timeout.as_deref().and_then(|n| self.timeouts.get(n).copied());
+        let retry = names.retry.as_deref().and_then(|n| self.retries.get(n).cloned());
+        PolicyDefinition::new(name, timeout, retry, breaker, self.observer.clone())
+    }
+}
+
+fn cached_breaker(
+    caches: &Mutex<HashMap<String, BreakerLru>>,
+    owner: &str,
+    cache_size: usize,
+    key: &str,
+    create: impl FnOnce() -> CircuitBreaker,
+) -> Arc<CircuitBreaker> {
+    let mut caches = caches.lock().unwrap_or_else(|p| p.into_inner());
+    let cache = caches
+        .entry(owner.to_string())
+        .or_insert_with(|| LruCache::new(NonZeroUsize::new(cache_size).unwrap_or(NonZeroUsize::MIN)));
+    if let Some(breaker) = cache.get(key) {
+        return breaker.clone();
+    }
+    let breaker = Arc::new(create());
+    cache.put(key.to_string(), breaker.clone());
+    breaker
+}

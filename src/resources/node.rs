@@ -1,0 +1,261 @@
+//! Typed reads from a YAML tree that remembers where every node came from.
+//!
+//! Dapr decodes resources with `sigs.k8s.io/yaml`, which ignores unknown fields and turns any scalar into a
+//! string where a string is expected (`interval: 0` becomes `"0"`). We read the same way, but every read knows
+//! its node's file position and field path, so whatever Dapr would accept silently can be pointed at.
+
+use std::ops::Range;
+use std::time::Duration;
+
+use saphyr::{MarkedYamlOwned, ScalarOwned, YamlDataOwned};
+
+use super::diagnostic::{Diagnostic, Severity, SourceFiles};
+use crate::duration::parse_dapr_duration;
+
+pub type Yaml = MarkedYamlOwned;
+
+/// Decoding context for one file: where diagnostics go, and how to turn node positions into byte spans.
+pub struct Ctx<'a> {
+    files: &'a SourceFiles,
+    pub file_id: usize,
+    /// Byte offset of each char, when the file is not pure ASCII (saphyr positions count chars).
+    char_offsets: Option<Vec<usize>>,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl<'a> Ctx<'a> {
+    pub fn new(files: &'a SourceFiles, file_id: usize) -> Self {
+        let text = files.text(file_id);
+        let char_offsets = (!text.is_ascii()).then(|| {
+            text.char_indices()
+                .map(|(i, _)| i)
+                .chain(std::iter::once(text.len()))
+                .collect()
+        });
+        Self {
+            files,
+            file_id,
+            char_offsets,
+            diagnostics: Vec::new(),
+        }
+    }
+
+    pub fn text(&self) -> &'a str {
+        self.files.text(self.file_id)
+    }
+
+    /// Byte offset of a saphyr char index.
+    pub fn byte_offset(&self, char_index: usize) -> usize {
+        match &self.char_offsets {
+            Some(offsets) => offsets.get(char_index).copied().unwrap_or(self.text().len()),
+            None => char_index.min(self.text().len()),
+        }
+    }
+
+    pub fn span(&self, node: &Yaml) -> Range<usize> {
+        let start = self.byte_offset(node.span.start.index());
+        let end = self.byte_offset(node.span.end.index()).max(start);
+        start..end
+    }
+
+    pub fn has_errors(&self) -> bool {
+        self.diagnostics.iter().any(|d| d.severity == Severity::Error)
+    }
+
+    pub fn report(&mut self, severity: Severity, span: Range<usize>, path: &str, message: String, help: &str) {
+        let field = (!path.is_empty()).then(|| path.to_string());
+        let help = (!help.is_empty()).then(|| help.to_string());
+        let d = self
+            .files
+            .diagnostic(severity, self.file_id, span, field, message, help);
+        self.diagnostics.push(d);
+    }
+
+    pub fn error(&mut self, node: &Yaml, path: &str, message: impl Into<String>, help: &str) {
+        self.report(Severity::Error, self.span(node), path, message.into(), help);
+    }
+
+    pub fn warning(&mut self, node: &Yaml, path: &str, message: impl Into<String>, help: &str) {
+        self.report(Severity::Warning, self.span(node), path, message.into(), help);
+    }
+
+    pub fn note(&mut self, node: &Yaml, path: &str, message: impl Into<String>, help: &str) {
+        self.report(Severity::Note, self.span(node), path, message.into(), help);
+    }
+
+    /// The entries of a mapping, in file order, as `(key, key node, value node)`. Anything else is an error.
+    pub fn entries<'n>(&mut self, node: &'n Yaml, path: &str, what: &str) -> Vec<(String, &'n Yaml, &'n Yaml)> {
+        match &untag(node).data {
+            YamlDataOwned::Mapping(map) => map
+                .iter()
+                .map(|(k, v)| (scalar_text(k).unwrap_or_default(), k, v))
+                .collect(),
+            YamlDataOwned::Value(ScalarOwned::Null) => Vec::new(),
+            _ => {
+                self.error(
+                    node,
+                    path,
+                    format!("{what} must be a mapping, found {}", kind_of(node)),
+                    "",
+                );
+                Vec::new()
+            }
+        }
+    }
+
+    /// A mapping with a fixed set of fields: unknown fields get a warning (Dapr ignores them) with a
+    /// did-you-mean suggestion. Returns the value of each known field present.
+    pub fn fields<'n>(&mut self, node: &'n Yaml, path: &str, what: &str, known: &[&str]) -> Fields<'n> {
+        let mut found = Vec::new();
+        for (key, key_node, value) in self.entries(node, path, what) {
+            if known.contains(&key.as_str()) {
+                found.push((key, value));
+            } else {
+                let help = match did_you_mean(&key, known) {
+                    Some(k) => format!("did you mean `{k}`?"),
+                    None => format!("the fields of {what} are: {}", known.join(", ")),
+                };
+                let field = join(path, &key);
+                let msg = format!("unknown field `{key}` in {what}; Dapr ignores it");
+                self.warning(key_node, &field, msg, &help);
+            }
+        }
+        Fields { found }
+    }
+
+    /// A scalar as a string, the way `sigs.k8s.io/yaml` fills a string field. `None` when absent or null.
+    pub fn string(&mut self, node: &Yaml, path: &str) -> Option<String> {
+        match &untag(node).data {
+            YamlDataOwned::Value(ScalarOwned::Null) => None,
+            _ => match scalar_text(node) {
+                Some(s) => Some(s),
+                None => {
+                    self.error(
+                        node,
+                        path,
+                        format!("expected a single value, found {}", kind_of(node)),
+                        "",
+                    );
+                    None
+                }
+            },
+        }
+    }
+
+    /// An integer field (`maxRetries`, `maxRequests`, ...). Strings are not converted, as in Dapr.
+    pub fn int(&mut self, node: &Yaml, path: &str) -> Option<i64> {
+        match &untag(node).data {
+            YamlDataOwned::Value(ScalarOwned::Integer(i)) => Some(*i),
+            YamlDataOwned::Value(ScalarOwned::Null) => None,
+            _ => {
+                let found = scalar_text(node).map_or_else(|| kind_of(node).to_string(), |s| format!("`{s}`"));
+                self.error(
+                    node,
+                    path,
+                    format!("expected a whole number, found {found}"),
+                    "write a number without quotes, e.g. 5",
+                );
+                None
+            }
+        }
+    }
+
+    /// A duration field: Go syntax, or a bare number of milliseconds.
+    pub fn duration(&mut self, node: &Yaml, path: &str) -> Option<Duration> {
+        let text = self.string(node, path)?;
+        match parse_dapr_duration(&text) {
+            Ok(d) => {
+                if !d.is_zero() && text.bytes().all(|b| b.is_ascii_digit()) {
+                    let msg = format!("`{text}` is a bare number, which Dapr reads as {text} milliseconds");
+                    let help = format!("write `{text}ms` to say so, or `{text}s` if you meant seconds");
+                    self.warning(node, path, msg, &help);
+                }
+                Some(d)
+            }
+            Err(e) => {
+                self.error(node, path, format!("invalid duration `{text}`: {e}"), e.hint());
+                None
+            }
+        }
+    }
+
+    /// A list of strings (`scopes`). A single string is an error, as in Dapr.
+    pub fn string_list(&mut self, node: &Yaml, path: &str) -> Vec<String> {
+        match &untag(node).data {
+            YamlDataOwned::Sequence(items) => items
+                .iter()
+                .enumerate()
+                .filter_map(|(i, item)| self.string(item, &format!("{path}[{i}]")))
+                .collect(),
+            YamlDataOwned::Value(ScalarOwned::Null) => Vec::new(),
+            _ => {
+                let help = "write a list, e.g. `scopes: [checkout]` or one `- item` per line";
+                self.error(node, path, format!("expected a list, found {}", kind_of(node)), help);
+                Vec::new()
+            }
+        }
+    }
+}
+
+/// The known fields present in a mapping.
+pub struct Fields<'n> {
+    found: Vec<(String, &'n Yaml)>,
+}
+
+impl<'n> Fields<'n> {
+    pub fn get(&self, name: &str) -> Option<&'n Yaml> {
+        self.found.iter().find(|(k, _)| k == name).map(|(_, v)| *v)
+    }
+}
+
+/// `a.b` field paths; the empty path is the document root.
+pub fn join(path: &str, key: &str) -> String {
+    if path.is_empty() {
+        key.to_string()
+    } else {
+        format!("{path}.{key}")
+    }
+}
+
+fn untag(node: &Yaml) -> &Yaml {
+    match &node.data {
+        YamlDataOwned::Tagged(_, inner) => untag(inner),
+        _ => node,
+    }
+}
+
+/// A scalar's text as a Go string field would receive it; `None` for mappings, sequences and aliases.
+pub fn scalar_text(node: &Yaml) -> Option<String> {
+    match &untag(node).data {
+        YamlDataOwned::Value(s) => Some(match s {
+            ScalarOwned::Null => String::new(),
+            ScalarOwned::Boolean(b) => b.to_string(),
+            ScalarOwned::Integer(i) => i.to_string(),
+            ScalarOwned::FloatingPoint(f) => f.to_string(),
+            ScalarOwned::String(s) => s.clone(),
+        }),
+        YamlDataOwned::Representation(s, _, _) => Some(s.clone()),
+        _ => None,
+    }
+}
+
+pub fn kind_of(node: &Yaml) -> &'static str {
+    match &untag(node).data {
+        YamlDataOwned::Mapping(_) => "a mapping",
+        YamlDataOwned::Sequence(_) => "a list",
+        YamlDataOwned::Alias(_) => "an alias",
+        YamlDataOwned::Value(ScalarOwned::Null) => "nothing",
+        YamlDataOwned::BadValue => "an unreadable value",
+        _ => "a single value",
+    }
+}
+
+/// The closest known name, if it is close enough to be a likely typo.
+pub fn did_you_mean<'k>(word: &str, known: &[&'k str]) -> Option<&'k str> {
+    known
+        .iter()
+        .map(|k| (strsim::jaro_winkler(&word.to_lowercase(), &k.to_lowercase()), *k))
+        .filter(|(score, _)| *score > 0.8)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, k)| k)
+}

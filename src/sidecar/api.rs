@@ -1,0 +1,88 @@
+//! Health, metadata, the API token, and Dapr's error shape.
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+use super::SidecarState;
+
+/// A Dapr API error: `{"errorCode": "...", "message": "..."}` with an HTTP status.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DaprError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub message: String,
+}
+
+impl DaprError {
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+impl IntoResponse for DaprError {
+    fn into_response(self) -> Response {
+        let body = json!({ "errorCode": self.code, "message": self.message });
+        (self.status, axum::Json(body)).into_response()
+    }
+}
+
+/// `GET /v1.0/healthz` and `/v1.0/healthz/outbound`: ready as soon as the sidecar listens.
+pub async fn healthz() -> StatusCode {
+    StatusCode::NO_CONTENT
+}
+
+/// `GET /v1.0/metadata`, with the fields daprd fills for a self-hosted sidecar (empty ones omitted).
+pub async fn metadata(State(state): State<Arc<SidecarState>>) -> Response {
+    let components: Vec<_> = state
+        .components
+        .iter()
+        .map(|c| json!({ "name": c.name, "type": c.component_type, "version": c.version, "capabilities": [] }))
+        .collect();
+    let resiliencies: Vec<_> = state
+        .resiliency
+        .loaded()
+        .iter()
+        .map(|name| json!({ "name": name }))
+        .collect();
+    let mut body = json!({
+        "id": state.app_id,
+        "runtimeVersion": concat!("resilience-tui-", env!("CARGO_PKG_VERSION")),
+        "components": components,
+        "resiliencies": resiliencies,
+        "extended": { "daprRuntimeVersion": concat!("resilience-tui-", env!("CARGO_PKG_VERSION")) },
+    });
+    if let Some(port) = state.options.app_port {
+        body["appConnectionProperties"] = json!({ "port": port, "protocol": "http", "channelAddress": "127.0.0.1" });
+    }
+    axum::Json(body).into_response()
+}
+
+/// `DAPR_API_TOKEN` enforcement as daprd does it: healthz is exempt; otherwise `dapr-api-token` must match,
+/// or the answer is 401 `invalid api token` in plain text. The header is not forwarded to apps.
+pub async fn check_token(State(state): State<Arc<SidecarState>>, mut request: Request, next: Next) -> Response {
+    if let Some(expected) = &state.options.api_token {
+        let exempt = matches!(request.uri().path(), "/v1.0/healthz" | "/v1.0/healthz/outbound");
+        let given = request.headers().get("dapr-api-token").map(HeaderValue::as_bytes);
+        if !exempt && given != Some(expected.as_bytes()) {
+            let mut response = Response::new(Body::from("invalid api token\n"));
+            *response.status_mut() = StatusCode::UNAUTHORIZED;
+            response.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/plain; charset=utf-8"),
+            );
+            return response;
+        }
+    }
+    request.headers_mut().remove("dapr-api-token");
+    next.run(request).await
+}

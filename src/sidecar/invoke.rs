@@ -1,0 +1,226 @@
+//! Service invocation, as daprd serves it over HTTP (`directmessaging.go`):
+//! - the target app comes from the `dapr-app-id` header (method = the request path), from
+//!   `Authorization: Basic base64("dapr-app-id:<id>")`, or from `/v1.0/invoke/<id>/method/<method...>`;
+//! - method, query, headers and body are forwarded to the app, and its status, headers and body come back;
+//! - each call runs under the caller's resiliency policy for `<appId>:<method>`; an app status outside
+//!   200–399 is a failure (retried, counted by the breaker), and when retries end the app's last response is
+//!   passed through verbatim; failures of Dapr's own (transport, timeout, breaker) become 500 ERR_DIRECT_INVOKE.
+
+use std::fmt;
+use std::sync::Arc;
+
+use axum::body::{Body, Bytes};
+use axum::extract::{Path, Request, State};
+use axum::http::{HeaderMap, HeaderName, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use base64::Engine as _;
+
+use super::{DaprError, SidecarState};
+use crate::resiliency::{Failure, OperationError};
+
+const ERR_DIRECT_INVOKE: &str = "ERR_DIRECT_INVOKE";
+
+/// `ANY /v1.0/invoke/{appId}/method/{method...}`.
+pub async fn by_path(
+    State(state): State<Arc<SidecarState>>,
+    Path((app_id, method)): Path<(String, String)>,
+    request: Request,
+) -> Response {
+    let app_id = percent_encoding::percent_decode_str(&app_id)
+        .decode_utf8_lossy()
+        .into_owned();
+    invoke(state, app_id, clean_path(&method), request).await
+}
+
+/// Any other path: service invocation when the target is named by header, else Dapr's "no app id" error.
+pub async fn by_header(State(state): State<Arc<SidecarState>>, mut request: Request) -> Response {
+    let headers = request.headers_mut();
+    let app_id = match headers.remove("dapr-app-id") {
+        Some(v) => Some(String::from_utf8_lossy(v.as_bytes()).into_owned()),
+        None => basic_auth_app_id(headers).inspect(|_| {
+            headers.remove(header::AUTHORIZATION);
+        }),
+    };
+    let Some(app_id) = app_id else {
+        let msg = "failed getting app id either from the URL path or the header dapr-app-id";
+        return DaprError::new(StatusCode::NOT_FOUND, ERR_DIRECT_INVOKE, msg).into_response();
+    };
+    let method = request.uri().path().trim_start_matches('/').to_string();
+    invoke(state, app_id, method, request).await
+}
+
+/// `Authorization: Basic base64("dapr-app-id:<id>")`.
+fn basic_auth_app_id(headers: &HeaderMap) -> Option<String> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let encoded = value.strip_prefix("Basic ").or_else(|| value.strip_prefix("basic "))?;
+    let decoded = base64::engine::general_purpose::STANDARD.decode(encoded.trim()).ok()?;
+    let text = String::from_utf8(decoded).ok()?;
+    text.strip_prefix("dapr-app-id:").map(str::to_string)
+}
+
+/// Path-cleans the method as Go's `path.Clean` does for the parts that matter: no empty, `.` or `..` segments.
+fn clean_path(method: &str) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    for segment in method.split('/') {
+        match segment {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            s => parts.push(s),
+        }
+    }
+    parts.join("/")
+}
+
+/// The app's answer.
+#[derive(Debug, Clone)]
+pub struct AppResponse {
+    status: StatusCode,
+    headers: HeaderMap,
+    body: Bytes,
+}
+
+impl IntoResponse for AppResponse {
+    fn into_response(self) -> Response {
+        let mut response = Response::new(Body::from(self.body));
+        *response.status_mut() = self.status;
+        *response.headers_mut() = self.headers;
+        response
+    }
+}
+
+/// Why one attempt to reach the app failed.
+#[derive(Debug)]
+enum InvokeError {
+    /// The app answered with a status outside 200–399.
+    App(AppResponse),
+    /// The app could not be reached (or no app has that id).
+    Channel(String),
+}
+
+impl fmt::Display for InvokeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            InvokeError::App(r) => write!(f, "received non-successful status code from app: {}", r.status.as_u16()),
+            InvokeError::Channel(e) => f.write_str(e),
+        }
+    }
+}
+
+impl OperationError for InvokeError {
+    fn status_code(&self) -> Option<u16> {
+        match self {
+            InvokeError::App(r) => Some(r.status.as_u16()),
+            InvokeError::Channel(_) => None,
+        }
+    }
+}
+
+async fn invoke(state: Arc<SidecarState>, app_id: String, method: String, request: Request) -> Response {
+    let (parts, body) = request.into_parts();
+    // Buffered, so every retry can replay it (Dapr buffers whenever the policy has retries).
+    let body = match axum::body::to_bytes(body, state.options.max_body_bytes).await {
+        Ok(b) => b,
+        Err(e) => {
+            let msg = format!(
+                "failed to read the request body (limit {} bytes): {e}",
+                state.options.max_body_bytes
+            );
+            return DaprError::new(StatusCode::BAD_REQUEST, "ERR_MALFORMED_REQUEST", msg).into_response();
+        }
+    };
+    let headers = forwardable(&parts.headers);
+    let query = parts.uri.query().map(|q| format!("?{q}")).unwrap_or_default();
+    let policy = state.resiliency.endpoint_policy(&app_id, &method);
+    let result = policy
+        .run(|_attempt| {
+            let url = state
+                .resolver
+                .resolve(&app_id)
+                .map(|addr| format!("http://{addr}/{method}{query}"));
+            send(
+                &state.client,
+                parts.method.clone(),
+                url,
+                &app_id,
+                headers.clone(),
+                body.clone(),
+            )
+        })
+        .await;
+    match result {
+        Ok(response) | Err(Failure::Operation(InvokeError::App(response))) => response.into_response(),
+        Err(failure) => {
+            let message = format!("failed to invoke, id: {app_id}, err: {failure}");
+            DaprError::new(StatusCode::INTERNAL_SERVER_ERROR, ERR_DIRECT_INVOKE, message).into_response()
+        }
+    }
+}
+
+async fn send(
+    client: &reqwest::Client,
+    method: Method,
+    url: Option<String>,
+    app_id: &str,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<AppResponse, InvokeError> {
+    let Some(url) = url else {
+        return Err(InvokeError::Channel(format!("couldn't find service: {app_id}")));
+    };
+    let response = client
+        .request(method.clone(), &url)
+        .headers(headers)
+        .body(body)
+        .send()
+        .await
+        .map_err(|e| InvokeError::Channel(channel_error(&method, &url, &e)))?;
+    let status = response.status();
+    let headers = forwardable(response.headers());
+    let body = response
+        .bytes()
+        .await
+        .map_err(|e| InvokeError::Channel(channel_error(&method, &url, &e)))?;
+    let reply = AppResponse { status, headers, body };
+    if (200..=399).contains(&status.as_u16()) {
+        Ok(reply)
+    } else {
+        Err(InvokeError::App(reply))
+    }
+}
+
+/// daprd's wording for an unreachable app channel (Go's `net/http` error text).
+fn channel_error(method: &Method, url: &str, e: &reqwest::Error) -> String {
+    let verb = method
+        .as_str()
+        .chars()
+        .next()
+        .map(|c| c.to_string() + &method.as_str()[1..].to_lowercase());
+    let verb = verb.unwrap_or_default();
+    let hostport = url.trim_start_matches("http://").split('/').next().unwrap_or_default();
+    if e.is_connect() {
+        format!("error invoking app channel: {verb} \"{url}\": dial tcp {hostport}: connect: connection refused")
+    } else {
+        format!("error invoking app channel: {verb} \"{url}\": {e}")
+    }
+}
+
+/// Headers that go end to end (hop-by-hop ones are the connection's own).
+fn forwardable(headers: &HeaderMap) -> HeaderMap {
+    const HOP_BY_HOP: [HeaderName; 6] = [
+        header::CONNECTION,
+        header::TRANSFER_ENCODING,
+        header::TE,
+        header::UPGRADE,
+        header::HOST,
+        header::CONTENT_LENGTH,
+    ];
+    let mut out = headers.clone();
+    for name in HOP_BY_HOP {
+        out.remove(name);
+    }
+    out.remove("keep-alive");
+    out.remove("proxy-connection");
+    out
+}

@@ -1,0 +1,232 @@
+//! An embedded Dapr-compatible sidecar: one per app id, serving Dapr's HTTP API with axum on a real port.
+//!
+//! It knows nothing of terminals: what its resiliency engine does goes to the event stream through the
+//! observer it was built with. Service invocation (`invoke.rs`) runs every call to another app under the
+//! policies that app's target resolves to; `api.rs` has health, metadata, the API token and error shapes.
+
+mod api;
+mod invoke;
+mod state;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, RwLock};
+
+use axum::Router;
+use axum::routing::{any, get, post};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use crate::resiliency::Resiliency;
+use crate::resources::ComponentSpec;
+use crate::state::memory::MemoryStore;
+
+pub use api::DaprError;
+
+/// Dapr's default `--max-body-size` (4Mi): larger request bodies are refused.
+pub const DEFAULT_MAX_BODY_BYTES: usize = 4 << 20;
+
+/// In-process name resolution: app id to the address of that app's channel (its HTTP port).
+#[derive(Default)]
+pub struct NameResolver {
+    apps: RwLock<HashMap<String, SocketAddr>>,
+}
+
+impl NameResolver {
+    pub fn register(&self, app_id: &str, addr: SocketAddr) {
+        self.apps
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(app_id.to_string(), addr);
+    }
+
+    pub fn resolve(&self, app_id: &str) -> Option<SocketAddr> {
+        self.apps.read().unwrap_or_else(|p| p.into_inner()).get(app_id).copied()
+    }
+}
+
+/// How to run one sidecar.
+#[derive(Debug, Clone)]
+pub struct SidecarOptions {
+    pub app_id: String,
+    /// The Dapr HTTP address (daprd's `--dapr-http-port`).
+    pub listen: SocketAddr,
+    /// The command-line flag that sets `listen`'s port, named in the error when the port is taken.
+    pub port_flag: String,
+    /// This sidecar's own app port, if its app serves HTTP (shown in metadata).
+    pub app_port: Option<u16>,
+    /// `DAPR_API_TOKEN`: when set, every request but healthz must carry it in `dapr-api-token`.
+    pub api_token: Option<String>,
+    pub max_body_bytes: usize,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SidecarError {
+    #[error(
+        "port {port} is already in use, so the {app_id} sidecar cannot listen on {addr}; stop whatever uses it or pick another port with {flag}"
+    )]
+    PortInUse {
+        app_id: String,
+        addr: SocketAddr,
+        port: u16,
+        flag: String,
+    },
+    #[error("the {app_id} sidecar cannot listen on {addr}: {source}")]
+    Bind {
+        app_id: String,
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+}
+
+pub(crate) struct SidecarState {
+    pub app_id: String,
+    pub resiliency: Resiliency,
+    pub resolver: Arc<NameResolver>,
+    pub client: reqwest::Client,
+    pub components: Vec<ComponentSpec>,
+    pub stores: state::Stores,
+    pub options: SidecarOptions,
+}
+
+/// A running sidecar; [`Sidecar::stop`] ends it.
+pub struct Sidecar {
+    addr: SocketAddr,
+    state: Arc<SidecarState>,
+    memory_stores: HashMap<String, Arc<MemoryStore>>,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: JoinHandle<()>,
+}
+
+impl Sidecar {
+    /// Binds the port and starts serving. Fails at once, with a clear message, when the port is taken.
+    pub async fn start(
+        options: SidecarOptions,
+        resiliency: Resiliency,
+        resolver: Arc<NameResolver>,
+        components: Vec<ComponentSpec>,
+    ) -> Result<Sidecar, SidecarError> {
+        let listener = bind(&options.app_id, options.listen, &options.port_flag).await?;
+        let addr = listener.local_addr().unwrap_or(options.listen);
+        let client = reqwest::Client::builder()
+            .no_proxy()
+            .build()
+            .expect("an HTTP client without TLS always builds");
+        let (stores, memory_stores) = state_stores(&components);
+        let state = Arc::new(SidecarState {
+            app_id: options.app_id.clone(),
+            resiliency,
+            resolver,
+            client,
+            components,
+            stores,
+            options,
+        });
+        let router = Router::new()
+            .route("/v1.0/healthz", get(api::healthz))
+            .route("/v1.0/healthz/outbound", get(api::healthz))
+            .route("/v1.0/metadata", get(api::metadata))
+            .route("/v1.0/invoke/{app_id}/method/{*method}", any(invoke::by_path))
+            .route("/v1.0/state/{store}", post(state::save).put(state::save))
+            .route("/v1.0/state/{store}/bulk", post(state::bulk_get).put(state::bulk_get))
+            .route("/v1.0/state/{store}/transaction", post(state::transaction))
+            .route("/v1.0/state/{store}/{key}", get(state::get).delete(state::delete))
+            .fallback(invoke::by_header)
+            .layer(axum::middleware::from_fn_with_state(state.clone(), api::check_token))
+            .with_state(state.clone());
+        let (tx, rx) = oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            let serve = axum::serve(listener, router).with_graceful_shutdown(async {
+                let _ = rx.await;
+            });
+            // Serving ends only on shutdown or when the listener itself fails; the scenario reports exits.
+            let _ = serve.await;
+        });
+        Ok(Sidecar {
+            addr,
+            state,
+            memory_stores,
+            shutdown: Some(tx),
+            task,
+        })
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    pub fn app_id(&self) -> &str {
+        &self.state.app_id
+    }
+
+    pub fn resiliency(&self) -> &Resiliency {
+        &self.state.resiliency
+    }
+
+    /// An in-memory state store this sidecar serves, by component name (its outage can be simulated).
+    pub fn memory_store(&self, name: &str) -> Option<&Arc<MemoryStore>> {
+        self.memory_stores.get(name)
+    }
+
+    /// Stops accepting connections and waits for requests in flight.
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        let _ = (&mut self.task).await;
+    }
+}
+
+/// The state stores the components describe: `state.redis` (connected lazily, so the sidecar starts while Redis
+/// is down) and `state.in-memory`. Other state types are not served (their calls get "not found").
+fn state_stores(components: &[ComponentSpec]) -> (state::Stores, HashMap<String, Arc<MemoryStore>>) {
+    let (mut stores, mut memory) = (state::Stores::new(), HashMap::new());
+    for c in components {
+        let store: Arc<dyn crate::state::StateStore> = match c.component_type.as_str() {
+            "state.in-memory" => {
+                let store = Arc::new(MemoryStore::new());
+                memory.insert(c.name.clone(), store.clone());
+                store
+            }
+            "state.redis" => {
+                let host = c.metadata_value("redisHost").unwrap_or("localhost:6379");
+                match crate::state::redis::RedisStore::new(host, c.metadata_value("redisPassword")) {
+                    Ok(store) => Arc::new(store),
+                    Err(e) => {
+                        tracing::warn!(component = %c.name, "state store not served: {e}");
+                        continue;
+                    }
+                }
+            }
+            other => {
+                if other.starts_with("state.") {
+                    tracing::warn!(component = %c.name, "state store type {other} is not supported; not served");
+                }
+                continue;
+            }
+        };
+        let key_prefix = c.metadata_value("keyPrefix").map(str::to_string);
+        stores.insert(c.name.clone(), state::StoreBinding { store, key_prefix });
+    }
+    (stores, memory)
+}
+
+/// Binds a TCP listener, turning "address in use" into an error that names the port and the flag.
+pub async fn bind(app_id: &str, addr: SocketAddr, flag: &str) -> Result<tokio::net::TcpListener, SidecarError> {
+    tokio::net::TcpListener::bind(addr).await.map_err(|source| {
+        if source.kind() == std::io::ErrorKind::AddrInUse {
+            SidecarError::PortInUse {
+                app_id: app_id.to_string(),
+                addr,
+                port: addr.port(),
+                flag: flag.to_string(),
+            }
+        } else {
+            SidecarError::Bind {
+                app_id: app_id.to_string(),
+                addr,
+                source,
+            }
+        }
+    })
+}

@@ -1,0 +1,126 @@
+//! An in-process state store with Redis's ETag rules, and a switch that simulates an outage (its fault).
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use axum::body::Bytes;
+
+use super::{Item, StateStore, StoreError, StoreFuture};
+
+/// Values with versions (the ETag), like Dapr's Redis store: a write bumps the version.
+#[derive(Default)]
+pub struct MemoryStore {
+    items: Mutex<HashMap<String, (Bytes, u64)>>,
+    down: AtomicBool,
+}
+
+impl MemoryStore {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Simulates the store going away (every call fails) or coming back.
+    pub fn set_down(&self, down: bool) {
+        self.down.store(down, Ordering::SeqCst);
+    }
+
+    fn check_up(&self) -> Result<(), StoreError> {
+        if self.down.load(Ordering::SeqCst) {
+            Err(StoreError::Unavailable(
+                "dial tcp: connect: connection refused (simulated outage)".into(),
+            ))
+        } else {
+            Ok(())
+        }
+    }
+}
+
+/// Redis's rule: an ETag is a version number.
+fn parse_etag(etag: &str) -> Result<u64, StoreError> {
+    etag.parse().map_err(|_| StoreError::EtagInvalid(etag.to_string()))
+}
+
+impl StateStore for MemoryStore {
+    fn get<'a>(&'a self, key: &'a str) -> StoreFuture<'a, Option<Item>> {
+        Box::pin(async move {
+            self.check_up()?;
+            let items = self.items.lock().unwrap_or_else(|p| p.into_inner());
+            Ok(items.get(key).map(|(data, version)| Item {
+                data: data.clone(),
+                etag: version.to_string(),
+            }))
+        })
+    }
+
+    fn set<'a>(&'a self, key: &'a str, data: Bytes, etag: Option<&'a str>, first_write: bool) -> StoreFuture<'a, ()> {
+        Box::pin(async move {
+            self.check_up()?;
+            let wanted = etag.map(parse_etag).transpose()?;
+            let mut items = self.items.lock().unwrap_or_else(|p| p.into_inner());
+            let current = items.get(key).map(|(_, v)| *v);
+            let allowed = match (current, wanted) {
+                (None, None | Some(0)) => true,
+                (None, Some(_)) => !first_write,
+                (Some(v), Some(w)) => v == w,
+                (Some(_), None) => !first_write,
+            };
+            if !allowed {
+                return Err(StoreError::EtagMismatch(format!("failed to set key {key}")));
+            }
+            items.insert(key.to_string(), (data, current.unwrap_or(0) + 1));
+            Ok(())
+        })
+    }
+
+    fn delete<'a>(&'a self, key: &'a str, etag: Option<&'a str>) -> StoreFuture<'a, ()> {
+        Box::pin(async move {
+            self.check_up()?;
+            let wanted = etag.map(parse_etag).transpose()?;
+            let mut items = self.items.lock().unwrap_or_else(|p| p.into_inner());
+            match (items.get(key).map(|(_, v)| *v), wanted) {
+                (Some(v), Some(w)) if v != w => Err(StoreError::EtagMismatch(format!("failed to delete {key}"))),
+                _ => {
+                    items.remove(key);
+                    Ok(())
+                }
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn versions_are_etags() {
+        let s = MemoryStore::new();
+        assert_eq!(s.get("k").await, Ok(None));
+        s.set("k", Bytes::from_static(b"1"), None, false).await.unwrap();
+        assert_eq!(s.get("k").await.unwrap().unwrap().etag, "1");
+        s.set("k", Bytes::from_static(b"2"), Some("1"), false).await.unwrap();
+        let item = s.get("k").await.unwrap().unwrap();
+        assert_eq!((item.data.as_ref(), item.etag.as_str()), (&b"2"[..], "2"));
+        assert!(matches!(
+            s.set("k", Bytes::new(), Some("1"), false).await,
+            Err(StoreError::EtagMismatch(_))
+        ));
+        assert!(matches!(
+            s.set("k", Bytes::new(), Some("x"), false).await,
+            Err(StoreError::EtagInvalid(_))
+        ));
+        assert!(matches!(
+            s.set("k", Bytes::new(), None, true).await,
+            Err(StoreError::EtagMismatch(_))
+        ));
+        assert!(matches!(
+            s.delete("k", Some("1")).await,
+            Err(StoreError::EtagMismatch(_))
+        ));
+        s.delete("k", Some("2")).await.unwrap();
+        assert_eq!(s.get("k").await, Ok(None));
+        s.set_down(true);
+        assert!(matches!(s.get("k").await, Err(StoreError::Unavailable(_))));
+    }
+}

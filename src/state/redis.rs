@@ -1,0 +1,185 @@
+//! The Redis state store, writing what Dapr's `state.redis` component writes: a hash at the (prefixed) key with
+//! `data` (the value's JSON text) and `version` (the ETag, bumped by every write), so `redis-cli HGETALL
+//! "order-processor||1"` shows what daprd would have stored.
+//!
+//! The connection is made lazily (the sidecar starts while Redis is down) and every call is bounded: Redis
+//! being stopped must show up as a quick failure the resiliency policy retries, never as a hang.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use axum::body::Bytes;
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+
+use super::{Item, StateStore, StoreError, StoreFuture};
+
+/// The most one Redis call may take, reconnecting included.
+pub const CALL_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Writes when there is no version yet, or the given ETag is the current version, or no ETag was given
+/// ("0") and the key was not written first-write. ARGV: etag or "0", data, "1" for first-write.
+const SET_SCRIPT: &str = r#"
+local version = redis.pcall("HGET", KEYS[1], "version")
+if type(version) == "table" then redis.call("DEL", KEYS[1]); version = false end
+local first = redis.pcall("HGET", KEYS[1], "first-write")
+if not version or version == ARGV[1] or (not first and ARGV[1] == "0") then
+  redis.call("HSET", KEYS[1], "data", ARGV[2])
+  if ARGV[3] == "1" then redis.call("HSET", KEYS[1], "first-write", 0) end
+  return redis.call("HINCRBY", KEYS[1], "version", 1)
+end
+return redis.error_reply("failed to set key " .. KEYS[1])
+"#;
+
+/// Deletes when there is no version, the ETag matches, or no ETag was given ("0").
+const DELETE_SCRIPT: &str = r#"
+local version = redis.pcall("HGET", KEYS[1], "version")
+if not version or type(version) == "table" or version == ARGV[1] or ARGV[1] == "0" then
+  return redis.call("DEL", KEYS[1])
+end
+return redis.error_reply("failed to delete " .. KEYS[1])
+"#;
+
+pub struct RedisStore {
+    connection: ConnectionManager,
+    set: redis::Script,
+    delete: redis::Script,
+}
+
+impl RedisStore {
+    /// `host` is `redisHost` (`localhost:6379`); `password` is `redisPassword` (empty means none).
+    /// Nothing is connected until the first call.
+    pub fn new(host: &str, password: Option<&str>) -> Result<Self, StoreError> {
+        let auth = password
+            .filter(|p| !p.is_empty())
+            .map(|p| format!(":{p}@"))
+            .unwrap_or_default();
+        let client = redis::Client::open(format!("redis://{auth}{host}/"))
+            .map_err(|e| StoreError::Unavailable(format!("invalid redisHost {host}: {e}")))?;
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(Duration::from_millis(500)))
+            .set_response_timeout(Some(Duration::from_secs(1)))
+            .set_number_of_retries(0)
+            .set_min_delay(Duration::from_millis(10))
+            .set_max_delay(Duration::from_millis(10));
+        let connection = client
+            .get_connection_manager_lazy(config)
+            .map_err(|e| StoreError::Unavailable(format!("cannot set up the Redis client for {host}: {e}")))?;
+        Ok(Self {
+            connection,
+            set: redis::Script::new(SET_SCRIPT),
+            delete: redis::Script::new(DELETE_SCRIPT),
+        })
+    }
+}
+
+/// One Redis call, bounded by [`CALL_TIMEOUT`]. Like the go-redis client Dapr uses, a network error is retried
+/// a few times at once (8, 16, 32ms), so the first call after Redis comes back reconnects instead of failing.
+async fn bounded<T, F, Fut>(connection: &ConnectionManager, mut call: F) -> Result<T, redis::RedisError>
+where
+    F: FnMut(ConnectionManager) -> Fut,
+    Fut: std::future::Future<Output = redis::RedisResult<T>>,
+{
+    let with_retries = async {
+        let mut delay = Duration::from_millis(8);
+        for _ in 0..3 {
+            match call(connection.clone()).await {
+                Err(e) if is_unreachable(&e) => {
+                    tokio::time::sleep(delay).await;
+                    delay *= 2;
+                }
+                done => return done,
+            }
+        }
+        call(connection.clone()).await
+    };
+    match tokio::time::timeout(CALL_TIMEOUT, with_retries).await {
+        Ok(result) => result,
+        Err(_) => Err(redis::RedisError::from(std::io::Error::new(
+            std::io::ErrorKind::TimedOut,
+            format!(
+                "no answer from Redis within {}",
+                crate::duration::format_go_duration(CALL_TIMEOUT)
+            ),
+        ))),
+    }
+}
+
+/// Redis could not be reached (as opposed to Redis answering with an error).
+fn is_unreachable(e: &redis::RedisError) -> bool {
+    e.is_io_error() || e.is_timeout() || e.is_connection_dropped() || e.is_connection_refusal()
+}
+
+fn unavailable(e: redis::RedisError) -> StoreError {
+    StoreError::Unavailable(e.to_string())
+}
+
+/// Redis's ETags are version numbers.
+fn check_etag(etag: Option<&str>) -> Result<String, StoreError> {
+    match etag {
+        None => Ok("0".to_string()),
+        Some(e) if e.parse::<u64>().is_ok() => Ok(e.to_string()),
+        Some(e) => Err(StoreError::EtagInvalid(e.to_string())),
+    }
+}
+
+impl RedisStore {
+    /// Runs one of the ETag scripts: unreachable Redis is `Unavailable`; a refusal by the script is an ETag
+    /// conflict, as Dapr reports it.
+    async fn run_script(&self, invocation: &redis::ScriptInvocation<'_>) -> Result<(), StoreError> {
+        match bounded(&self.connection, |mut c| async move {
+            invocation.invoke_async::<i64>(&mut c).await
+        })
+        .await
+        {
+            Ok(_) => Ok(()),
+            Err(e) if is_unreachable(&e) => Err(unavailable(e)),
+            Err(e) => Err(StoreError::EtagMismatch(e.to_string())),
+        }
+    }
+}
+
+impl StateStore for RedisStore {
+    fn get<'a>(&'a self, key: &'a str) -> StoreFuture<'a, Option<Item>> {
+        Box::pin(async move {
+            let mut hgetall = redis::cmd("HGETALL");
+            hgetall.arg(key);
+            let cmd = &hgetall;
+            let fields: HashMap<String, Vec<u8>> =
+                bounded(&self.connection, |mut c| async move { cmd.query_async(&mut c).await })
+                    .await
+                    .map_err(unavailable)?;
+            let Some(data) = fields.get("data") else {
+                return Ok(None);
+            };
+            let etag = fields
+                .get("version")
+                .map(|v| String::from_utf8_lossy(v).into_owned())
+                .unwrap_or_default();
+            Ok(Some(Item {
+                data: Bytes::copy_from_slice(data),
+                etag,
+            }))
+        })
+    }
+
+    fn set<'a>(&'a self, key: &'a str, data: Bytes, etag: Option<&'a str>, first_write: bool) -> StoreFuture<'a, ()> {
+        Box::pin(async move {
+            let given = check_etag(etag)?;
+            let mut invocation = self.set.key(key);
+            invocation
+                .arg(&given)
+                .arg(data.as_ref())
+                .arg(if first_write { "1" } else { "0" });
+            self.run_script(&invocation).await
+        })
+    }
+
+    fn delete<'a>(&'a self, key: &'a str, etag: Option<&'a str>) -> StoreFuture<'a, ()> {
+        Box::pin(async move {
+            let given = check_etag(etag)?;
+            let mut invocation = self.delete.key(key);
+            invocation.arg(&given);
+            self.run_script(&invocation).await
+        })
+    }
+}

@@ -1,0 +1,301 @@
+//! The end-of-run summary: every order accounted for, retries, and each breaker's story.
+//!
+//! [`Ledger`] watches the event stream. An order is *lost* when checkout was told it passed but
+//! order-processor never saw it, and *duplicated* when order-processor saw it more than once.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use serde_json::json;
+
+use crate::event::{AppEvent, Event, Stamped};
+use crate::resiliency::{BreakerState, ResiliencyEvent};
+
+#[derive(Debug, Default, Clone)]
+struct BreakerHistory {
+    transitions: Vec<(Duration, BreakerState, BreakerState)>,
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct Ledger {
+    sent: BTreeSet<u64>,
+    passed: BTreeSet<u64>,
+    /// Passed orders of the state app (saved); they are verified by reading them back.
+    saved: BTreeSet<u64>,
+    failed: BTreeSet<u64>,
+    received: BTreeMap<u64, u32>,
+    retries: u64,
+    breakers: BTreeMap<String, BreakerHistory>,
+    last_at: Duration,
+}
+
+/// The numbers of the summary.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Summary {
+    pub sent: usize,
+    pub delivered: usize,
+    pub failed: usize,
+    pub lost: usize,
+    pub duplicated: usize,
+    /// Sent but not answered when the run ended (held in a retry loop).
+    pub in_flight: usize,
+    pub retries: u64,
+}
+
+impl Ledger {
+    pub fn record(&mut self, e: &Stamped) {
+        self.last_at = self.last_at.max(e.at);
+        match &e.event {
+            Event::App { event, .. } => match event {
+                AppEvent::OrderSent { order_id } => {
+                    self.sent.insert(*order_id);
+                }
+                AppEvent::OrderPassed { order_id } => {
+                    self.passed.insert(*order_id);
+                }
+                AppEvent::OrderSaved { order_id } => {
+                    self.passed.insert(*order_id);
+                    self.saved.insert(*order_id);
+                }
+                AppEvent::OrderFailed { order_id, .. } => {
+                    self.failed.insert(*order_id);
+                }
+                AppEvent::OrderReceived { order_id } | AppEvent::OrderRead { order_id } => {
+                    *self.received.entry(*order_id).or_default() += 1
+                }
+                _ => {}
+            },
+            Event::Resiliency { event, .. } => match event {
+                ResiliencyEvent::RetryScheduled { .. } => self.retries += 1,
+                ResiliencyEvent::BreakerStateChanged { breaker, from, to, .. } => self
+                    .breakers
+                    .entry(breaker.to_string())
+                    .or_default()
+                    .transitions
+                    .push((e.at, *from, *to)),
+                _ => {}
+            },
+            Event::Fault(_) | Event::Notice { .. } | Event::Container { .. } => {}
+        }
+    }
+
+    /// Ids the sender was told passed that never arrived: for checkout, never received by order-processor; for
+    /// the state app, saved but then not found when read back (a save whose read-back the end of the run cut
+    /// off is in flight, not lost).
+    pub fn lost_ids(&self) -> Vec<u64> {
+        let lost =
+            |id: &&u64| !self.received.contains_key(id) && (!self.saved.contains(id) || self.failed.contains(id));
+        self.passed.iter().filter(lost).copied().collect()
+    }
+
+    fn in_flight(&self) -> usize {
+        let unanswered = |id: &&u64| !self.passed.contains(id) && !self.failed.contains(id);
+        let unverified =
+            |id: &&u64| self.saved.contains(id) && !self.received.contains_key(id) && !self.failed.contains(id);
+        self.sent.iter().filter(|id| unanswered(id) || unverified(id)).count()
+    }
+
+    /// Ids received in order, for checking they are consecutive.
+    pub fn received_ids(&self) -> Vec<u64> {
+        self.received.keys().copied().collect()
+    }
+
+    pub fn summary(&self) -> Summary {
+        Summary {
+            sent: self.sent.len(),
+            delivered: self.received.len(),
+            failed: self.failed.len(),
+            lost: self.lost_ids().len(),
+            duplicated: self.received.values().filter(|n| **n > 1).count(),
+            in_flight: self.in_flight(),
+            retries: self.retries,
+        }
+    }
+
+    /// Time each breaker spent in each state, up to `end`.
+    fn time_in_states(&self, history: &BreakerHistory, end: Duration) -> [(BreakerState, Duration); 3] {
+        let mut spent = [
+            (BreakerState::Closed, Duration::ZERO),
+            (BreakerState::Open, Duration::ZERO),
+            (BreakerState::HalfOpen, Duration::ZERO),
+        ];
+        let mut state = BreakerState::Closed;
+        let mut since = Duration::ZERO;
+        for (at, _, to) in &history.transitions {
+            if let Some(slot) = spent.iter_mut().find(|(s, _)| *s == state) {
+                slot.1 += at.saturating_sub(since);
+            }
+            state = *to;
+            since = *at;
+        }
+        if let Some(slot) = spent.iter_mut().find(|(s, _)| *s == state) {
+            slot.1 += end.saturating_sub(since);
+        }
+        spent
+    }
+
+    /// The summary for people.
+    pub fn text(&self, end: Duration) -> String {
+        let s = self.summary();
+        let mut out = format!(
+            "== SUMMARY == {:.1}s: orders sent {}, delivered {}, failed {}, lost {}, duplicated {}, in flight {}; retries {}\n",
+            end.as_secs_f64(),
+            s.sent,
+            s.delivered,
+            s.failed,
+            s.lost,
+            s.duplicated,
+            s.in_flight,
+            s.retries
+        );
+        for (name, history) in &self.breakers {
+            let times: Vec<String> = self
+                .time_in_states(history, end)
+                .iter()
+                .map(|(state, d)| format!("{state} {:.1}s", d.as_secs_f64()))
+                .collect();
+            let _ = writeln!(
+                out,
+                "== SUMMARY == breaker \"{name}\": {} transitions; {}",
+                history.transitions.len(),
+                times.join(", ")
+            );
+            for (at, from, to) in &history.transitions {
+                let _ = writeln!(out, "               {:>7.1}s  {from} -> {to}", at.as_secs_f64());
+            }
+        }
+        if s.lost > 0 {
+            let _ = writeln!(
+                out,
+                "== SUMMARY == LOST orders (passed but never received): {:?}",
+                self.lost_ids()
+            );
+        }
+        out
+    }
+
+    /// The summary as one JSON object (`source: "summary"`).
+    pub fn json(&self, end: Duration) -> serde_json::Value {
+        let s = self.summary();
+        let breakers: Vec<_> = self
+            .breakers
+            .iter()
+            .map(|(name, h)| {
+                let time: serde_json::Map<_, _> = self
+                    .time_in_states(h, end)
+                    .iter()
+                    .map(|(state, d)| (state.to_string(), json!(d.as_secs_f64())))
+                    .collect();
+                let transitions: Vec<_> = h
+                    .transitions
+                    .iter()
+                    .map(
+                        |(at, from, to)| json!({"t": at.as_secs_f64(), "from": from.to_string(), "to": to.to_string()}),
+                    )
+                    .collect();
+                json!({"name": name, "transitions": transitions, "seconds_in_state": time})
+            })
+            .collect();
+        json!({
+            "t": (end.as_secs_f64() * 1000.0).round() / 1000.0,
+            "source": "summary",
+            "kind": "summary",
+            "msg": self.text(end).lines().next().unwrap_or_default(),
+            "sent": s.sent, "delivered": s.delivered, "failed": s.failed, "lost": s.lost,
+            "duplicated": s.duplicated, "in_flight": s.in_flight, "retries": s.retries,
+            "lost_ids": self.lost_ids(),
+            "breakers": breakers,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    fn app(app: &str, event: AppEvent) -> Stamped {
+        Stamped {
+            at: Duration::ZERO,
+            event: Event::App {
+                app: Arc::from(app),
+                event,
+            },
+        }
+    }
+
+    #[test]
+    fn lost_and_duplicated_orders_are_counted() {
+        let mut ledger = Ledger::default();
+        for id in 1..=3 {
+            ledger.record(&app("checkout", AppEvent::OrderSent { order_id: id }));
+            ledger.record(&app("checkout", AppEvent::OrderPassed { order_id: id }));
+        }
+        ledger.record(&app("order-processor", AppEvent::OrderReceived { order_id: 1 }));
+        ledger.record(&app("order-processor", AppEvent::OrderReceived { order_id: 3 }));
+        ledger.record(&app("order-processor", AppEvent::OrderReceived { order_id: 3 }));
+        ledger.record(&app("checkout", AppEvent::OrderSent { order_id: 4 }));
+        let s = ledger.summary();
+        assert_eq!(
+            (s.sent, s.delivered, s.lost, s.duplicated, s.in_flight),
+            (4, 2, 1, 1, 1)
+        );
+        assert_eq!(ledger.lost_ids(), [2]);
+        assert!(
+            ledger
+                .text(Duration::from_secs(1))
+                .contains("LOST orders (passed but never received): [2]")
+        );
+        assert_eq!(ledger.json(Duration::from_secs(1))["lost"], 1);
+    }
+
+    #[test]
+    fn a_saved_order_is_lost_only_when_its_read_back_fails() {
+        let mut ledger = Ledger::default();
+        for id in 1..=3 {
+            ledger.record(&app("order-processor", AppEvent::OrderSent { order_id: id }));
+            ledger.record(&app("order-processor", AppEvent::OrderSaved { order_id: id }));
+        }
+        ledger.record(&app("order-processor", AppEvent::OrderRead { order_id: 1 }));
+        let missing = AppEvent::OrderFailed {
+            order_id: 2,
+            status: 204,
+            error_code: None,
+            message: "not found".into(),
+        };
+        ledger.record(&app("order-processor", missing));
+        let s = ledger.summary();
+        assert_eq!(
+            (s.delivered, s.lost, s.in_flight),
+            (1, 1, 1),
+            "2 was lost; 3's read-back was cut off"
+        );
+        assert_eq!(ledger.lost_ids(), [2]);
+    }
+
+    #[test]
+    fn time_in_each_breaker_state() {
+        let mut ledger = Ledger::default();
+        let change = |at: u64, from, to| Stamped {
+            at: Duration::from_secs(at),
+            event: Event::Resiliency {
+                app_id: Arc::from("checkout"),
+                event: ResiliencyEvent::BreakerStateChanged {
+                    breaker: Arc::from("b"),
+                    from,
+                    to,
+                    counts: Default::default(),
+                },
+            },
+        };
+        ledger.record(&change(20, BreakerState::Closed, BreakerState::Open));
+        ledger.record(&change(25, BreakerState::Open, BreakerState::HalfOpen));
+        ledger.record(&change(26, BreakerState::HalfOpen, BreakerState::Closed));
+        let text = ledger.text(Duration::from_secs(30));
+        assert!(
+            text.contains("breaker \"b\": 3 transitions; closed 24.0s, open 5.0s, half-open 1.0s"),
+            "{text}"
+        );
+    }
+}

@@ -1,0 +1,122 @@
+//! One table of key bindings drives dispatch, the footer hints and the help overlay, so they never disagree.
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+use crate::scenario::FaultSpec;
+
+/// What a key asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Command {
+    InjectFault(usize),
+    ClearFaults,
+    ToggleHelp,
+    ToggleFreeze,
+    StartFilter,
+    FocusNext,
+    FocusPrev,
+    Scroll(i32),
+    Quit,
+}
+
+#[derive(Debug, Clone)]
+pub struct Binding {
+    pub keys: Vec<(KeyCode, KeyModifiers)>,
+    /// How the key is written in the footer and help (`f`, `space`, `PgUp`).
+    pub label: String,
+    pub help: String,
+    pub command: Command,
+    /// Shown in the footer (the help overlay shows every binding).
+    pub footer: bool,
+}
+
+fn bind(keys: &[KeyCode], label: &str, help: &str, command: Command, footer: bool) -> Binding {
+    Binding {
+        keys: keys.iter().map(|k| (*k, KeyModifiers::NONE)).collect(),
+        label: label.to_string(),
+        help: help.to_string(),
+        command,
+        footer,
+    }
+}
+
+/// The bindings for a scenario: one key per fault, then the fixed ones.
+pub fn keymap(faults: &[FaultSpec]) -> Vec<Binding> {
+    let mut map: Vec<Binding> = faults
+        .iter()
+        .enumerate()
+        .map(|(i, f)| {
+            bind(
+                &[KeyCode::Char(f.key)],
+                &f.key.to_string(),
+                &f.action.summary(),
+                Command::InjectFault(i),
+                true,
+            )
+        })
+        .collect();
+    // In order of importance: the footer is cut on narrow terminals, so what a learner needs comes first.
+    map.extend([
+        bind(&[KeyCode::Char('c')], "c", "clear faults", Command::ClearFaults, true),
+        bind(&[KeyCode::Char('?')], "?", "help", Command::ToggleHelp, true),
+        bind(&[KeyCode::Char('q')], "q", "quit", Command::Quit, true),
+        Binding {
+            keys: vec![(KeyCode::Char('c'), KeyModifiers::CONTROL)],
+            label: "Ctrl-C".into(),
+            help: "quit".into(),
+            command: Command::Quit,
+            footer: false,
+        },
+        bind(&[KeyCode::Char(' ')], "space", "freeze", Command::ToggleFreeze, true),
+        bind(&[KeyCode::Char('/')], "/", "filter", Command::StartFilter, true),
+        bind(&[KeyCode::Tab], "tab", "focus", Command::FocusNext, true),
+        bind(
+            &[KeyCode::BackTab],
+            "shift-tab",
+            "focus back",
+            Command::FocusPrev,
+            false,
+        ),
+        bind(&[KeyCode::Up], "up", "scroll up", Command::Scroll(1), false),
+        bind(&[KeyCode::Down], "down", "scroll down", Command::Scroll(-1), false),
+        bind(&[KeyCode::PageUp], "PgUp", "page up", Command::Scroll(10), false),
+        bind(&[KeyCode::PageDown], "PgDn", "page down", Command::Scroll(-10), false),
+    ]);
+    map
+}
+
+/// The command a key press maps to.
+pub fn dispatch(map: &[Binding], key: &KeyEvent) -> Option<Command> {
+    let mods = key.modifiers & (KeyModifiers::CONTROL | KeyModifiers::ALT);
+    map.iter()
+        .find(|b| b.keys.iter().any(|(code, m)| *code == key.code && *m == mods))
+        .map(|b| b.command)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scenario::FaultAction;
+
+    #[test]
+    fn fault_keys_come_first_and_ctrl_c_quits() {
+        let fault = FaultSpec {
+            name: "stop".into(),
+            key: 'f',
+            action: FaultAction::StopApp { app_id: "op".into() },
+            explain: String::new(),
+        };
+        let map = keymap(&[fault]);
+        let press = |code, mods| dispatch(&map, &KeyEvent::new(code, mods));
+        assert_eq!(
+            press(KeyCode::Char('f'), KeyModifiers::NONE),
+            Some(Command::InjectFault(0))
+        );
+        assert_eq!(
+            press(KeyCode::Char('c'), KeyModifiers::NONE),
+            Some(Command::ClearFaults)
+        );
+        assert_eq!(press(KeyCode::Char('c'), KeyModifiers::CONTROL), Some(Command::Quit));
+        assert_eq!(press(KeyCode::Char('F'), KeyModifiers::SHIFT), None);
+        assert_eq!(map[0].help, "stop op");
+    }
+}

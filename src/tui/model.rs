@@ -1,0 +1,341 @@
+//! What the panes show, built only from events.
+//!
+//! The model never reads engine state: looking at a gobreaker-style breaker can itself move it from open to
+//! half-open, so a display that polled would change what it displays. Everything here comes from the event
+//! stream, and memory stays bounded (every log is a ring buffer).
+
+use std::collections::{BTreeMap, VecDeque};
+use std::time::Duration;
+
+use crate::event::{AppEvent, Event, FaultEvent, Stamped};
+use crate::resiliency::events::LogLevel;
+use crate::resiliency::trip::Counts;
+use crate::resiliency::{BreakerState, ResiliencyEvent};
+use crate::scenario::Scenario;
+use crate::summary::Ledger;
+
+/// How many lines each log keeps.
+pub const LOG_CAPACITY: usize = 2000;
+/// How many transitions each breaker keeps.
+pub const TRANSITION_CAPACITY: usize = 50;
+/// Seconds of retry history for the sparkline.
+pub const SPARK_SECONDS: usize = 60;
+
+/// What a log line is, for its color.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LineKind {
+    Ok,
+    Failed,
+    Info,
+    Level(LogLevel),
+    Marker,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogLine {
+    pub at: Duration,
+    pub text: String,
+    pub kind: LineKind,
+}
+
+/// A bounded log.
+#[derive(Debug, Clone, Default)]
+pub struct Log {
+    pub title: String,
+    pub lines: VecDeque<LogLine>,
+}
+
+impl Log {
+    fn push(&mut self, at: Duration, text: String, kind: LineKind) {
+        if self.lines.len() == LOG_CAPACITY {
+            self.lines.pop_front();
+        }
+        self.lines.push_back(LogLine { at, text, kind });
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Transition {
+    pub at: Duration,
+    pub from: BreakerState,
+    pub to: BreakerState,
+    pub counts: Counts,
+}
+
+#[derive(Debug, Clone)]
+pub struct BreakerView {
+    pub name: String,
+    pub policy: String,
+    /// Successes needed in half-open to close (read from the policy line).
+    pub max_requests: u32,
+    pub state: BreakerState,
+    pub since: Duration,
+    pub counts: Counts,
+    pub transitions: VecDeque<Transition>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct RetryView {
+    /// Requests that have failed at least once and not finished yet.
+    pub in_retry: u32,
+    pub attempts: u64,
+    pub retries: u64,
+    /// The attempt number of the request in flight, and when its next attempt is due.
+    pub current_attempt: Option<u32>,
+    pub next_attempt_at: Option<Duration>,
+    /// Retries scheduled in each of the last seconds (oldest first).
+    pub per_second: VecDeque<u64>,
+    last_second: u64,
+}
+
+#[derive(Debug, Clone)]
+pub struct FaultView {
+    pub name: String,
+    pub key: char,
+    pub explain: String,
+    pub description: String,
+    pub injected_since: Option<Duration>,
+    /// A change was asked for and has not been confirmed yet (the UI shows "stopping…").
+    pub pending: Option<&'static str>,
+    pub last_error: Option<String>,
+}
+
+/// Everything the panes show.
+#[derive(Clone)]
+pub struct Model {
+    pub title: String,
+    pub now: Duration,
+    /// One order log per app, in the scenario's order.
+    pub orders: Vec<(String, Log)>,
+    pub sidecar: Log,
+    pub retries: BTreeMap<String, RetryView>,
+    pub breakers: BTreeMap<String, BreakerView>,
+    pub faults: Vec<FaultView>,
+    pub ledger: Ledger,
+    pub events: u64,
+    /// The Docker container a fault acts on, and its state from Docker's event stream.
+    pub container: Option<(String, &'static str)>,
+}
+
+impl Model {
+    pub fn new(scenario: &Scenario) -> Self {
+        let orders = scenario
+            .apps
+            .iter()
+            .map(|a| {
+                (
+                    a.app_id().to_string(),
+                    Log {
+                        title: a.app_id().to_string(),
+                        ..Log::default()
+                    },
+                )
+            })
+            .collect();
+        let faults = scenario
+            .faults
+            .iter()
+            .map(|f| FaultView {
+                name: f.name.clone(),
+                key: f.key,
+                explain: f.explain.clone(),
+                description: String::new(),
+                injected_since: None,
+                pending: None,
+                last_error: None,
+            })
+            .collect();
+        Self {
+            title: scenario.title.clone(),
+            now: Duration::ZERO,
+            orders,
+            sidecar: Log {
+                title: "sidecar resiliency log".into(),
+                ..Log::default()
+            },
+            retries: BTreeMap::new(),
+            breakers: BTreeMap::new(),
+            faults,
+            ledger: Ledger::default(),
+            events: 0,
+            container: None,
+        }
+    }
+
+    pub fn apply(&mut self, e: &Stamped) {
+        self.events += 1;
+        self.now = self.now.max(e.at);
+        self.ledger.record(e);
+        match &e.event {
+            Event::App { app, event } => self.apply_app(e.at, app, event, &e.event),
+            Event::Resiliency { event, .. } => self.apply_resiliency(e.at, event),
+            Event::Fault(f) => self.apply_fault(e.at, f, &e.event),
+            Event::Notice { text } => self.sidecar.push(e.at, text.clone(), LineKind::Info),
+            Event::Container { name, state } => self.container = Some((name.clone(), state)),
+        }
+    }
+
+    fn apply_app(&mut self, at: Duration, app: &str, event: &AppEvent, whole: &Event) {
+        let kind = match event {
+            AppEvent::OrderSent { .. } => return,
+            AppEvent::OrderPassed { .. }
+            | AppEvent::OrderReceived { .. }
+            | AppEvent::OrderSaved { .. }
+            | AppEvent::OrderRead { .. } => LineKind::Ok,
+            AppEvent::OrderFailed { .. } => LineKind::Failed,
+            AppEvent::Listening { .. } | AppEvent::Stopped => LineKind::Info,
+        };
+        if let (Some(text), Some((_, log))) = (whole.text(), self.orders.iter_mut().find(|(id, _)| id == app)) {
+            log.push(at, text, kind);
+        }
+    }
+
+    fn apply_resiliency(&mut self, at: Duration, event: &ResiliencyEvent) {
+        for line in event.dapr_logs().into_iter().filter(|l| l.level > LogLevel::Debug) {
+            let text = format!("{}[{:04}] {}", line.level.tty_prefix(), at.as_secs(), line.message);
+            self.sidecar.push(at, text, LineKind::Level(line.level));
+        }
+        match event {
+            ResiliencyEvent::BreakerCreated { breaker, policy } => {
+                self.breakers.entry(breaker.to_string()).or_insert_with(|| BreakerView {
+                    name: breaker.to_string(),
+                    policy: policy.clone(),
+                    max_requests: policy
+                        .rsplit("maxRequests ")
+                        .next()
+                        .and_then(|n| n.split_whitespace().next()?.parse().ok())
+                        .unwrap_or(1),
+                    state: BreakerState::Closed,
+                    since: at,
+                    counts: Counts::default(),
+                    transitions: VecDeque::new(),
+                });
+            }
+            ResiliencyEvent::BreakerCounted { breaker, state, counts } => {
+                if let Some(b) = self.breakers.get_mut(&**breaker) {
+                    b.state = *state;
+                    b.counts = *counts;
+                }
+            }
+            ResiliencyEvent::BreakerStateChanged {
+                breaker,
+                from,
+                to,
+                counts,
+            } => {
+                if let Some(b) = self.breakers.get_mut(&**breaker) {
+                    b.state = *to;
+                    b.since = at;
+                    b.counts = Counts::default();
+                    if b.transitions.len() == TRANSITION_CAPACITY {
+                        b.transitions.pop_front();
+                    }
+                    b.transitions.push_back(Transition {
+                        at,
+                        from: *from,
+                        to: *to,
+                        counts: *counts,
+                    });
+                }
+            }
+            ResiliencyEvent::AttemptStarted { operation, attempt } => {
+                let r = self.retry(operation, at);
+                r.attempts += 1;
+                r.current_attempt = Some(*attempt);
+                r.next_attempt_at = None;
+            }
+            ResiliencyEvent::Retrying { operation, .. } => self.retry(operation, at).in_retry += 1,
+            ResiliencyEvent::RetryScheduled { operation, wait, .. } => {
+                let r = self.retry(operation, at);
+                r.retries += 1;
+                r.next_attempt_at = Some(at + *wait);
+                if let Some(last) = r.per_second.back_mut() {
+                    *last += 1;
+                }
+            }
+            ResiliencyEvent::Finished {
+                operation, attempts, ..
+            } => {
+                let r = self.retry(operation, at);
+                if *attempts > 1 {
+                    r.in_retry = r.in_retry.saturating_sub(1);
+                }
+                r.current_attempt = None;
+                r.next_attempt_at = None;
+            }
+            _ => {}
+        }
+    }
+
+    /// The retry view of an operation, with its per-second buckets moved up to `at`.
+    fn retry(&mut self, operation: &str, at: Duration) -> &mut RetryView {
+        let r = self.retries.entry(operation.to_string()).or_default();
+        let second = at.as_secs();
+        if r.per_second.is_empty() {
+            r.per_second.push_back(0);
+            r.last_second = second;
+        }
+        while r.last_second < second {
+            r.per_second.push_back(0);
+            r.last_second += 1;
+            if r.per_second.len() > SPARK_SECONDS {
+                r.per_second.pop_front();
+            }
+        }
+        r
+    }
+
+    fn apply_fault(&mut self, at: Duration, f: &FaultEvent, whole: &Event) {
+        if let FaultEvent::Changing { fault, what, .. } = f {
+            if let Some(v) = self.faults.iter_mut().find(|v| &v.name == fault) {
+                v.pending = Some(what);
+            }
+            return;
+        }
+        let (name, marker) = match f {
+            FaultEvent::Injected { fault, description } => {
+                if let Some(v) = self.faults.iter_mut().find(|v| &v.name == fault) {
+                    v.injected_since = Some(at);
+                    v.description = description.clone();
+                    v.pending = None;
+                    v.last_error = None;
+                }
+                (
+                    fault,
+                    format!("---- {:.1}s fault injected: {fault} ----", at.as_secs_f64()),
+                )
+            }
+            FaultEvent::Cleared { fault, .. } => {
+                if let Some(v) = self.faults.iter_mut().find(|v| &v.name == fault) {
+                    v.injected_since = None;
+                    v.pending = None;
+                }
+                (
+                    fault,
+                    format!("---- {:.1}s fault cleared: {fault} ----", at.as_secs_f64()),
+                )
+            }
+            FaultEvent::Changing { .. } => return,
+            FaultEvent::Failed { fault, error } => {
+                if let Some(v) = self.faults.iter_mut().find(|v| &v.name == fault) {
+                    v.pending = None;
+                    v.last_error = Some(error.clone());
+                }
+                (fault, whole.text().unwrap_or_default())
+            }
+        };
+        let _ = name;
+        // A marker line in every log, so the moment of the fault is visible wherever the learner looks.
+        for (_, log) in &mut self.orders {
+            log.push(at, marker.clone(), LineKind::Marker);
+        }
+        self.sidecar.push(at, marker, LineKind::Marker);
+    }
+
+    /// Marks a fault as being changed (before the change is confirmed by its event).
+    pub fn set_pending(&mut self, index: usize, what: &'static str) {
+        if let Some(f) = self.faults.get_mut(index) {
+            f.pending = Some(what);
+        }
+    }
+}

@@ -1,0 +1,87 @@
+//! The terminal in UI mode: raw, alternate screen, hidden cursor; restored on every way out (drop, panic).
+
+use std::io::{self, Write};
+
+use crossterm::cursor::{Hide, Show};
+use crossterm::execute;
+use crossterm::terminal::{
+    BeginSynchronizedUpdate, EndSynchronizedUpdate, EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode,
+    enable_raw_mode,
+};
+use ratatui::backend::CrosstermBackend;
+use ratatui::layout::Rect;
+use ratatui::{Frame, Terminal, TerminalOptions, Viewport};
+
+use super::record::{Screen, SharedCast};
+
+/// Owns the terminal while the UI runs; dropping it gives the terminal back as it was.
+pub struct Tui {
+    terminal: Terminal<CrosstermBackend<Screen>>,
+}
+
+impl Tui {
+    /// `viewport` pins the drawing area (`--viewport COLSxROWS`) so recordings have a fixed geometry.
+    /// With `cast`, everything written to the terminal is also recorded.
+    pub fn enter(viewport: Option<(u16, u16)>, cast: Option<SharedCast>) -> io::Result<Self> {
+        install_panic_hook();
+        enable_raw_mode()?;
+        let mut screen = Screen::new(cast);
+        execute!(screen, EnterAlternateScreen, Hide)?;
+        let viewport = match viewport {
+            Some((w, h)) => Viewport::Fixed(Rect::new(0, 0, w, h)),
+            None => Viewport::Fullscreen,
+        };
+        let terminal = Terminal::with_options(CrosstermBackend::new(screen), TerminalOptions { viewport });
+        match terminal {
+            Ok(terminal) => Ok(Self { terminal }),
+            Err(e) => {
+                restore();
+                Err(e)
+            }
+        }
+    }
+
+    /// One frame, wrapped in a synchronized update so terminals (and recordings) never show half a frame.
+    pub fn draw(&mut self, render: impl FnOnce(&mut Frame)) -> io::Result<()> {
+        execute!(self.terminal.backend_mut(), BeginSynchronizedUpdate)?;
+        self.terminal.draw(render)?;
+        execute!(self.terminal.backend_mut(), EndSynchronizedUpdate)?;
+        self.terminal.backend_mut().flush()
+    }
+
+    /// After a resize: forget what is on screen so the next frame is drawn in full.
+    pub fn reset(&mut self) -> io::Result<()> {
+        self.terminal.autoresize()?;
+        self.terminal.clear()
+    }
+}
+
+impl Drop for Tui {
+    fn drop(&mut self) {
+        // Leaving the alternate screen goes into the recording too, so it ends on a normal screen.
+        let _ = execute!(self.terminal.backend_mut(), LeaveAlternateScreen, Show);
+        restore();
+    }
+}
+
+/// Leaves raw mode and the alternate screen; safe to call more than once.
+pub fn restore() {
+    let _ = disable_raw_mode();
+    let _ = execute!(io::stdout(), LeaveAlternateScreen, Show);
+}
+
+/// A panic on the UI's thread (drawing, a pane) restores the terminal before its message is printed, so the
+/// message is readable. A panic in a task on another thread (a request handler, an app) ends only that task:
+/// the UI stays up, so the panic goes to the log (`--log-file`) instead of being printed behind the UI.
+fn install_panic_hook() {
+    let ui_thread = std::thread::current().id();
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if std::thread::current().id() == ui_thread {
+            restore();
+            previous(info);
+        } else {
+            tracing::error!("a task panicked: {info}");
+        }
+    }));
+}

@@ -1,0 +1,213 @@
+//! The real binary, as a user runs it: `validate`, `scenarios`, `scenario --headless`, and their errors.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn bin() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_resilience-tui"));
+    c.current_dir(env!("CARGO_MANIFEST_DIR"));
+    c
+}
+
+fn run(args: &[&str]) -> (i32, String, String) {
+    let Output { status, stdout, stderr } = bin().args(args).output().expect("binary runs");
+    (
+        status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&stdout).into_owned(),
+        String::from_utf8_lossy(&stderr).into_owned(),
+    )
+}
+
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("resilience-tui-cli-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[test]
+fn validate_the_quickstarts() {
+    let (code, out, _) = run(&[
+        "validate",
+        "--resources-path",
+        "resources/service-invoke",
+        "--app-id",
+        "checkout",
+    ]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("retry retryForever"), "{out}");
+    assert!(out.contains("constant 5s, retry forever"), "{out}");
+    assert!(
+        out.contains("trip consecutiveFailures >= 5 \u{b7} timeout 5s \u{b7} maxRequests 1"),
+        "{out}"
+    );
+    assert!(out.contains("target app order-processor"), "{out}");
+    assert!(out.contains("0 error(s), 0 warning(s)"), "{out}");
+    let (code, out, _) = run(&["validate", "--resources-path", "resources/state-management"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("breaker \"simpleCB-statestore\""), "{out}");
+    assert!(out.contains("Component `statestore` state.redis v1"), "{out}");
+}
+
+#[test]
+fn validate_a_broken_file() {
+    let dir = temp_dir("broken");
+    let text = "kind: Resiliency\nmetadata: {name: broken}\nspec:\n  policies:\n    retries:\n      r: {duration: 5 seconds}\n";
+    std::fs::write(dir.join("resiliency.yaml"), text).unwrap();
+    let (code, out, _) = run(&["validate", "--resources-path", dir.to_str().unwrap()]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("error: invalid duration `5 seconds`"), "{out}");
+    assert!(
+        out.contains(&format!("--> {}:6:21", dir.join("resiliency.yaml").display())),
+        "{out}"
+    );
+    assert!(out.contains("1 error(s)"), "{out}");
+}
+
+#[test]
+fn scenarios_and_their_errors() {
+    let (code, out, _) = run(&["scenarios"]);
+    assert_eq!(code, 0);
+    assert!(out.lines().any(|l| l.starts_with("service-invoke ")), "{out}");
+    let (code, _, err) = run(&["scenario", "no-such-thing", "--headless"]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("no scenario `no-such-thing`; the scenarios are: ") && err.contains("service-invoke"),
+        "{err}"
+    );
+    let (code, _, err) = run(&[
+        "scenario",
+        "service-invoke",
+        "--headless",
+        "--fault-at",
+        "5s",
+        "--clear-at",
+        "2s",
+    ]);
+    assert_eq!(code, 1);
+    assert!(err.contains("--clear-at 2s comes before its --fault-at 5s"), "{err}");
+    let (code, _, err) = run(&["scenario", "service-invoke", "--headless", "--duration", "5"]);
+    assert_eq!(code, 2, "clap usage error");
+    assert!(err.contains("missing unit in duration"), "{err}");
+}
+
+/// A short headless run through the binary in JSONL: every line parses, and the summary is the last one.
+#[test]
+fn headless_jsonl_run() {
+    let dir = temp_dir("fast");
+    let policy = "kind: Resiliency\nmetadata: {name: fast}\nscopes: [checkout]\nspec:\n  policies:\n    retries: {r: {duration: 100ms}}\n    circuitBreakers: {cb: {maxRequests: 1, timeout: 100ms, trip: consecutiveFailures >= 3}}\n  targets:\n    apps:\n      order-processor: {retry: r, circuitBreaker: cb}\n";
+    std::fs::write(dir.join("resiliency.yaml"), policy).unwrap();
+    let port = |_| {
+        std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port()
+            .to_string()
+    };
+    let (p1, p2, p3) = (port(1), port(2), port(3));
+    let (code, out, err) = run(&[
+        "scenario",
+        "service-invoke",
+        "--headless",
+        "--output",
+        "jsonl",
+        "--resources-path",
+        dir.to_str().unwrap(),
+        "--dapr-http-port",
+        &format!("checkout={p1}"),
+        "--dapr-http-port",
+        &format!("order-processor={p2}"),
+        "--app-port",
+        &format!("order-processor={p3}"),
+        "--order-interval",
+        "50ms",
+        "--fault-at",
+        "300ms",
+        "--clear-at",
+        "900ms",
+        "--duration",
+        "1500ms",
+    ]);
+    assert_eq!(code, 0, "{err}\n{out}");
+    let lines: Vec<serde_json::Value> = out.lines().map(|l| serde_json::from_str(l).expect(l)).collect();
+    for l in &lines {
+        assert!(l["t"].is_f64() || l["t"].is_u64(), "{l}");
+        assert!(
+            l["source"].is_string() && l["kind"].is_string() && l["msg"].is_string(),
+            "{l}"
+        );
+    }
+    let kinds: Vec<&str> = lines.iter().map(|l| l["kind"].as_str().unwrap()).collect();
+    for k in [
+        "order_passed",
+        "order_received",
+        "fault_injected",
+        "retrying",
+        "breaker_state_changed",
+        "fault_cleared",
+        "recovered",
+    ] {
+        assert!(kinds.contains(&k), "{k} missing from {kinds:?}");
+    }
+    let summary = lines.last().unwrap();
+    assert_eq!(summary["source"], "summary");
+    assert_eq!(
+        (summary["lost"].as_u64(), summary["duplicated"].as_u64()),
+        (Some(0), Some(0)),
+        "{summary}"
+    );
+    assert!(summary["delivered"].as_u64().unwrap() >= 5, "{summary}");
+    let retrying = lines.iter().find(|l| l["kind"] == "retrying").unwrap();
+    assert_eq!(retrying["source"], "sidecar:checkout");
+    assert_eq!(
+        retrying["msg"],
+        "Error processing operation endpoint[order-processor, order-processor:orders]. Retrying in 100ms\u{2026}"
+    );
+    assert!(Path::new(&dir).exists());
+}
+
+/// SIGTERM ends a headless run cleanly: the summary is printed and the exit status is 0.
+#[test]
+fn sigterm_prints_the_summary() {
+    let port = || {
+        std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port()
+            .to_string()
+    };
+    let (p1, p2, p3) = (port(), port(), port());
+    let child = bin()
+        .args(["scenario", "service-invoke", "--headless", "--order-interval", "100ms"])
+        .args([
+            "--dapr-http-port",
+            &format!("checkout={p1}"),
+            "--dapr-http-port",
+            &format!("order-processor={p2}"),
+        ])
+        .args(["--app-port", &format!("order-processor={p3}")])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let out = child.wait_with_output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(
+        text.contains("== APP - checkout == Order passed: {\"orderId\":1}"),
+        "{text}"
+    );
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("== SUMMARY ==") && l.contains("lost 0")),
+        "{text}"
+    );
+}

@@ -1,0 +1,209 @@
+//! Helpers shared by the engine tests.
+#![allow(dead_code)]
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use resilience_tui::resiliency::breaker::{CircuitBreaker, CircuitBreakerPolicy};
+use resilience_tui::resiliency::events::Recorder;
+use resilience_tui::resiliency::trip::{Counts, TripExpr};
+use resilience_tui::resiliency::{OperationError, ResiliencyEvent};
+
+/// An operation's error, optionally carrying a status code (Dapr's `CodeError`) or marked permanent.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OpError {
+    pub code: Option<u16>,
+    pub permanent: bool,
+}
+
+pub const REFUSED: OpError = OpError {
+    code: None,
+    permanent: false,
+};
+
+pub fn code(code: u16) -> OpError {
+    OpError {
+        code: Some(code),
+        permanent: false,
+    }
+}
+
+impl fmt::Display for OpError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.code {
+            Some(c) => write!(f, "status {c}"),
+            None => f.write_str("connection refused"),
+        }
+    }
+}
+
+impl OperationError for OpError {
+    fn status_code(&self) -> Option<u16> {
+        self.code
+    }
+    fn is_permanent(&self) -> bool {
+        self.permanent
+    }
+}
+
+pub fn trip(expr: &str) -> TripExpr {
+    TripExpr::compile(expr).expect("valid trip expression")
+}
+
+pub fn policy(max_requests: u32, interval_s: u64, timeout: Duration, trip_expr: &str) -> CircuitBreakerPolicy {
+    CircuitBreakerPolicy {
+        max_requests,
+        interval: Duration::from_secs(interval_s),
+        timeout,
+        trip: trip(trip_expr),
+    }
+}
+
+pub fn breaker(policy: CircuitBreakerPolicy) -> (CircuitBreaker, Arc<Recorder>) {
+    let recorder = Recorder::new();
+    (
+        CircuitBreaker::new("test", Arc::new(policy), recorder.clone()),
+        recorder,
+    )
+}
+
+/// `(requests, totalSuccesses, totalFailures, consecutiveSuccesses, consecutiveFailures)`.
+pub fn counts(b: &CircuitBreaker) -> (u32, u32, u32, u32, u32) {
+    let Counts {
+        requests,
+        total_successes,
+        total_failures,
+        consecutive_successes,
+        consecutive_failures,
+    } = b.snapshot().counts;
+    (
+        requests,
+        total_successes,
+        total_failures,
+        consecutive_successes,
+        consecutive_failures,
+    )
+}
+
+/// Runs one attempt through the breaker directly.
+pub fn call(b: &CircuitBreaker, success: bool) -> Result<(), resilience_tui::resiliency::events::Rejection> {
+    b.admit().map(|a| a.complete(success))
+}
+
+/// Every breaker transition recorded, as `"from->to"`.
+pub fn transitions(r: &Recorder) -> Vec<String> {
+    r.events()
+        .into_iter()
+        .filter_map(|(_, e)| match e {
+            ResiliencyEvent::BreakerStateChanged { from, to, .. } => Some(format!("{from}->{to}")),
+            _ => None,
+        })
+        .collect()
+}
+
+/// A loopback port that was free a moment ago (the OS picks it).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A real `redis-server` (Debian's package, installed with apt-get when missing) on a free loopback port,
+/// without persistence; killed on drop.
+pub struct RedisServer {
+    pub port: u16,
+    child: std::process::Child,
+}
+
+impl RedisServer {
+    pub fn start() -> Self {
+        Self::start_on(free_port())
+    }
+
+    pub fn start_on(port: u16) -> Self {
+        use std::process::{Command, Stdio};
+        ensure_installed("redis-server", "redis-server");
+        let child = Command::new("redis-server")
+            .args([
+                "--port",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ])
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("redis-server starts");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "redis-server did not listen on {port}"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        RedisServer { port, child }
+    }
+
+    pub fn host(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Makes sure `binary` runs, installing Debian's `package` when it does not (CI machines are fresh; the package
+/// lists may be empty until `apt-get update`). Fails the test with what to do when that is not possible.
+pub fn ensure_installed(binary: &str, package: &str) {
+    use std::process::{Command, Stdio};
+    // Tests run in parallel; dpkg allows one install at a time.
+    static INSTALLING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _one_at_a_time = INSTALLING.lock().unwrap_or_else(|p| p.into_inner());
+    let found =
+        || Command::new(binary).arg("-V").output().is_ok() || Command::new(binary).arg("--version").output().is_ok();
+    if found() {
+        return;
+    }
+    let install = || {
+        Command::new("apt-get")
+            .args(["install", "-y", "-qq", package])
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .stdout(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    if !install() {
+        let _ = Command::new("apt-get")
+            .args(["update", "-qq"])
+            .stdout(Stdio::null())
+            .status();
+        install();
+    }
+    assert!(
+        found(),
+        "{binary} is needed for this test and could not be installed: apt-get update && apt-get install {package}"
+    );
+}
+
+/// Options for a test sidecar on a free loopback port.
+pub fn sidecar_options(app_id: &str, api_token: Option<&str>) -> resilience_tui::sidecar::SidecarOptions {
+    resilience_tui::sidecar::SidecarOptions {
+        app_id: app_id.into(),
+        listen: std::net::SocketAddr::from(([127, 0, 0, 1], free_port())),
+        port_flag: format!("--dapr-http-port {app_id}=PORT"),
+        app_port: None,
+        api_token: api_token.map(str::to_string),
+        max_body_bytes: 1 << 20,
+    }
+}

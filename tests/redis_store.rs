@@ -1,0 +1,133 @@
+//! The Redis state store against a real redis-server: Dapr's layout (a hash with `data` and `version`),
+//! ETags, and a stopped server failing fast instead of hanging, then working again once it is back.
+
+mod common;
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use axum::body::Bytes;
+use common::RedisServer;
+use resilience_tui::state::redis::RedisStore;
+use resilience_tui::state::{StateStore, StoreError};
+
+#[tokio::test]
+async fn layout_and_etags_as_dapr_writes_them() {
+    let server = RedisServer::start();
+    let store = RedisStore::new(&server.host(), None).unwrap();
+    let key = "order-processor||1";
+    assert_eq!(store.get(key).await, Ok(None));
+    store
+        .set(key, Bytes::from_static(br#"{"orderId":"1"}"#), None, false)
+        .await
+        .unwrap();
+    let item = store.get(key).await.unwrap().unwrap();
+    assert_eq!(
+        (item.data.as_ref(), item.etag.as_str()),
+        (&br#"{"orderId":"1"}"#[..], "1")
+    );
+
+    // What `redis-cli HGETALL "order-processor||1"` shows.
+    let client = redis::Client::open(format!("redis://{}/", server.host())).unwrap();
+    let mut c = client.get_multiplexed_async_connection().await.unwrap();
+    let hash: HashMap<String, String> = redis::cmd("HGETALL").arg(key).query_async(&mut c).await.unwrap();
+    assert_eq!(hash.get("data").map(String::as_str), Some(r#"{"orderId":"1"}"#));
+    assert_eq!(hash.get("version").map(String::as_str), Some("1"));
+
+    store
+        .set(key, Bytes::from_static(b"2"), Some("1"), false)
+        .await
+        .unwrap();
+    assert_eq!(store.get(key).await.unwrap().unwrap().etag, "2");
+    assert!(matches!(
+        store.set(key, Bytes::new(), Some("1"), false).await,
+        Err(StoreError::EtagMismatch(_))
+    ));
+    assert!(matches!(
+        store.set(key, Bytes::new(), Some("abc"), false).await,
+        Err(StoreError::EtagInvalid(_))
+    ));
+    assert!(matches!(
+        store.delete(key, Some("1")).await,
+        Err(StoreError::EtagMismatch(_))
+    ));
+    store.delete(key, Some("2")).await.unwrap();
+    assert_eq!(store.get(key).await, Ok(None));
+    store.delete(key, None).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_stopped_server_fails_fast_and_recovers() {
+    let server = RedisServer::start();
+    let port = server.port;
+    let store = RedisStore::new(&server.host(), None).unwrap();
+    store.set("k", Bytes::from_static(b"1"), None, false).await.unwrap();
+    drop(server);
+    for _ in 0..3 {
+        let start = Instant::now();
+        assert!(matches!(store.get("k").await, Err(StoreError::Unavailable(_))));
+        assert!(
+            start.elapsed() < Duration::from_secs(3),
+            "a call while Redis is down is bounded"
+        );
+    }
+    let _server = RedisServer::start_on(port);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        match store.set("k", Bytes::from_static(b"2"), None, false).await {
+            Ok(()) => break,
+            Err(e) => assert!(Instant::now() < deadline, "the store did not reconnect: {e}"),
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(store.get("k").await.unwrap().unwrap().data.as_ref(), b"2");
+}
+
+/// Through the sidecar's state API into real Redis: the hash daprd would have written, and the value back.
+#[tokio::test]
+async fn state_api_into_redis() {
+    use resilience_tui::resiliency::Resiliency;
+    use resilience_tui::resiliency::events::Discard;
+    use resilience_tui::resources::load_files;
+    use resilience_tui::sidecar::{NameResolver, Sidecar};
+    use std::sync::Arc;
+
+    let server = RedisServer::start();
+    let component = format!(
+        "apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata: {{name: statestore}}\nspec:\n  type: state.redis\n  version: v1\n  metadata:\n  - name: redisHost\n    value: {}\n  - name: redisPassword\n    value: \"\"\n",
+        server.host()
+    );
+    let loaded = load_files(vec![("statestore.yaml".into(), component.into_bytes())], None);
+    assert!(!loaded.has_errors(), "{}", loaded.render_diagnostics());
+    let options = common::sidecar_options("order-processor", None);
+    let resiliency = Resiliency::new("order-processor", Vec::new(), Arc::new(Discard));
+    let sidecar = Sidecar::start(
+        options,
+        resiliency,
+        Arc::new(NameResolver::default()),
+        loaded.components.clone(),
+    )
+    .await
+    .unwrap();
+    let base = format!("http://{}/v1.0/state/statestore", sidecar.addr());
+    let http = reqwest::Client::builder().no_proxy().build().unwrap();
+    let saved = http
+        .post(&base)
+        .body(r#"[{"key":"1","value":{"orderId":"1"}}]"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(saved.status().as_u16(), 204);
+    let client = redis::Client::open(format!("redis://{}/", server.host())).unwrap();
+    let mut c = client.get_multiplexed_async_connection().await.unwrap();
+    let hash: HashMap<String, String> = redis::cmd("HGETALL")
+        .arg("order-processor||1")
+        .query_async(&mut c)
+        .await
+        .unwrap();
+    assert_eq!(hash.get("data").map(String::as_str), Some(r#"{"orderId":"1"}"#));
+    assert_eq!(hash.get("version").map(String::as_str), Some("1"));
+    let got = http.get(format!("{base}/1")).send().await.unwrap();
+    assert_eq!(got.headers()["etag"], "1");
+    assert_eq!(got.text().await.unwrap(), r#"{"orderId":"1"}"#);
+}

@@ -1,0 +1,309 @@
+//! The state-management story end to end, on real loopback ports, with a policy of short durations: orders
+//! are saved and read back, the store is stopped, one `Retrying` line for `component[statestore] output`,
+//! `simpleCB-statestore` opens, half-open probes, the store comes back, the breaker closes, `Recovered`, and
+//! every order arrives (ids consecutive, none lost) — against a redis-server the tool runs, and against the
+//! in-memory store.
+
+mod common;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use resilience_tui::event::{Event, FaultEvent, Stamped};
+use resilience_tui::resiliency::ResiliencyEvent;
+use resilience_tui::scenario::run::{RunOptions, StateStoreChoice, start};
+use resilience_tui::scenario::{AppSpec, FaultAction, FaultSpec, Scenario};
+use resilience_tui::summary::Ledger;
+
+const FAST: &str = r#"
+apiVersion: dapr.io/v1alpha1
+kind: Resiliency
+metadata: {name: fastresiliency}
+scopes: [order-processor]
+spec:
+  policies:
+    retries:
+      retryForever: {policy: constant, duration: 300ms, maxRetries: -1}
+    circuitBreakers:
+      simpleCB: {maxRequests: 1, timeout: 300ms, trip: consecutiveFailures >= 3}
+  targets:
+    components:
+      statestore:
+        outbound: {retry: retryForever, circuitBreaker: simpleCB}
+---
+apiVersion: dapr.io/v1alpha1
+kind: Component
+metadata: {name: statestore}
+spec:
+  type: state.redis
+  version: v1
+  metadata:
+  - {name: redisHost, value: "localhost:6379"}
+  - {name: redisPassword, value: ""}
+"#;
+
+fn scenario(tag: &str, redis_host: &str) -> Scenario {
+    let dir = std::env::temp_dir().join(format!("resilience-tui-state-{tag}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("resources.yaml"), FAST.replace("localhost:6379", redis_host)).unwrap();
+    Scenario {
+        name: "fast-state".into(),
+        title: "fast".into(),
+        summary: String::new(),
+        resources: dir,
+        apps: vec![AppSpec::StateOrderProcessor {
+            app_id: "order-processor".into(),
+            dapr_http_port: common::free_port(),
+            store: "statestore".into(),
+        }],
+        faults: vec![FaultSpec {
+            name: "stop-redis".into(),
+            key: 'r',
+            action: FaultAction::StopStateStore {
+                component: "statestore".into(),
+            },
+            explain: String::new(),
+        }],
+        file: PathBuf::from("fast-state.yaml"),
+    }
+}
+
+fn label(e: &Stamped) -> Option<String> {
+    match &e.event {
+        Event::Fault(FaultEvent::Changing { what: "injecting", .. }) => Some("fault injecting".into()),
+        Event::Fault(FaultEvent::Injected { .. }) => Some("fault injected".into()),
+        Event::Fault(FaultEvent::Cleared { .. }) => Some("fault cleared".into()),
+        Event::Resiliency {
+            event: ResiliencyEvent::Retrying { operation, .. },
+            ..
+        } => Some(format!("Retrying {operation}")),
+        Event::Resiliency {
+            event: ResiliencyEvent::Recovered { .. },
+            ..
+        } => Some("Recovered".into()),
+        Event::Resiliency {
+            event: ResiliencyEvent::BreakerStateChanged { breaker, from, to, .. },
+            ..
+        } => Some(format!("{breaker} {from}->{to}")),
+        _ => None,
+    }
+}
+
+/// Collects events for `d`.
+async fn collect_for(d: Duration, events: &mut Vec<Stamped>, rx: &mut tokio::sync::mpsc::UnboundedReceiver<Stamped>) {
+    let deadline = tokio::time::Instant::now() + d;
+    while let Ok(Some(e)) = tokio::time::timeout_at(deadline, rx.recv()).await {
+        events.push(e);
+    }
+}
+
+async fn story(choice: StateStoreChoice) -> (Vec<Stamped>, String) {
+    story_with(choice, "", "localhost:6379", Duration::from_millis(1600)).await
+}
+
+/// `hold`: how long the store stays stopped; long enough for 3 failures, the trip and a failed probe (Docker's
+/// graceful stop takes part of it, more so on a loaded machine).
+async fn story_with(
+    choice: StateStoreChoice,
+    container: &str,
+    redis_host: &str,
+    hold: Duration,
+) -> (Vec<Stamped>, String) {
+    let opts = RunOptions {
+        order_interval: Some(Duration::from_millis(50)),
+        state_store: choice,
+        redis_container: container.to_string(),
+        ..RunOptions::default()
+    };
+    let (running, mut rx) = start(scenario(&format!("{choice:?}"), redis_host), &opts)
+        .await
+        .expect("scenario starts");
+    let mut events = Vec::new();
+    collect_for(Duration::from_millis(400), &mut events, &mut rx).await;
+    running.faults[0].inject(&running.bus).await;
+    collect_for(hold, &mut events, &mut rx).await;
+    running.faults[0].clear(&running.bus).await;
+    collect_for(Duration::from_millis(1200), &mut events, &mut rx).await;
+    running.shutdown().await;
+    while let Ok(e) = rx.try_recv() {
+        events.push(e);
+    }
+    let notice = events
+        .iter()
+        .find_map(|e| match &e.event {
+            Event::Notice { text } => Some(text.clone()),
+            _ => None,
+        })
+        .unwrap_or_default();
+    (events, notice)
+}
+
+fn check(events: &[Stamped]) {
+    let story: Vec<String> = events.iter().filter_map(label).collect();
+    let first = |s: &str| {
+        story
+            .iter()
+            .position(|l| l == s)
+            .unwrap_or_else(|| panic!("{s} missing from {story:?}"))
+    };
+    // The outage starts when the change starts (`docker stop` takes a moment), so the order is checked from there.
+    let injected = first("fault injecting");
+    assert!(injected < first("fault injected"), "{story:?}");
+    let retrying = first("Retrying component[statestore] output");
+    let opened = first("simpleCB-statestore closed->open");
+    let probe = first("simpleCB-statestore open->half-open");
+    let cleared = first("fault cleared");
+    let closed = first("simpleCB-statestore half-open->closed");
+    let recovered = first("Recovered");
+    assert!(
+        injected < retrying && retrying < opened && opened < probe && probe < cleared,
+        "{story:?}"
+    );
+    assert!(cleared < closed && closed < recovered, "{story:?}");
+    assert_eq!(
+        story.iter().filter(|l| l.starts_with("Retrying")).count(),
+        1,
+        "one Retrying line: {story:?}"
+    );
+
+    let mut ledger = Ledger::default();
+    for e in events {
+        ledger.record(e);
+    }
+    let s = ledger.summary();
+    assert_eq!((s.lost, s.duplicated, s.failed), (0, 0, 0), "{s:?}");
+    let ids = ledger.received_ids();
+    assert!(ids.len() >= 8, "orders before and after the outage: {ids:?}");
+    assert_eq!(
+        ids,
+        (1..=ids.len() as u64).collect::<Vec<_>>(),
+        "ids consecutive from 1"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_a_redis_server_the_tool_runs() {
+    drop(common::RedisServer::start()); // installs redis-server when it is missing
+    let (events, notice) = story(StateStoreChoice::RedisServer).await;
+    assert!(
+        notice.contains("a redis-server started by resilience-tui on 127.0.0.1:"),
+        "{notice}"
+    );
+    check(&events);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_the_in_memory_store() {
+    let (events, notice) = story(StateStoreChoice::Memory).await;
+    assert!(notice.contains("the embedded in-memory store"), "{notice}");
+    check(&events);
+}
+
+/// A Redis container, like `dapr init`'s `dapr_redis` but with its own name and port so the test never
+/// touches a real one; removed on drop. The image is built once (scripts/build-redis-image.sh) and reused.
+struct RedisContainer {
+    name: String,
+    port: u16,
+}
+
+impl RedisContainer {
+    fn create() -> Self {
+        use std::process::Command;
+        let docker = |args: &[&str]| {
+            Command::new("docker")
+                .args(args)
+                .output()
+                .expect("the docker command runs")
+        };
+        let engine = docker(&["version", "--format", "{{.Server.Version}}"]);
+        assert!(
+            engine.status.success(),
+            "no Docker engine answers; start it: {}",
+            String::from_utf8_lossy(&engine.stderr)
+        );
+        if !docker(&["image", "inspect", "resilience-tui/redis:local"])
+            .status
+            .success()
+        {
+            let script = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/build-redis-image.sh");
+            let built = Command::new("bash").arg(script).output().unwrap();
+            assert!(
+                built.status.success(),
+                "building the Redis image failed: {}",
+                String::from_utf8_lossy(&built.stderr)
+            );
+        }
+        let (name, port) = (format!("rtui-redis-{}", std::process::id()), common::free_port());
+        let _ = docker(&["rm", "-f", &name]);
+        let publish = format!("127.0.0.1:{port}:6379");
+        let run = docker(&[
+            "run",
+            "-d",
+            "--name",
+            &name,
+            "-p",
+            &publish,
+            "resilience-tui/redis:local",
+        ]);
+        assert!(
+            run.status.success(),
+            "docker run failed: {}",
+            String::from_utf8_lossy(&run.stderr)
+        );
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the Redis container did not listen"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        RedisContainer { name, port }
+    }
+
+    fn running(&self) -> bool {
+        let out = std::process::Command::new("docker")
+            .args(["inspect", "--format", "{{.State.Running}}", &self.name])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).trim() == "true"
+    }
+}
+
+impl Drop for RedisContainer {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("docker")
+            .args(["rm", "-f", &self.name])
+            .output();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_a_docker_container_stopped_and_started_through_bollard() {
+    let container = tokio::task::spawn_blocking(RedisContainer::create).await.unwrap();
+    let host = format!("127.0.0.1:{}", container.port);
+    let (events, notice) = story_with(StateStoreChoice::Docker, &container.name, &host, Duration::from_secs(3)).await;
+    assert!(
+        notice.contains(&format!("Docker container {}", container.name)),
+        "{notice}"
+    );
+    check(&events);
+    assert!(container.running(), "the container is running after the run");
+    // Its state, as Docker's event stream told it: running, then down while the fault held, then running again.
+    let states: Vec<&str> = events
+        .iter()
+        .filter_map(|e| match &e.event {
+            Event::Container { state, .. } => Some(*state),
+            _ => None,
+        })
+        .collect();
+    let exited = states
+        .iter()
+        .position(|s| *s == "exited")
+        .unwrap_or_else(|| panic!("{states:?}"));
+    assert_eq!(states.first(), Some(&"running"), "{states:?}");
+    assert!(
+        states[exited..].contains(&"running"),
+        "running again after the clear: {states:?}"
+    );
+}

@@ -1,0 +1,231 @@
+//! The real binary in its full-screen UI, driven as a person would: tmux runs it, `send-keys` types and
+//! `capture-pane` reads the screen. With short-duration resources: orders pass, `f` stops order-processor, the
+//! breaker goes OPEN and through HALF-OPEN (retry interval = breaker timeout, as in the quickstart), `c` clears, it closes and orders resume, `q` quits, the terminal
+//! is back and the summary printed.
+
+mod common;
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+const FAST_POLICY: &str = "kind: Resiliency\nmetadata: {name: fast}\nscopes: [checkout]\nspec:\n  policies:\n    retries: {r: {duration: 300ms}}\n    circuitBreakers: {cb: {maxRequests: 1, timeout: 300ms, trip: consecutiveFailures >= 3}}\n  targets:\n    apps:\n      order-processor: {retry: r, circuitBreaker: cb}\n";
+
+/// tmux, installed from Debian's packages when missing (CI runs as root).
+fn tmux() -> &'static str {
+    common::ensure_installed("tmux", "tmux");
+    "tmux"
+}
+
+struct Session(String);
+
+impl Session {
+    fn screen(&self) -> String {
+        let out = Command::new(tmux())
+            .args(["capture-pane", "-p", "-t", &self.0])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    fn keys(&self, keys: &str) {
+        assert!(
+            Command::new(tmux())
+                .args(["send-keys", "-t", &self.0, keys])
+                .status()
+                .unwrap()
+                .success()
+        );
+    }
+
+    /// Waits until the screen satisfies `ok`, or fails with the last screen.
+    fn wait_for(&self, what: &str, ok: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            let screen = self.screen();
+            if ok(&screen) {
+                return screen;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting for {what}; the screen:\n{screen}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        let _ = Command::new(tmux()).args(["kill-session", "-t", &self.0]).status();
+    }
+}
+
+/// Starts the binary's UI in a 100x30 tmux session with the fast policy and `extra` arguments.
+fn start(tag: &str, extra: &str) -> Session {
+    let dir = std::env::temp_dir().join(format!("resilience-tui-tmux-{tag}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("resiliency.yaml"), FAST_POLICY).unwrap();
+    let port = common::free_port;
+    let command = format!(
+        "{} scenario service-invoke --resources-path {} --dapr-http-port checkout={} --dapr-http-port order-processor={} --app-port order-processor={} --order-interval 100ms {extra}; echo EXIT=$?; sleep 30",
+        env!("CARGO_BIN_EXE_resilience-tui"),
+        dir.display(),
+        port(),
+        port(),
+        port()
+    );
+    let name = format!("rtui-{tag}-{}", std::process::id());
+    let status = Command::new(tmux())
+        .args(["new-session", "-d", "-s", &name, "-x", "100", "-y", "30"])
+        .arg(&command)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .status()
+        .unwrap();
+    assert!(status.success());
+    Session(name)
+}
+
+#[test]
+fn a_person_at_the_keyboard() {
+    let log = std::env::temp_dir().join(format!("resilience-tui-{}.log", std::process::id()));
+    let s = start("keys", &format!("--log-file {}", log.display()));
+
+    s.wait_for("orders passing in the UI", |sc| {
+        sc.contains("Order passed: {\"orderId\":3}") && sc.contains("CLOSED")
+    });
+    s.keys("f");
+    s.wait_for("the fault", |sc| sc.contains("INJECTED"));
+    s.wait_for("the breaker to open", |sc| {
+        sc.contains("CLOSED -> OPEN after 3 consecutive failures")
+    });
+    s.wait_for("a half-open probe", |sc| {
+        sc.contains("OPEN -> HALF-OPEN") && sc.contains("HALF-OPEN -> OPEN (the probe failed)")
+    });
+    let during = s.screen();
+    assert!(
+        during.contains("in retry now 1"),
+        "the retries pane shows the blocked order:\n{during}"
+    );
+    s.keys("c");
+    s.wait_for("the breaker to close", |sc| {
+        sc.contains("HALF-OPEN -> CLOSED (the probe succeeded)")
+    });
+    s.wait_for("the Recovered line", |sc| sc.contains("Recovered processing operation"));
+    s.keys("q");
+    let end = s.wait_for("the exit", |sc| sc.contains("EXIT="));
+    assert!(end.contains("EXIT=0"), "{end}");
+    assert!(
+        end.contains("== SUMMARY ==") && end.contains("lost 0"),
+        "the summary below the restored terminal:\n{end}"
+    );
+    assert!(
+        !end.contains("circuit breakers"),
+        "the UI is gone (alternate screen left):\n{end}"
+    );
+}
+
+/// A scripted, recorded run: the `.cast` file is asciicast v2 with the pinned geometry, the UI's output, and
+/// markers at the fault's inject and clear and at every breaker transition.
+#[test]
+fn a_scripted_recording() {
+    let cast = std::env::temp_dir().join(format!("resilience-tui-{}.cast", std::process::id()));
+    let args = format!(
+        "--viewport 100x30 --record {} --fault-at 300ms --clear-at 1500ms --duration 2500ms",
+        cast.display()
+    );
+    let s = start("record", &args);
+    let end = s.wait_for("the scripted run to end", |sc| sc.contains("EXIT="));
+    assert!(end.contains("EXIT=0"), "{end}");
+    let text = std::fs::read_to_string(&cast).unwrap();
+    let lines: Vec<serde_json::Value> = text.lines().map(|l| serde_json::from_str(l).expect(l)).collect();
+    let header = &lines[0];
+    assert_eq!(
+        (
+            header["version"].as_u64(),
+            header["width"].as_u64(),
+            header["height"].as_u64()
+        ),
+        (Some(2), Some(100), Some(30))
+    );
+    assert!(header["timestamp"].as_u64().unwrap() > 1_600_000_000);
+    let mut last = 0.0;
+    for event in &lines[1..] {
+        let t = event[0].as_f64().expect("time");
+        assert!(t >= last, "event times never go back: {event}");
+        last = t;
+        assert!(matches!(event[1].as_str(), Some("o" | "m")), "{event}");
+        assert!(event[2].is_string(), "{event}");
+    }
+    let output: String = lines[1..]
+        .iter()
+        .filter(|e| e[1] == "o")
+        .map(|e| e[2].as_str().unwrap())
+        .collect();
+    assert!(
+        output.contains("circuit breakers") && output.contains("Order passed"),
+        "the UI's frames are recorded"
+    );
+    let markers: Vec<&str> = lines[1..]
+        .iter()
+        .filter(|e| e[1] == "m")
+        .map(|e| e[2].as_str().unwrap())
+        .collect();
+    assert!(
+        markers.iter().any(|m| m.starts_with("injected: stop order-processor")),
+        "{markers:?}"
+    );
+    assert!(
+        markers
+            .iter()
+            .any(|m| m.starts_with("cleared: order-processor listens again")),
+        "{markers:?}"
+    );
+    assert!(
+        markers.contains(&"order-processor:orders: closed -> open"),
+        "{markers:?}"
+    );
+    assert!(
+        markers.contains(&"order-processor:orders: half-open -> closed"),
+        "{markers:?}"
+    );
+}
+
+impl Session {
+    /// The pid of the program the session's shell runs.
+    fn program_pid(&self) -> String {
+        let out = Command::new(tmux())
+            .args(["display-message", "-p", "-t", &self.0, "#{pane_pid}"])
+            .output()
+            .unwrap();
+        let shell = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        let children = Command::new("pgrep").args(["-P", &shell]).output().unwrap();
+        let pid = String::from_utf8_lossy(&children.stdout)
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .to_string();
+        assert!(!pid.is_empty(), "no program under the session's shell {shell}");
+        pid
+    }
+}
+
+/// SIGTERM and SIGHUP end the UI like `q`: the fault we injected is cleared, the terminal is restored and
+/// the summary printed.
+#[test]
+fn signals_restore_the_terminal() {
+    for signal in ["-TERM", "-HUP"] {
+        let s = start(&format!("sig{}", &signal[1..]), "");
+        s.wait_for("orders passing", |sc| sc.contains("Order passed: {\"orderId\":2}"));
+        s.keys("f");
+        s.wait_for("the fault", |sc| sc.contains("INJECTED"));
+        let pid = s.program_pid();
+        assert!(Command::new("kill").args([signal, &pid]).status().unwrap().success());
+        let end = s.wait_for("the exit", |sc| sc.contains("EXIT="));
+        assert!(end.contains("EXIT=0"), "{signal}: {end}");
+        assert!(end.contains("== SUMMARY =="), "{signal}: {end}");
+        assert!(
+            !end.contains("circuit breakers") && !end.contains("could not be cleared"),
+            "{signal}: {end}"
+        );
+    }
+}

@@ -7,7 +7,9 @@
 set -euo pipefail
 image="${1:-resilience-tui/redis:local}"
 if ! command -v redis-server >/dev/null; then
-  apt-get install -y -qq redis-server >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq redis-server; }
+  # Wait for dpkg's lock rather than fail when another install (a parallel test) holds it.
+  apt=(apt-get -o DPkg::Lock::Timeout=300)
+  "${apt[@]}" install -y -qq redis-server >/dev/null 2>&1 || { "${apt[@]}" update -qq && "${apt[@]}" install -y -qq redis-server; }
 fi
 root="$(mktemp -d)"
 trap 'rm -rf "$root"' EXIT

@@ -221,6 +221,8 @@ impl RedisContainer {
             "no Docker engine answers; start it: {}",
             String::from_utf8_lossy(&engine.stderr)
         );
+        // The image copies the host's redis-server; install it here, under the lock the other tests share.
+        common::ensure_installed("redis-server", "redis-server");
         if !docker(&["image", "inspect", "resilience-tui/redis:local"])
             .status
             .success()
@@ -250,11 +252,13 @@ impl RedisContainer {
             "docker run failed: {}",
             String::from_utf8_lossy(&run.stderr)
         );
-        let deadline = std::time::Instant::now() + Duration::from_secs(10);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        // docker-proxy accepts on the published port before redis-server inside listens, so a TCP connect
+        // proves nothing: wait for a PONG, or the first orders meet a reset and retry before any fault.
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        while !answers_ping(port) {
             assert!(
                 std::time::Instant::now() < deadline,
-                "the Redis container did not listen"
+                "the Redis container did not answer PING"
             );
             std::thread::sleep(Duration::from_millis(50));
         }
@@ -268,6 +272,16 @@ impl RedisContainer {
             .unwrap();
         String::from_utf8_lossy(&out.stdout).trim() == "true"
     }
+}
+
+fn answers_ping(port: u16) -> bool {
+    use std::io::{Read, Write};
+    let Ok(mut conn) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
+        return false;
+    };
+    let _ = conn.set_read_timeout(Some(Duration::from_millis(500)));
+    let mut reply = [0u8; 7];
+    conn.write_all(b"PING\r\n").is_ok() && conn.read_exact(&mut reply).is_ok() && &reply == b"+PONG\r\n"
 }
 
 impl Drop for RedisContainer {

@@ -177,7 +177,7 @@ pub fn ensure_installed(binary: &str, package: &str) {
     }
     let install = || {
         Command::new("apt-get")
-            .args(["install", "-y", "-qq", package])
+            .args(["-o", "DPkg::Lock::Timeout=300", "install", "-y", "-qq", package])
             .env("DEBIAN_FRONTEND", "noninteractive")
             .stdout(Stdio::null())
             .status()
@@ -185,7 +185,7 @@ pub fn ensure_installed(binary: &str, package: &str) {
     };
     if !install() {
         let _ = Command::new("apt-get")
-            .args(["update", "-qq"])
+            .args(["-o", "DPkg::Lock::Timeout=300", "update", "-qq"])
             .stdout(Stdio::null())
             .status();
         install();

@@ -38,6 +38,65 @@ pub enum Command {
         #[arg(long, value_name = "ID")]
         app_id: Option<String>,
     },
+    /// Measure what the sidecar costs: added latency over a direct call, CPU, memory, throughput.
+    #[command(subcommand)]
+    Bench(BenchCommand),
+    /// Internal: a process `bench sidecar` measures (an app, or a sidecar in front of it).
+    #[command(hide = true)]
+    BenchServe {
+        #[arg(value_enum)]
+        role: crate::bench::serve::Role,
+        #[arg(long, default_value = "127.0.0.1:0")]
+        listen: std::net::SocketAddr,
+        #[arg(long)]
+        app_addr: Option<std::net::SocketAddr>,
+        #[arg(long, value_enum, default_value_t = crate::bench::serve::PolicyChoice::Quickstart)]
+        policy: crate::bench::serve::PolicyChoice,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum BenchCommand {
+    /// The same fixed-rate load at an order-processor-like app, directly and through a sidecar applying the
+    /// service-invoke quickstart's policy, alternating in one run; then each path saturated.
+    Sidecar(SidecarBenchArgs),
+}
+
+#[derive(clap::Args, Debug)]
+pub struct SidecarBenchArgs {
+    /// Requests a second (fixed rate, open loop: latency counts from when each request was due).
+    #[arg(long, value_name = "N", default_value_t = 1000)]
+    pub rps: u32,
+    /// Fixed-rate time per path, alternated in slices of --slice.
+    #[arg(long, value_name = "DUR", value_parser = parse_duration, default_value = "20s")]
+    pub duration: Duration,
+    /// Request body size (an order padded to this size).
+    #[arg(long, value_name = "N", default_value_t = 1024)]
+    pub body_bytes: usize,
+    /// Kept-alive connections per path (Dapr's perf tests use 16).
+    #[arg(long, value_name = "N", default_value_t = 16)]
+    pub connections: usize,
+    /// Length of one direct or sidecar slice.
+    #[arg(long, value_name = "DUR", value_parser = parse_duration, default_value = "5s")]
+    pub slice: Duration,
+    /// Unrecorded load per path before measuring.
+    #[arg(long, value_name = "DUR", value_parser = parse_duration, default_value = "2s")]
+    pub warmup: Duration,
+    /// Closed-loop time per path for the saturated throughput (0 skips it).
+    #[arg(long, value_name = "DUR", value_parser = parse_duration, default_value = "5s")]
+    pub saturate: Duration,
+    /// The policy the sidecar applies: the quickstart's, or none (the bare hop).
+    #[arg(long, value_enum, default_value_t = crate::bench::serve::PolicyChoice::Quickstart)]
+    pub policy: crate::bench::serve::PolicyChoice,
+    /// text for people, json for machines.
+    #[arg(long, value_enum, default_value_t = BenchOutput::Text)]
+    pub output: BenchOutput,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum BenchOutput {
+    Text,
+    Json,
 }
 
 #[derive(clap::Args, Debug)]
@@ -149,6 +208,16 @@ pub fn main() -> ExitCode {
         Command::Validate { resources_path, app_id } => crate::validate::run(resources_path, app_id.as_deref()),
         Command::Scenarios => list_scenarios(),
         Command::Scenario(args) => run_scenario(args),
+        Command::Bench(BenchCommand::Sidecar(args)) => bench_sidecar(args),
+        Command::BenchServe {
+            role,
+            listen,
+            app_addr,
+            policy,
+        } => tokio::runtime::Runtime::new()
+            .map_err(anyhow::Error::from)
+            .and_then(|rt| rt.block_on(crate::bench::serve::serve(role, listen, app_addr, policy)))
+            .map(|()| ExitCode::SUCCESS),
     };
     match result {
         Ok(code) => code,
@@ -157,6 +226,26 @@ pub fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+fn bench_sidecar(args: SidecarBenchArgs) -> anyhow::Result<ExitCode> {
+    let opts = crate::bench::BenchOptions {
+        rps: args.rps,
+        duration: args.duration,
+        body_bytes: args.body_bytes,
+        connections: args.connections,
+        slice: args.slice,
+        warmup: args.warmup,
+        saturate: args.saturate,
+        policy: args.policy,
+        progress: args.output == BenchOutput::Text && std::io::stderr().is_terminal(),
+    };
+    let report = tokio::runtime::Runtime::new()?.block_on(crate::bench::run(&opts))?;
+    match args.output {
+        BenchOutput::Text => print!("{}", report.to_text()),
+        BenchOutput::Json => println!("{}", report.to_json()),
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn list_scenarios() -> anyhow::Result<ExitCode> {

@@ -6,6 +6,7 @@
 //! - [`resiliency`]: the policy engine (retry × circuit breaker × timeout); knows nothing of HTTP or terminals.
 
 pub mod apps;
+pub mod bench;
 pub mod cli;
 pub mod docker;
 pub mod duration;

@@ -94,7 +94,8 @@ impl Resiliency {
             app_breakers: Mutex::default(),
             actor_breakers: Mutex::default(),
             component_breakers: Mutex::default(),
-            observer,
+            // Delivered at once, except on a thread that batches (the sidecar's; see batch.rs).
+            observer: Arc::new(super::batch::Batched(observer)),
         };
         for config in configs.into_iter().filter(|c| c.applies_to(app_id)) {
             r.observer.on_event(ResiliencyEvent::ResourceLoaded {

@@ -7,11 +7,12 @@
 //!   passed through verbatim; failures of Dapr's own (transport, timeout, breaker) become 500 ERR_DIRECT_INVOKE.
 
 use std::fmt;
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, Request, State};
-use axum::http::{HeaderMap, HeaderName, Method, StatusCode, header};
+use axum::http::{self as http, HeaderMap, HeaderName, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 
@@ -119,34 +120,35 @@ impl OperationError for InvokeError {
 
 async fn invoke(state: Arc<SidecarState>, app_id: String, method: String, request: Request) -> Response {
     let (parts, body) = request.into_parts();
-    // Buffered, so every retry can replay it (Dapr buffers whenever the policy has retries).
-    let body = match axum::body::to_bytes(body, state.options.max_body_bytes).await {
-        Ok(b) => b,
-        Err(e) => {
-            let msg = format!(
-                "failed to read the request body (limit {} bytes): {e}",
-                state.options.max_body_bytes
-            );
-            return DaprError::new(StatusCode::BAD_REQUEST, "ERR_MALFORMED_REQUEST", msg).into_response();
+    let limit = state.options.max_body_bytes;
+    if content_length(&parts.headers).is_some_and(|n| n > limit as u64) {
+        return body_too_large(limit, "its Content-Length says more").into_response();
+    }
+    let policy = state.resiliency.endpoint_policy(&app_id, &method);
+    // Buffered only when a retry may replay it (as Dapr does); otherwise it streams through, under the limit.
+    let mut body = if policy.has_retries() {
+        match axum::body::to_bytes(body, limit).await {
+            Ok(b) => OutgoingBody::Buffered(b),
+            Err(e) => return body_too_large(limit, &e.to_string()).into_response(),
         }
+    } else {
+        OutgoingBody::Streamed(Some(Body::new(http_body_util::Limited::new(body, limit))))
     };
     let headers = forwardable(&parts.headers);
-    let query = parts.uri.query().map(|q| format!("?{q}")).unwrap_or_default();
-    let policy = state.resiliency.endpoint_policy(&app_id, &method);
+    let path_and_query = match parts.uri.query() {
+        Some(q) => format!("/{method}?{q}"),
+        None => format!("/{method}"),
+    };
     let result = policy
         .run(|_attempt| {
-            let url = state
-                .resolver
-                .resolve(&app_id)
-                .map(|addr| format!("http://{addr}/{method}{query}"));
-            send(
-                &state.client,
-                parts.method.clone(),
-                url,
-                &app_id,
-                headers.clone(),
-                body.clone(),
-            )
+            let target = state.resolver.resolve(&app_id);
+            let request = body.take().map(|body| {
+                let mut request = http::Request::new(body);
+                *request.method_mut() = parts.method.clone();
+                *request.headers_mut() = headers.clone();
+                request
+            });
+            send(&state.client, target, &path_and_query, &app_id, request)
         })
         .await;
     match result {
@@ -158,32 +160,88 @@ async fn invoke(state: Arc<SidecarState>, app_id: String, method: String, reques
     }
 }
 
+/// The request body for the app: kept whole for retries, or passed through once.
+enum OutgoingBody {
+    Buffered(Bytes),
+    Streamed(Option<Body>),
+}
+
+impl OutgoingBody {
+    /// The body for the next attempt; `None` when a streamed body was already sent.
+    fn take(&mut self) -> Option<Body> {
+        match self {
+            OutgoingBody::Buffered(bytes) => Some(Body::from(bytes.clone())),
+            OutgoingBody::Streamed(body) => body.take(),
+        }
+    }
+}
+
+fn content_length(headers: &HeaderMap) -> Option<u64> {
+    headers.get(header::CONTENT_LENGTH)?.to_str().ok()?.trim().parse().ok()
+}
+
+fn body_too_large(limit: usize, why: &str) -> DaprError {
+    let msg = format!(
+        "the request body is larger than the sidecar's limit of {limit} bytes ({why}); send less, or raise it with --max-body-size"
+    );
+    DaprError::new(StatusCode::PAYLOAD_TOO_LARGE, "ERR_MALFORMED_REQUEST", msg)
+}
+
+/// The pooled HTTP/1.1 client the sidecar reaches apps with (kept-alive connections, no TLS, no proxy).
+pub(crate) type AppClient =
+    hyper_util::client::legacy::Client<hyper_util::client::legacy::connect::HttpConnector, Body>;
+
+pub(crate) fn app_client() -> AppClient {
+    let mut connector = hyper_util::client::legacy::connect::HttpConnector::new();
+    connector.set_nodelay(true);
+    hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new()).build(connector)
+}
+
 async fn send(
-    client: &reqwest::Client,
-    method: Method,
-    url: Option<String>,
+    client: &AppClient,
+    target: Option<SocketAddr>,
+    path_and_query: &str,
     app_id: &str,
-    headers: HeaderMap,
-    body: Bytes,
+    request: Option<http::Request<Body>>,
 ) -> Result<AppResponse, InvokeError> {
-    let Some(url) = url else {
+    let Some(addr) = target else {
         return Err(InvokeError::Channel(format!("couldn't find service: {app_id}")));
     };
+    let url = format!("http://{addr}{path_and_query}");
+    let Some(mut request) = request else {
+        // Unreachable: a streamed body means no retry policy, so there is one attempt.
+        return Err(InvokeError::Channel(format!(
+            "cannot replay a streamed request body to {url}"
+        )));
+    };
+    let method = request.method().clone();
+    *request.uri_mut() = match url.parse() {
+        Ok(uri) => uri,
+        Err(e) => {
+            return Err(InvokeError::Channel(format!(
+                "invalid method path {path_and_query:?}: {e}"
+            )));
+        }
+    };
     let response = client
-        .request(method.clone(), &url)
-        .headers(headers)
-        .body(body)
-        .send()
+        .request(request)
         .await
         .map_err(|e| InvokeError::Channel(channel_error(&method, &url, &e)))?;
-    let status = response.status();
-    let headers = forwardable(response.headers());
-    let body = response
-        .bytes()
+    let (parts, body) = response.into_parts();
+    let body = http_body_util::BodyExt::collect(body)
         .await
-        .map_err(|e| InvokeError::Channel(channel_error(&method, &url, &e)))?;
-    let reply = AppResponse { status, headers, body };
-    if (200..=399).contains(&status.as_u16()) {
+        .map_err(|e| {
+            InvokeError::Channel(format!(
+                "error invoking app channel: reading the response of {url}: {e}"
+            ))
+        })?
+        .to_bytes();
+    let reply = AppResponse {
+        status: parts.status,
+        headers: forwardable(&parts.headers),
+        body,
+    };
+    if (200..=399).contains(&parts.status.as_u16()) {
         Ok(reply)
     } else {
         Err(InvokeError::App(reply))
@@ -191,7 +249,7 @@ async fn send(
 }
 
 /// daprd's wording for an unreachable app channel (Go's `net/http` error text).
-fn channel_error(method: &Method, url: &str, e: &reqwest::Error) -> String {
+fn channel_error(method: &Method, url: &str, e: &hyper_util::client::legacy::Error) -> String {
     let verb = method
         .as_str()
         .chars()
@@ -201,9 +259,25 @@ fn channel_error(method: &Method, url: &str, e: &reqwest::Error) -> String {
     let hostport = url.trim_start_matches("http://").split('/').next().unwrap_or_default();
     if e.is_connect() {
         format!("error invoking app channel: {verb} \"{url}\": dial tcp {hostport}: connect: connection refused")
+    } else if let Some(limit) = limit_error(e) {
+        format!("error invoking app channel: {verb} \"{url}\": {limit}")
     } else {
         format!("error invoking app channel: {verb} \"{url}\": {e}")
     }
+}
+
+/// The body-limit error of a streamed request body, if that is what ended the call.
+fn limit_error(e: &(dyn std::error::Error + 'static)) -> Option<String> {
+    let mut source = e.source();
+    while let Some(s) = source {
+        if s.is::<http_body_util::LengthLimitError>() {
+            return Some(format!(
+                "request body larger than the sidecar's limit ({s}); raise it with --max-body-size"
+            ));
+        }
+        source = s.source();
+    }
+    None
 }
 
 /// Headers that go end to end (hop-by-hop ones are the connection's own).

@@ -15,7 +15,6 @@ use std::sync::{Arc, RwLock};
 use axum::Router;
 use axum::routing::{any, get, post};
 use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
 
 use crate::resiliency::Resiliency;
 use crate::resources::ComponentSpec;
@@ -83,7 +82,7 @@ pub(crate) struct SidecarState {
     pub app_id: String,
     pub resiliency: Resiliency,
     pub resolver: Arc<NameResolver>,
-    pub client: reqwest::Client,
+    pub client: invoke::AppClient,
     pub components: Vec<ComponentSpec>,
     pub stores: state::Stores,
     pub options: SidecarOptions,
@@ -95,23 +94,26 @@ pub struct Sidecar {
     state: Arc<SidecarState>,
     memory_stores: HashMap<String, Arc<MemoryStore>>,
     shutdown: Option<oneshot::Sender<()>>,
-    task: JoinHandle<()>,
+    /// Fires when the sidecar's thread has stopped serving.
+    done: oneshot::Receiver<()>,
 }
 
 impl Sidecar {
     /// Binds the port and starts serving. Fails at once, with a clear message, when the port is taken.
+    ///
+    /// The sidecar runs on its own thread with a single-threaded tokio runtime, as daprd is its own process:
+    /// its latency does not depend on what the UI or the apps are doing, and a request never pays for being
+    /// handed between worker threads (at 1000 req/s that hand-off cost more CPU than the proxying itself;
+    /// see BENCHMARKS.md).
     pub async fn start(
         options: SidecarOptions,
         resiliency: Resiliency,
         resolver: Arc<NameResolver>,
         components: Vec<ComponentSpec>,
     ) -> Result<Sidecar, SidecarError> {
-        let listener = bind(&options.app_id, options.listen, &options.port_flag).await?;
+        let listener = bind_std(&options.app_id, options.listen, &options.port_flag)?;
         let addr = listener.local_addr().unwrap_or(options.listen);
-        let client = reqwest::Client::builder()
-            .no_proxy()
-            .build()
-            .expect("an HTTP client without TLS always builds");
+        let client = invoke::app_client();
         let (stores, memory_stores) = state_stores(&components);
         let state = Arc::new(SidecarState {
             app_id: options.app_id.clone(),
@@ -134,20 +136,43 @@ impl Sidecar {
             .fallback(invoke::by_header)
             .layer(axum::middleware::from_fn_with_state(state.clone(), api::check_token))
             .with_state(state.clone());
-        let (tx, rx) = oneshot::channel::<()>();
-        let task = tokio::spawn(async move {
-            let serve = axum::serve(listener, router).with_graceful_shutdown(async {
-                let _ = rx.await;
-            });
-            // Serving ends only on shutdown or when the listener itself fails; the scenario reports exits.
-            let _ = serve.await;
-        });
+        let (shutdown_tx, shutdown_rx) = oneshot::channel::<()>();
+        let (done_tx, done_rx) = oneshot::channel::<()>();
+        let name = format!("sidecar-{}", state.app_id);
+        let bind_error = |source| SidecarError::Bind {
+            app_id: state.app_id.clone(),
+            addr,
+            source,
+        };
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .on_thread_park(crate::resiliency::batch::flush_this_thread)
+            .build()
+            .map_err(bind_error)?;
+        std::thread::Builder::new()
+            .name(name)
+            .spawn(move || {
+                crate::resiliency::batch::batch_on_this_thread();
+                runtime.block_on(async move {
+                    let Ok(listener) = tokio::net::TcpListener::from_std(listener) else {
+                        return;
+                    };
+                    let serve = axum::serve(listener, router).with_graceful_shutdown(async {
+                        let _ = shutdown_rx.await;
+                    });
+                    // Serving ends only on shutdown or when the listener itself fails; the scenario reports exits.
+                    let _ = serve.await;
+                });
+                crate::resiliency::batch::flush_this_thread();
+                let _ = done_tx.send(());
+            })
+            .map_err(bind_error)?;
         Ok(Sidecar {
             addr,
             state,
             memory_stores,
-            shutdown: Some(tx),
-            task,
+            shutdown: Some(shutdown_tx),
+            done: done_rx,
         })
     }
 
@@ -173,7 +198,7 @@ impl Sidecar {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
-        let _ = (&mut self.task).await;
+        let _ = (&mut self.done).await;
     }
 }
 
@@ -213,7 +238,17 @@ fn state_stores(components: &[ComponentSpec]) -> (state::Stores, HashMap<String,
 
 /// Binds a TCP listener, turning "address in use" into an error that names the port and the flag.
 pub async fn bind(app_id: &str, addr: SocketAddr, flag: &str) -> Result<tokio::net::TcpListener, SidecarError> {
-    tokio::net::TcpListener::bind(addr).await.map_err(|source| {
+    let listener = bind_std(app_id, addr, flag)?;
+    tokio::net::TcpListener::from_std(listener).map_err(|source| SidecarError::Bind {
+        app_id: app_id.to_string(),
+        addr,
+        source,
+    })
+}
+
+/// [`bind`] for a listener another runtime will serve: a non-blocking std listener.
+pub fn bind_std(app_id: &str, addr: SocketAddr, flag: &str) -> Result<std::net::TcpListener, SidecarError> {
+    let error = |source: std::io::Error| {
         if source.kind() == std::io::ErrorKind::AddrInUse {
             SidecarError::PortInUse {
                 app_id: app_id.to_string(),
@@ -228,5 +263,8 @@ pub async fn bind(app_id: &str, addr: SocketAddr, flag: &str) -> Result<tokio::n
                 source,
             }
         }
-    })
+    };
+    let listener = std::net::TcpListener::bind(addr).map_err(error)?;
+    listener.set_nonblocking(true).map_err(error)?;
+    Ok(listener)
 }

@@ -1,0 +1,196 @@
+//! The load generator: fixed-rate (open-loop) and as-fast-as-possible (closed-loop) HTTP/1.1 POSTs over a
+//! fixed set of kept-alive connections.
+//!
+//! Open loop, as wrk2 and Dapr's Fortio runs do it: request `i` is due at `start + i / rate` whether or not
+//! earlier ones have answered, and its latency is measured from that due time. A slow answer therefore
+//! also delays (and is charged to) the requests queued behind it, instead of silently lowering the rate —
+//! the "coordinated omission" a closed-loop tool suffers. Due times are kept by a plain thread that sleeps
+//! with the OS's precision; tokio's timer wheel rounds to whole milliseconds, which would swamp what we
+//! measure (tenths of a millisecond).
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use hdrhistogram::Histogram;
+use http_body_util::{BodyExt, Full};
+use hyper::client::conn::http1::SendRequest;
+use hyper::{Method, Request, StatusCode, header};
+use hyper_util::rt::TokioIo;
+use tokio::sync::{Mutex, mpsc};
+
+/// One HTTP/1.1 connection to the server under test.
+pub type Connection = SendRequest<Full<Bytes>>;
+
+/// What to send: the same POST every time.
+#[derive(Clone)]
+pub struct RequestTemplate {
+    pub path: String,
+    pub body: Bytes,
+}
+
+impl RequestTemplate {
+    fn build(&self) -> Request<Full<Bytes>> {
+        Request::builder()
+            .method(Method::POST)
+            .uri(self.path.as_str())
+            .header(header::HOST, "127.0.0.1")
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Full::new(self.body.clone()))
+            .expect("a request from a valid path always builds")
+    }
+}
+
+/// Latencies (nanoseconds) and errors of one run.
+pub struct Sample {
+    pub latency: Histogram<u64>,
+    pub errors: u64,
+    pub elapsed: Duration,
+}
+
+impl Sample {
+    pub fn empty() -> Self {
+        Sample {
+            latency: new_histogram(),
+            errors: 0,
+            elapsed: Duration::ZERO,
+        }
+    }
+
+    pub fn add(&mut self, other: &Sample) {
+        self.latency
+            .add(&other.latency)
+            .expect("histograms of the same bounds add");
+        self.errors += other.errors;
+        self.elapsed += other.elapsed;
+    }
+
+    pub fn requests(&self) -> u64 {
+        self.latency.len() + self.errors
+    }
+}
+
+fn new_histogram() -> Histogram<u64> {
+    // 1 ns .. 60 s at 3 significant digits: 0.1% resolution at every scale.
+    Histogram::new_with_bounds(1, 60_000_000_000, 3).expect("valid histogram bounds")
+}
+
+/// Opens `n` kept-alive connections to `addr`.
+pub async fn connect(addr: SocketAddr, n: usize) -> std::io::Result<Vec<Connection>> {
+    let mut conns = Vec::with_capacity(n);
+    for _ in 0..n {
+        let stream = tokio::net::TcpStream::connect(addr).await?;
+        stream.set_nodelay(true)?;
+        let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+            .await
+            .map_err(std::io::Error::other)?;
+        tokio::spawn(conn);
+        conns.push(sender);
+    }
+    Ok(conns)
+}
+
+/// Sends one request and reads the whole answer; anything but 200 is an error.
+async fn exchange(conn: &mut Connection, template: &RequestTemplate) -> bool {
+    if conn.ready().await.is_err() {
+        return false;
+    }
+    match conn.send_request(template.build()).await {
+        Ok(response) => {
+            let ok = response.status() == StatusCode::OK;
+            ok & response.into_body().collect().await.is_ok()
+        }
+        Err(_) => false,
+    }
+}
+
+/// Sends `rate` requests a second for `duration`, spread over `conns`.
+pub async fn open_loop(
+    conns: Vec<Connection>,
+    template: &RequestTemplate,
+    rate: u32,
+    duration: Duration,
+) -> (Vec<Connection>, Sample) {
+    let total = (duration.as_secs_f64() * f64::from(rate)).round() as u64;
+    let rate = u64::from(rate.max(1));
+    let (tx, rx) = mpsc::unbounded_channel::<Instant>();
+    let start = Instant::now();
+    let pacer = std::thread::spawn(move || {
+        for i in 0..total {
+            let due = start + Duration::from_nanos(i * 1_000_000_000 / rate);
+            let now = Instant::now();
+            if due > now {
+                std::thread::sleep(due - now);
+            }
+            if tx.send(due).is_err() {
+                break;
+            }
+        }
+    });
+    let due_times = Arc::new(Mutex::new(rx));
+    let mut workers = Vec::with_capacity(conns.len());
+    for mut conn in conns {
+        let (template, due_times) = (template.clone(), due_times.clone());
+        workers.push(tokio::spawn(async move {
+            let mut sample = Sample::empty();
+            loop {
+                // Whoever is free takes the next due request; while all are busy, due requests wait (and it counts).
+                let Some(due) = due_times.lock().await.recv().await else {
+                    break;
+                };
+                if exchange(&mut conn, &template).await {
+                    sample.latency.saturating_record(due.elapsed().as_nanos() as u64);
+                } else {
+                    sample.errors += 1;
+                }
+            }
+            (conn, sample)
+        }));
+    }
+    let (conns, mut sample) = join(workers).await;
+    let _ = pacer.join();
+    sample.elapsed = start.elapsed();
+    (conns, sample)
+}
+
+/// Sends back to back on every connection for `duration`: the saturated throughput.
+pub async fn closed_loop(
+    conns: Vec<Connection>,
+    template: &RequestTemplate,
+    duration: Duration,
+) -> (Vec<Connection>, Sample) {
+    let start = Instant::now();
+    let deadline = start + duration;
+    let mut workers = Vec::with_capacity(conns.len());
+    for mut conn in conns {
+        let template = template.clone();
+        workers.push(tokio::spawn(async move {
+            let mut sample = Sample::empty();
+            while Instant::now() < deadline {
+                let sent = Instant::now();
+                if exchange(&mut conn, &template).await {
+                    sample.latency.saturating_record(sent.elapsed().as_nanos() as u64);
+                } else {
+                    sample.errors += 1;
+                }
+            }
+            (conn, sample)
+        }));
+    }
+    let (conns, mut sample) = join(workers).await;
+    sample.elapsed = start.elapsed();
+    (conns, sample)
+}
+
+/// Collects the workers' connections (for the next run) and merges their samples.
+async fn join(workers: Vec<tokio::task::JoinHandle<(Connection, Sample)>>) -> (Vec<Connection>, Sample) {
+    let (mut conns, mut sample) = (Vec::with_capacity(workers.len()), Sample::empty());
+    for worker in workers {
+        if let Ok((conn, part)) = worker.await {
+            conns.push(conn);
+            sample.add(&part);
+        }
+    }
+    (conns, sample)
+}

@@ -1,0 +1,105 @@
+//! The two processes `bench sidecar` measures, started as `resilience-tui bench-serve app|sidecar` so the
+//! sidecar's CPU and memory are its own, not mixed with the load generator's.
+//!
+//! - `app`: an order-processor-like HTTP app: `POST /orders` (any path) answers 200 with the body it got.
+//! - `sidecar`: the checkout app's sidecar exactly as the service-invoke scenario runs it: the quickstart's
+//!   `resiliency.yaml` (retry forever every 5 s, `simpleCB`), its events drained as the scenario's bus would,
+//!   and `order-processor` resolved to the app above.
+//!
+//! Each prints `listening <addr>` once it serves, and exits when its standard input closes, so it never
+//! outlives the bench (even one killed with SIGKILL).
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Bytes;
+
+use crate::resiliency::{Resiliency, ResiliencyEvent, SharedObserver};
+use crate::sidecar::{DEFAULT_MAX_BODY_BYTES, NameResolver, Sidecar, SidecarOptions};
+
+/// The quickstart's policy, built in so the bench runs from any folder.
+pub const QUICKSTART_RESILIENCY: &str = include_str!("../../resources/service-invoke/resiliency.yaml");
+
+/// Which policy the benched sidecar applies to its calls.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PolicyChoice {
+    /// The service-invoke quickstart's resiliency.yaml (retry + circuit breaker on order-processor).
+    Quickstart,
+    /// No resiliency resource: the bare cost of the sidecar hop.
+    None,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Role {
+    App,
+    Sidecar,
+}
+
+/// Runs one role until standard input closes.
+pub async fn serve(
+    role: Role,
+    listen: SocketAddr,
+    app_addr: Option<SocketAddr>,
+    policy: PolicyChoice,
+) -> anyhow::Result<()> {
+    let addr = match role {
+        Role::App => {
+            let listener = tokio::net::TcpListener::bind(listen).await?;
+            let addr = listener.local_addr()?;
+            let router = Router::new().fallback(|body: Bytes| async move { body });
+            tokio::spawn(async move { axum::serve(listener, router).await });
+            addr
+        }
+        Role::Sidecar => {
+            let app_addr = app_addr.ok_or_else(|| anyhow::anyhow!("bench-serve sidecar needs --app-addr"))?;
+            let sidecar = start_sidecar(listen, app_addr, policy).await?;
+            let addr = sidecar.addr();
+            // Kept running until the process exits.
+            std::mem::forget(sidecar);
+            addr
+        }
+    };
+    println!("listening {addr}");
+    std::io::stdout().flush()?;
+    // Standard input closes when the bench ends, however it ends.
+    tokio::task::spawn_blocking(|| std::io::copy(&mut std::io::stdin(), &mut std::io::sink())).await??;
+    Ok(())
+}
+
+/// The checkout sidecar with `policy`, its events consumed by a task as the scenario's event bus would.
+pub async fn start_sidecar(listen: SocketAddr, app_addr: SocketAddr, policy: PolicyChoice) -> anyhow::Result<Sidecar> {
+    let configs = match policy {
+        PolicyChoice::Quickstart => {
+            let file = PathBuf::from("resources/service-invoke/resiliency.yaml");
+            let loaded = crate::resources::load_files(vec![(file, QUICKSTART_RESILIENCY.as_bytes().to_vec())], None);
+            anyhow::ensure!(!loaded.has_errors(), "{}", loaded.render_diagnostics());
+            loaded.resiliency_configs()
+        }
+        PolicyChoice::None => Vec::new(),
+    };
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<ResiliencyEvent>();
+    tokio::spawn(async move {
+        let mut seen = 0u64;
+        while rx.recv().await.is_some() {
+            seen = seen.wrapping_add(1);
+        }
+        seen
+    });
+    let observer: SharedObserver = Arc::new(tx);
+    let resiliency = Resiliency::new("checkout", configs, observer);
+    let resolver = Arc::new(NameResolver::default());
+    resolver.register("order-processor", app_addr);
+    let options = SidecarOptions {
+        app_id: "checkout".into(),
+        listen,
+        port_flag: "--dapr-http-port".into(),
+        app_port: None,
+        api_token: None,
+        max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+    };
+    Ok(Sidecar::start(options, resiliency, resolver, Vec::new()).await?)
+}

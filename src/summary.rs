@@ -3,7 +3,7 @@
 //! [`Ledger`] watches the event stream. An order is *lost* when checkout was told it passed but
 //! order-processor never saw it, and *duplicated* when order-processor saw it more than once.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::time::Duration;
 
@@ -17,14 +17,51 @@ struct BreakerHistory {
     transitions: Vec<(Duration, BreakerState, BreakerState)>,
 }
 
+/// What the stream said about one order.
+#[derive(Debug, Default, Clone, Copy)]
+struct Order {
+    sent: bool,
+    passed: bool,
+    /// Passed by the state app (saved); verified by reading it back.
+    saved: bool,
+    failed: bool,
+    received: u32,
+}
+
+impl Order {
+    /// Ids the sender was told passed that never arrived: for checkout, never received by order-processor; for
+    /// the state app, saved but then not found when read back (a save whose read-back the end of the run cut
+    /// off is in flight, not lost).
+    fn lost(&self) -> bool {
+        self.passed && self.received == 0 && (!self.saved || self.failed)
+    }
+
+    fn in_flight(&self) -> bool {
+        let unanswered = !self.passed && !self.failed;
+        let unverified = self.saved && self.received == 0 && !self.failed;
+        self.sent && (unanswered || unverified)
+    }
+
+    /// This order's share of each count of the summary.
+    fn tally(&self) -> [usize; 6] {
+        [
+            usize::from(self.sent),
+            usize::from(self.received > 0),
+            usize::from(self.failed),
+            usize::from(self.lost()),
+            usize::from(self.received > 1),
+            usize::from(self.in_flight()),
+        ]
+    }
+}
+
+/// Every order seen, and the summary's counts kept up to date as events arrive, so that showing them (the
+/// UI does it every frame) costs nothing however long the run.
 #[derive(Debug, Default, Clone)]
 pub struct Ledger {
-    sent: BTreeSet<u64>,
-    passed: BTreeSet<u64>,
-    /// Passed orders of the state app (saved); they are verified by reading them back.
-    saved: BTreeSet<u64>,
-    failed: BTreeSet<u64>,
-    received: BTreeMap<u64, u32>,
+    orders: BTreeMap<u64, Order>,
+    /// sent, delivered, failed, lost, duplicated, in flight.
+    tally: [usize; 6],
     retries: u64,
     breakers: BTreeMap<String, BreakerHistory>,
     last_at: Duration,
@@ -48,21 +85,15 @@ impl Ledger {
         self.last_at = self.last_at.max(e.at);
         match &e.event {
             Event::App { event, .. } => match event {
-                AppEvent::OrderSent { order_id } => {
-                    self.sent.insert(*order_id);
-                }
-                AppEvent::OrderPassed { order_id } => {
-                    self.passed.insert(*order_id);
-                }
-                AppEvent::OrderSaved { order_id } => {
-                    self.passed.insert(*order_id);
-                    self.saved.insert(*order_id);
-                }
-                AppEvent::OrderFailed { order_id, .. } => {
-                    self.failed.insert(*order_id);
-                }
+                AppEvent::OrderSent { order_id } => self.update(*order_id, |o| o.sent = true),
+                AppEvent::OrderPassed { order_id } => self.update(*order_id, |o| o.passed = true),
+                AppEvent::OrderSaved { order_id } => self.update(*order_id, |o| {
+                    o.passed = true;
+                    o.saved = true;
+                }),
+                AppEvent::OrderFailed { order_id, .. } => self.update(*order_id, |o| o.failed = true),
                 AppEvent::OrderReceived { order_id } | AppEvent::OrderRead { order_id } => {
-                    *self.received.entry(*order_id).or_default() += 1
+                    self.update(*order_id, |o| o.received += 1)
                 }
                 _ => {}
             },
@@ -80,35 +111,42 @@ impl Ledger {
         }
     }
 
-    /// Ids the sender was told passed that never arrived: for checkout, never received by order-processor; for
-    /// the state app, saved but then not found when read back (a save whose read-back the end of the run cut
-    /// off is in flight, not lost).
-    pub fn lost_ids(&self) -> Vec<u64> {
-        let lost =
-            |id: &&u64| !self.received.contains_key(id) && (!self.saved.contains(id) || self.failed.contains(id));
-        self.passed.iter().filter(lost).copied().collect()
+    fn update(&mut self, id: u64, change: impl FnOnce(&mut Order)) {
+        let order = self.orders.entry(id).or_default();
+        let before = order.tally();
+        change(order);
+        for (total, (now, was)) in self.tally.iter_mut().zip(order.tally().into_iter().zip(before)) {
+            *total = *total + now - was;
+        }
     }
 
-    fn in_flight(&self) -> usize {
-        let unanswered = |id: &&u64| !self.passed.contains(id) && !self.failed.contains(id);
-        let unverified =
-            |id: &&u64| self.saved.contains(id) && !self.received.contains_key(id) && !self.failed.contains(id);
-        self.sent.iter().filter(|id| unanswered(id) || unverified(id)).count()
+    /// Orders the sender was told passed that never arrived (see [`Order::lost`]).
+    pub fn lost_ids(&self) -> Vec<u64> {
+        self.orders
+            .iter()
+            .filter(|(_, o)| o.lost())
+            .map(|(id, _)| *id)
+            .collect()
     }
 
     /// Ids received in order, for checking they are consecutive.
     pub fn received_ids(&self) -> Vec<u64> {
-        self.received.keys().copied().collect()
+        self.orders
+            .iter()
+            .filter(|(_, o)| o.received > 0)
+            .map(|(id, _)| *id)
+            .collect()
     }
 
     pub fn summary(&self) -> Summary {
+        let [sent, delivered, failed, lost, duplicated, in_flight] = self.tally;
         Summary {
-            sent: self.sent.len(),
-            delivered: self.received.len(),
-            failed: self.failed.len(),
-            lost: self.lost_ids().len(),
-            duplicated: self.received.values().filter(|n| **n > 1).count(),
-            in_flight: self.in_flight(),
+            sent,
+            delivered,
+            failed,
+            lost,
+            duplicated,
+            in_flight,
             retries: self.retries,
         }
     }
@@ -272,6 +310,40 @@ mod tests {
             "2 was lost; 3's read-back was cut off"
         );
         assert_eq!(ledger.lost_ids(), [2]);
+    }
+
+    #[test]
+    fn running_counts_equal_a_recount_after_any_sequence() {
+        let mut ledger = Ledger::default();
+        let mut rng = fastrand::Rng::with_seed(7);
+        for _ in 0..5000 {
+            let order_id = rng.u64(1..2000);
+            let event = match rng.u8(0..6) {
+                0 => AppEvent::OrderSent { order_id },
+                1 => AppEvent::OrderPassed { order_id },
+                2 => AppEvent::OrderSaved { order_id },
+                3 => AppEvent::OrderFailed {
+                    order_id,
+                    status: 500,
+                    error_code: None,
+                    message: String::new(),
+                },
+                4 => AppEvent::OrderReceived { order_id },
+                _ => AppEvent::OrderRead { order_id },
+            };
+            ledger.record(&app("x", event));
+            let mut recount = [0usize; 6];
+            for o in ledger.orders.values() {
+                for (total, n) in recount.iter_mut().zip(o.tally()) {
+                    *total += n;
+                }
+            }
+            assert_eq!(ledger.tally, recount);
+        }
+        assert!(
+            ledger.summary().lost > 0 && ledger.summary().duplicated > 0,
+            "the sequence exercised both"
+        );
     }
 
     #[test]

@@ -73,7 +73,8 @@ pub struct Resiliency {
     apps: HashMap<String, AppTarget>,
     actors: HashMap<String, ActorTarget>,
     components: HashMap<String, ComponentTarget>,
-    app_breakers: Mutex<HashMap<String, BreakerLru>>,
+    /// Per app id: method -> its policy (holding the endpoint's breaker).
+    app_endpoints: Mutex<HashMap<String, LruCache<String, PolicyDefinition>>>,
     actor_breakers: Mutex<HashMap<String, BreakerLru>>,
     component_breakers: Mutex<HashMap<String, Arc<CircuitBreaker>>>,
     observer: SharedObserver,
@@ -91,7 +92,7 @@ impl Resiliency {
             apps: HashMap::new(),
             actors: HashMap::new(),
             components: HashMap::new(),
-            app_breakers: Mutex::default(),
+            app_endpoints: Mutex::default(),
             actor_breakers: Mutex::default(),
             component_breakers: Mutex::default(),
             // Delivered at once, except on a thread that batches (the sidecar's; see batch.rs).
@@ -162,19 +163,29 @@ impl Resiliency {
     }
 
     /// Service invocation of `app_id`'s `method` (Dapr's `EndpointPolicy(app, app + ":" + method)`).
+    ///
+    /// Every app keeps its endpoints' policies in an LRU of `circuitBreakerCacheSize`, as Dapr keeps their
+    /// breakers: a repeat call finds its policy (and breaker) there without allocating anything.
     pub fn endpoint_policy(&self, app_id: &str, method: &str) -> PolicyDefinition {
+        let mut caches = self.app_endpoints.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(found) = caches.get_mut(app_id).and_then(|lru| lru.get(method)) {
+            return found.clone();
+        }
         let endpoint = format!("{app_id}:{method}");
         let name = format!("endpoint[{app_id}, {endpoint}]");
         let (names, cache_size) = match self.apps.get(app_id) {
             Some(target) => (target.policies.clone(), target.circuit_breaker_cache_size),
             None => (self.defaults(&["App", ""]), DEFAULT_APP_BREAKER_CACHE_SIZE),
         };
-        let breaker = self.breaker_template(&names).map(|(_, template)| {
-            cached_breaker(&self.app_breakers, app_id, cache_size, &endpoint, || {
-                self.new_breaker(endpoint.clone(), template)
-            })
-        });
-        self.definition(name, &names, breaker)
+        let breaker = self
+            .breaker_template(&names)
+            .map(|(_, template)| Arc::new(self.new_breaker(endpoint, template)));
+        let definition = self.definition(name, &names, breaker);
+        caches
+            .entry(app_id.to_string())
+            .or_insert_with(|| LruCache::new(NonZeroUsize::new(cache_size).unwrap_or(NonZeroUsize::MIN)))
+            .put(method.to_string(), definition.clone());
+        definition
     }
 
     /// A component call (Dapr's `ComponentOutboundPolicy` / `ComponentInboundPolicy`).
@@ -236,8 +247,16 @@ impl Resiliency {
     /// Every breaker created so far (for displays), sorted by name.
     pub fn breakers(&self) -> Vec<Arc<CircuitBreaker>> {
         let mut all: Vec<Arc<CircuitBreaker>> = Vec::new();
-        for caches in [&self.app_breakers, &self.actor_breakers] {
-            let caches = caches.lock().unwrap_or_else(|p| p.into_inner());
+        {
+            let endpoints = self.app_endpoints.lock().unwrap_or_else(|p| p.into_inner());
+            all.extend(
+                endpoints
+                    .values()
+                    .flat_map(|lru| lru.iter().filter_map(|(_, d)| d.breaker().cloned())),
+            );
+        }
+        {
+            let caches = self.actor_breakers.lock().unwrap_or_else(|p| p.into_inner());
             all.extend(caches.values().flat_map(|lru| lru.iter().map(|(_, b)| b.clone())));
         }
         all.extend(

@@ -145,6 +145,13 @@ pub struct ScenarioArgs {
     /// The Redis container the state-management fault stops and starts (`dapr init` names it dapr_redis).
     #[arg(long, value_name = "NAME", default_value = "dapr_redis")]
     pub redis_container: String,
+    /// Listen on this address instead of 127.0.0.1 (sidecars and apps). Anything but loopback exposes the Dapr
+    /// API to the network, so the tool warns.
+    #[arg(long, value_name = "IP")]
+    pub listen_address: Option<std::net::IpAddr>,
+    /// Largest request body a sidecar accepts, as daprd's --max-body-size (e.g. 4Mi, 16Mi, 512Ki, 1000000).
+    #[arg(long, value_name = "SIZE", value_parser = parse_size, default_value = "4Mi")]
+    pub max_body_size: usize,
     /// Time checkout waits between orders.
     #[arg(long, value_name = "DUR", value_parser = parse_duration, default_value = "1s")]
     pub order_interval: Duration,
@@ -175,6 +182,34 @@ fn init_logging(path: Option<&std::path::Path>, headless: bool) -> anyhow::Resul
 
 fn parse_duration(s: &str) -> Result<Duration, String> {
     crate::duration::parse_go_duration(s).map_err(|e| format!("{e}; {}", e.hint()))
+}
+
+/// A byte size as Kubernetes quantities write it (Dapr's `--max-body-size`): `4Mi`, `512Ki`, `1G`, `100`.
+pub fn parse_size(s: &str) -> Result<usize, String> {
+    let t = s.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (digits, unit) = t.split_at(split);
+    let n: u64 = digits
+        .parse()
+        .map_err(|_| format!("`{s}` is not a size; write bytes or a number with Ki, Mi or Gi, e.g. 4Mi"))?;
+    let multiplier: u64 = match unit.trim() {
+        "" | "B" => 1,
+        "k" | "K" | "KB" => 1000,
+        "M" | "MB" => 1000_000,
+        "G" | "GB" => 1000_000_000,
+        "Ki" => 1 << 10,
+        "Mi" => 1 << 20,
+        "Gi" => 1 << 30,
+        other => {
+            return Err(format!(
+                "`{other}` in `{s}` is not a size unit; use Ki, Mi or Gi (or k, M, G), e.g. 4Mi"
+            ));
+        }
+    };
+    let bytes = n.checked_mul(multiplier).filter(|b| *b > 0 && *b <= 1 << 32);
+    bytes
+        .map(|b| b as usize)
+        .ok_or_else(|| format!("`{s}` is out of range; give a size from 1 byte to 4Gi"))
 }
 
 fn parse_viewport(s: &str) -> Result<(u16, u16), String> {
@@ -285,6 +320,8 @@ fn run_scenario(args: ScenarioArgs) -> anyhow::Result<ExitCode> {
         api_token: std::env::var("DAPR_API_TOKEN").ok().filter(|t| !t.is_empty()),
         state_store: args.state_store,
         redis_container: args.redis_container,
+        listen_address: args.listen_address,
+        max_body_bytes: Some(args.max_body_size),
     };
     let headless = args.headless || !std::io::stdout().is_terminal();
     init_logging(args.log_file.as_deref(), headless)?;
@@ -298,5 +335,25 @@ fn run_scenario(args: ScenarioArgs) -> anyhow::Result<ExitCode> {
             record: args.record,
         };
         runtime.block_on(crate::tui::run(scenario, opts, ui))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_size;
+
+    #[test]
+    fn sizes_as_dapr_writes_them() {
+        assert_eq!(parse_size("4Mi"), Ok(4 << 20));
+        assert_eq!(parse_size("512Ki"), Ok(512 << 10));
+        assert_eq!(parse_size("1G"), Ok(1_000_000_000));
+        assert_eq!(parse_size("100"), Ok(100));
+        for bad in ["", "Mi", "4Xi", "0", "-1", "5Gi", "4.5Mi"] {
+            let err = parse_size(bad).unwrap_err();
+            assert!(
+                err.contains(bad) && (err.contains("4Mi") || err.contains("4Gi")),
+                "{bad}: {err}"
+            );
+        }
     }
 }

@@ -40,6 +40,10 @@ pub struct RunOptions {
     pub state_store: StateStoreChoice,
     /// The Redis container's name (`dapr init` names it `dapr_redis`); empty means `dapr_redis`.
     pub redis_container: String,
+    /// Where sidecars and apps listen; loopback (127.0.0.1) when not given.
+    pub listen_address: Option<std::net::IpAddr>,
+    /// The sidecars' request body limit (daprd's `--max-body-size`); 4Mi when not given.
+    pub max_body_bytes: Option<usize>,
 }
 
 /// `--state-store`: where the state-management scenario's Redis comes from.
@@ -58,6 +62,13 @@ pub enum StateStoreChoice {
 }
 
 impl RunOptions {
+    fn listen(&self, port: u16) -> std::net::SocketAddr {
+        match self.listen_address {
+            Some(ip) => std::net::SocketAddr::new(ip, port),
+            None => loopback(port),
+        }
+    }
+
     /// Fault-at/clear-at pairs must be ordered: each clear comes after its fault, and before the next fault.
     pub fn check_schedule(&self) -> anyhow::Result<()> {
         if self.clear_at.len() > self.fault_at.len() {
@@ -101,6 +112,18 @@ pub async fn start(mut scenario: Scenario, opts: &RunOptions) -> anyhow::Result<
         );
     }
     let (bus, rx) = EventBus::new();
+    if let Some(ip) = opts.listen_address.filter(|ip| !ip.is_loopback()) {
+        let text = format!(
+            "warning: --listen-address {ip} exposes the sidecars' Dapr API (invoke, state, metadata) and order-processor beyond this machine, without TLS{}; use it only on a network you trust",
+            if opts.api_token.is_some() {
+                ""
+            } else {
+                " and without DAPR_API_TOKEN"
+            }
+        );
+        tracing::warn!("{text}");
+        bus.emit(Event::Notice { text });
+    }
     let redis_processes =
         choose_state_stores(&scenario, &mut loaded, &bus, opts.state_store, &opts.redis_container).await?;
     let resolver = Arc::new(NameResolver::default());
@@ -108,7 +131,7 @@ pub async fn start(mut scenario: Scenario, opts: &RunOptions) -> anyhow::Result<
     for app in &scenario.apps {
         if let AppSpec::OrderProcessor { app_id, app_port, .. } = app {
             let flag = format!("--app-port {app_id}=PORT");
-            let processor = Arc::new(OrderProcessor::new(app_id, loopback(*app_port), &flag, bus.clone()));
+            let processor = Arc::new(OrderProcessor::new(app_id, opts.listen(*app_port), &flag, bus.clone()));
             processor.start().await?;
             resolver.register(app_id, processor.addr());
             apps.push(processor);
@@ -120,14 +143,14 @@ pub async fn start(mut scenario: Scenario, opts: &RunOptions) -> anyhow::Result<
         let resiliency = Resiliency::new(app_id, loaded.resiliency_configs(), bus.resiliency_observer(app_id));
         let options = SidecarOptions {
             app_id: app_id.to_string(),
-            listen: loopback(app.dapr_http_port()),
+            listen: opts.listen(app.dapr_http_port()),
             port_flag: format!("--dapr-http-port {app_id}=PORT"),
             app_port: match app {
                 AppSpec::OrderProcessor { app_port, .. } => Some(*app_port),
                 AppSpec::Checkout { .. } | AppSpec::StateOrderProcessor { .. } => None,
             },
             api_token: opts.api_token.clone(),
-            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            max_body_bytes: opts.max_body_bytes.unwrap_or(DEFAULT_MAX_BODY_BYTES),
         };
         let components = loaded
             .components

@@ -86,3 +86,56 @@ pub async fn check_token(State(state): State<Arc<SidecarState>>, mut request: Re
     request.headers_mut().remove("dapr-api-token");
     next.run(request).await
 }
+
+/// A path's parameters as axum extracts them, or why they could not be (e.g. a `%FF` that is not UTF-8).
+pub type PathArgs<T> = Result<axum::extract::Path<T>, axum::extract::rejection::PathRejection>;
+/// A whole request body, or why it could not be read (e.g. over `--max-body-size`).
+pub type BodyArg = Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>;
+
+/// The path's parameters, or Dapr's error shape for a path we cannot read (axum's own answer is plain text).
+#[allow(clippy::result_large_err)]
+pub fn path_arg<T>(path: PathArgs<T>) -> Result<T, Response> {
+    path.map(|axum::extract::Path(p)| p).map_err(|rejection| {
+        let message = format!(
+            "the request path cannot be read: {}; percent-encode names and keys as UTF-8",
+            rejection.body_text()
+        );
+        DaprError::new(StatusCode::BAD_REQUEST, "ERR_MALFORMED_REQUEST", message).into_response()
+    })
+}
+
+/// The body, or Dapr's error shape: 413 over the limit, 400 when it cannot be read.
+#[allow(clippy::result_large_err)]
+pub fn body_arg(body: BodyArg, limit: usize) -> Result<axum::body::Bytes, Response> {
+    body.map_err(|rejection| {
+        let status = rejection.status();
+        let message = if status == StatusCode::PAYLOAD_TOO_LARGE {
+            format!(
+                "the request body is larger than the sidecar's limit of {limit} bytes; send less, or raise it with --max-body-size"
+            )
+        } else {
+            format!("the request body cannot be read: {}", rejection.body_text())
+        };
+        DaprError::new(status, "ERR_MALFORMED_REQUEST", message).into_response()
+    })
+}
+
+/// A method the route does not serve: 405 in Dapr's error shape, naming what the route does serve.
+pub async fn method_not_allowed(request: Request) -> Response {
+    let path = request.uri().path();
+    let allowed = if path.ends_with("/transaction") {
+        "POST"
+    } else if path.starts_with("/v1.0/state/") && path.matches('/').count() == 3 || path.ends_with("/bulk") {
+        "POST, PUT"
+    } else if path.starts_with("/v1.0/state/") {
+        "GET, DELETE"
+    } else {
+        "GET"
+    };
+    let message = format!("method {} is not allowed on {path}; use {allowed}", request.method());
+    let mut response = DaprError::new(StatusCode::METHOD_NOT_ALLOWED, "ERR_MALFORMED_REQUEST", message).into_response();
+    if let Ok(value) = HeaderValue::from_str(allowed) {
+        response.headers_mut().insert(header::ALLOW, value);
+    }
+    response
+}

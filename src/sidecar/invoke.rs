@@ -11,11 +11,12 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::body::{Body, Bytes};
-use axum::extract::{Path, Request, State};
+use axum::extract::{Request, State};
 use axum::http::{self as http, HeaderMap, HeaderName, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 
+use super::api::{PathArgs, path_arg};
 use super::{DaprError, SidecarState};
 use crate::resiliency::{Failure, OperationError};
 
@@ -24,9 +25,13 @@ const ERR_DIRECT_INVOKE: &str = "ERR_DIRECT_INVOKE";
 /// `ANY /v1.0/invoke/{appId}/method/{method...}`.
 pub async fn by_path(
     State(state): State<Arc<SidecarState>>,
-    Path((app_id, method)): Path<(String, String)>,
+    path: PathArgs<(String, String)>,
     request: Request,
 ) -> Response {
+    let (app_id, method) = match path_arg(path) {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
     let app_id = percent_encoding::percent_decode_str(&app_id)
         .decode_utf8_lossy()
         .into_owned();

@@ -32,7 +32,9 @@ pub struct NameResolver {
 }
 
 impl NameResolver {
+    /// Registers an app's address; an unspecified one (0.0.0.0, ::) is reached on loopback.
     pub fn register(&self, app_id: &str, addr: SocketAddr) {
+        let addr = connectable(addr);
         self.apps
             .write()
             .unwrap_or_else(|p| p.into_inner())
@@ -125,15 +127,33 @@ impl Sidecar {
             options,
         });
         let router = Router::new()
-            .route("/v1.0/healthz", get(api::healthz))
-            .route("/v1.0/healthz/outbound", get(api::healthz))
-            .route("/v1.0/metadata", get(api::metadata))
+            .route("/v1.0/healthz", get(api::healthz).fallback(api::method_not_allowed))
+            .route(
+                "/v1.0/healthz/outbound",
+                get(api::healthz).fallback(api::method_not_allowed),
+            )
+            .route("/v1.0/metadata", get(api::metadata).fallback(api::method_not_allowed))
             .route("/v1.0/invoke/{app_id}/method/{*method}", any(invoke::by_path))
-            .route("/v1.0/state/{store}", post(state::save).put(state::save))
-            .route("/v1.0/state/{store}/bulk", post(state::bulk_get).put(state::bulk_get))
-            .route("/v1.0/state/{store}/transaction", post(state::transaction))
-            .route("/v1.0/state/{store}/{key}", get(state::get).delete(state::delete))
+            .route(
+                "/v1.0/state/{store}",
+                post(state::save).put(state::save).fallback(api::method_not_allowed),
+            )
+            .route(
+                "/v1.0/state/{store}/bulk",
+                post(state::bulk_get)
+                    .put(state::bulk_get)
+                    .fallback(api::method_not_allowed),
+            )
+            .route(
+                "/v1.0/state/{store}/transaction",
+                post(state::transaction).fallback(api::method_not_allowed),
+            )
+            .route(
+                "/v1.0/state/{store}/{key}",
+                get(state::get).delete(state::delete).fallback(api::method_not_allowed),
+            )
             .fallback(invoke::by_header)
+            .layer(axum::extract::DefaultBodyLimit::max(state.options.max_body_bytes))
             .layer(axum::middleware::from_fn_with_state(state.clone(), api::check_token))
             .with_state(state.clone());
         let (shutdown_tx, shutdown_rx) = oneshot::channel::<()>();
@@ -176,8 +196,9 @@ impl Sidecar {
         })
     }
 
+    /// Where to reach the sidecar (loopback when it listens on every address).
     pub fn addr(&self) -> SocketAddr {
-        self.addr
+        connectable(self.addr)
     }
 
     pub fn app_id(&self) -> &str {
@@ -234,6 +255,19 @@ fn state_stores(components: &[ComponentSpec]) -> (state::Stores, HashMap<String,
         stores.insert(c.name.clone(), state::StoreBinding { store, key_prefix });
     }
     (stores, memory)
+}
+
+/// An address a local client can connect to: an unspecified listen address (0.0.0.0, ::) means loopback.
+pub fn connectable(addr: SocketAddr) -> SocketAddr {
+    match addr.ip() {
+        std::net::IpAddr::V4(ip) if ip.is_unspecified() => {
+            SocketAddr::from((std::net::Ipv4Addr::LOCALHOST, addr.port()))
+        }
+        std::net::IpAddr::V6(ip) if ip.is_unspecified() => {
+            SocketAddr::from((std::net::Ipv6Addr::LOCALHOST, addr.port()))
+        }
+        _ => addr,
+    }
 }
 
 /// Binds a TCP listener, turning "address in use" into an error that names the port and the flag.

@@ -9,12 +9,13 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use super::api::{BodyArg, PathArgs, body_arg, path_arg};
 use super::{DaprError, SidecarState};
 use crate::resiliency::{ComponentKind, Direction, Failure};
 use crate::state::{StateStore, StoreError, StoreFailure, prefixed_key};
@@ -116,7 +117,11 @@ fn store_error(failure: Failure<StoreFailure>, code: &'static str, message: impl
 }
 
 /// `POST|PUT /v1.0/state/{store}`: an array of items; 204.
-pub async fn save(State(s): State<Arc<SidecarState>>, Path(store): Path<String>, body: Bytes) -> Response {
+pub async fn save(State(s): State<Arc<SidecarState>>, path: PathArgs<String>, body: BodyArg) -> Response {
+    let (store, body) = match (path_arg(path), body_arg(body, s.options.max_body_bytes)) {
+        (Ok(store), Ok(body)) => (store, body),
+        (Err(r), _) | (_, Err(r)) => return r,
+    };
     let binding = match lookup(&s, &store) {
         Ok(b) => b,
         Err(r) => return r,
@@ -189,7 +194,11 @@ pub async fn save(State(s): State<Arc<SidecarState>>, Path(store): Path<String>,
 }
 
 /// `GET /v1.0/state/{store}/{key}`: 200 with the raw value and an ETag header; 204 when missing.
-pub async fn get(State(s): State<Arc<SidecarState>>, Path((store, key)): Path<(String, String)>) -> Response {
+pub async fn get(State(s): State<Arc<SidecarState>>, path: PathArgs<(String, String)>) -> Response {
+    let (store, key) = match path_arg(path) {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
     let (binding, full) = match resolve(&s, &store, &key) {
         Ok(found) => found,
         Err(r) => return r,
@@ -222,9 +231,13 @@ pub async fn get(State(s): State<Arc<SidecarState>>, Path((store, key)): Path<(S
 /// `DELETE /v1.0/state/{store}/{key}` with an optional `If-Match` ETag; 204.
 pub async fn delete(
     State(s): State<Arc<SidecarState>>,
-    Path((store, key)): Path<(String, String)>,
+    path: PathArgs<(String, String)>,
     headers: HeaderMap,
 ) -> Response {
+    let (store, key) = match path_arg(path) {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
     let (binding, full) = match resolve(&s, &store, &key) {
         Ok(found) => found,
         Err(r) => return r,
@@ -262,7 +275,11 @@ struct BulkRequest {
 
 /// `POST|PUT /v1.0/state/{store}/bulk`: each key read under the policy (as Dapr does for stores without a
 /// native bulk get); 200 with `[{key, data, etag}]`, `{key}` for a missing key, `{key, error}` for a failure.
-pub async fn bulk_get(State(s): State<Arc<SidecarState>>, Path(store): Path<String>, body: Bytes) -> Response {
+pub async fn bulk_get(State(s): State<Arc<SidecarState>>, path: PathArgs<String>, body: BodyArg) -> Response {
+    let (store, body) = match (path_arg(path), body_arg(body, s.options.max_body_bytes)) {
+        (Ok(store), Ok(body)) => (store, body),
+        (Err(r), _) | (_, Err(r)) => return r,
+    };
     let binding = match lookup(&s, &store) {
         Ok(b) => b,
         Err(r) => return r,
@@ -313,7 +330,11 @@ struct TransactionOperation {
 
 /// `POST /v1.0/state/{store}/transaction`: upserts and deletes applied in order under one policy run; 204.
 /// (Applied one by one: the in-memory and Redis stores here do not offer Dapr's multi-key atomicity.)
-pub async fn transaction(State(s): State<Arc<SidecarState>>, Path(store): Path<String>, body: Bytes) -> Response {
+pub async fn transaction(State(s): State<Arc<SidecarState>>, path: PathArgs<String>, body: BodyArg) -> Response {
+    let (store, body) = match (path_arg(path), body_arg(body, s.options.max_body_bytes)) {
+        (Ok(store), Ok(body)) => (store, body),
+        (Err(r), _) | (_, Err(r)) => return r,
+    };
     let binding = match lookup(&s, &store) {
         Ok(b) => b,
         Err(r) => return r,

@@ -140,6 +140,7 @@ pub async fn run(opts: &BenchOptions) -> anyhow::Result<Report> {
         progress.advance(opts.warmup);
     }
 
+    let rss_after_warmup = procstat::vm_kib(sidecar_pid, "VmRSS").map(kib_to_mb);
     // Alternating fixed-rate slices; the sidecar's CPU is counted only while its path carries the load.
     let slices = (opts.duration.as_secs_f64() / opts.slice.as_secs_f64()).ceil().max(1.0) as u32;
     let slice = opts.duration / slices;
@@ -171,6 +172,7 @@ pub async fn run(opts: &BenchOptions) -> anyhow::Result<Report> {
         }
     }
     let peak_rss = procstat::vm_kib(sidecar_pid, "VmHWM").map(kib_to_mb);
+    let rss_after_load = procstat::vm_kib(sidecar_pid, "VmRSS").map(kib_to_mb);
 
     let saturated = if opts.saturate.is_zero() {
         None
@@ -218,6 +220,8 @@ pub async fn run(opts: &BenchOptions) -> anyhow::Result<Report> {
         sidecar_vcpu_per_1000_rps: per_1000(sidecar_cpu),
         sidecar_process_vcpu_per_1000_rps: per_1000(process_cpu),
         sidecar_peak_rss_mb: peak_rss,
+        sidecar_rss_mb_after_warmup: rss_after_warmup,
+        sidecar_rss_mb_after_load: rss_after_load,
         sidecar_peak_rss_mb_saturated: procstat::vm_kib(sidecar_pid, "VmHWM").map(kib_to_mb),
         saturated,
         sidecar_start_ms: (sidecar.started_in.as_secs_f64() * 1e4).round() / 10.0,

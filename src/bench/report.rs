@@ -73,7 +73,10 @@ pub struct Report {
     pub sidecar_process_vcpu_per_1000_rps: Option<f64>,
     /// The sidecar process's peak resident set after the fixed-rate load (VmHWM).
     pub sidecar_peak_rss_mb: Option<f64>,
-    /// The same after the saturation runs.
+    /// Resident set after the warm-up and after the fixed-rate load: flat memory means these two match.
+    pub sidecar_rss_mb_after_warmup: Option<f64>,
+    pub sidecar_rss_mb_after_load: Option<f64>,
+    /// The peak after the saturation runs.
     pub sidecar_peak_rss_mb_saturated: Option<f64>,
     pub saturated: Option<Throughput>,
     /// From spawning the sidecar process to its first `listening` line.
@@ -139,6 +142,12 @@ impl Report {
             "sidecar peak RSS   {} under the fixed rate, {} after saturation",
             opt(self.sidecar_peak_rss_mb, "MB"),
             opt(self.sidecar_peak_rss_mb_saturated, "MB")
+        );
+        let _ = writeln!(
+            out,
+            "sidecar RSS        {} after warm-up, {} after the fixed-rate load",
+            opt(self.sidecar_rss_mb_after_warmup, "MB"),
+            opt(self.sidecar_rss_mb_after_load, "MB")
         );
         if let Some(t) = &self.saturated {
             let _ = writeln!(

@@ -275,7 +275,9 @@ fn bench_sidecar(args: SidecarBenchArgs) -> anyhow::Result<ExitCode> {
         policy: args.policy,
         progress: args.output == BenchOutput::Text && std::io::stderr().is_terminal(),
     };
-    let report = tokio::runtime::Runtime::new()?.block_on(crate::bench::run(&opts))?;
+    // One thread for the load generator: it leaves the other core to the processes under test.
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let report = runtime.block_on(crate::bench::run(&opts))?;
     match args.output {
         BenchOutput::Text => print!("{}", report.to_text()),
         BenchOutput::Json => println!("{}", report.to_json()),

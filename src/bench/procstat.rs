@@ -61,7 +61,8 @@ mod tests {
         assert!(x > 0);
         assert!(cpu_time(pid).is_some_and(|t| t > Duration::ZERO));
         let (hwm, rss) = (vm_kib(pid, "VmHWM").unwrap(), vm_kib(pid, "VmRSS").unwrap());
-        assert!(hwm >= rss && rss > 0, "{hwm} {rss}");
+        // The kernel updates the peak lazily, so it may trail the current figure by a few pages.
+        assert!(rss > 0 && hwm + 256 >= rss, "{hwm} {rss}");
         assert_eq!(vm_kib(pid, "VmNoSuchField"), None);
         assert_eq!(cpu_time(u32::MAX), None);
         let named = std::thread::Builder::new()

@@ -109,9 +109,17 @@ impl SourceFiles {
         let start = clamp(span.start);
         let line_end = text[start..].find('\n').map_or(text.len(), |i| start + i);
         let span = start..clamp(span.end.max(start)).min(line_end);
-        let before = &text[..span.start];
-        let line = before.matches('\n').count() + 1;
-        let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+        // codespan keeps each file's line starts: a binary search, not a scan from the top per diagnostic (a
+        // file with thousands of problems would otherwise take seconds).
+        use codespan_reporting::files::Files as _;
+        let line_index = self.files.line_index(file_id, span.start).unwrap_or(0);
+        let line_start = self
+            .files
+            .line_range(file_id, line_index)
+            .map_or(0, |r| r.start)
+            .min(span.start);
+        let line = line_index + 1;
+        let column = text[line_start..span.start].chars().count() + 1;
         Diagnostic {
             severity,
             message: message.into(),

@@ -6,6 +6,8 @@
 
 pub mod component;
 pub mod diagnostic;
+#[doc(hidden)]
+pub mod fuzz;
 pub mod node;
 pub mod resiliency;
 mod targets;
@@ -135,7 +137,39 @@ pub fn load_files(inputs: Vec<(PathBuf, Vec<u8>)>, app_id: Option<&str>) -> Reso
     res
 }
 
+/// Deeper than this is not a Dapr resource (those nest a handful of levels); refusing it before building the
+/// tree keeps the recursive walks over that tree (and its drop) off the end of the stack.
+const MAX_DEPTH: usize = 64;
+
+/// The first place where collections nest deeper than [`MAX_DEPTH`], if any (YAML errors are left to the
+/// loader, which reports them with its own wording).
+fn too_deep(text: &str) -> Option<usize> {
+    use saphyr_parser::{Event, Parser};
+    let mut depth = 0usize;
+    for item in Parser::new_from_str(text) {
+        let Ok((event, span)) = item else { return None };
+        match event {
+            Event::MappingStart(..) | Event::SequenceStart(..) => {
+                depth += 1;
+                if depth > MAX_DEPTH {
+                    return Some(span.start.index());
+                }
+            }
+            Event::MappingEnd | Event::SequenceEnd => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    None
+}
+
 fn load_text(ctx: &mut Ctx, resiliencies: &mut Vec<DecodedResiliency>, components: &mut Vec<ComponentSpec>) {
+    if let Some(char_index) = too_deep(ctx.text()) {
+        let at = ctx.byte_offset(char_index);
+        let msg = format!("this document nests more than {MAX_DEPTH} levels deep; Dapr resources nest a few");
+        let help = "check that --resources-path points at Dapr resource YAML files";
+        ctx.report(Severity::Error, at..at + 1, "", msg, help);
+        return;
+    }
     let docs = match Yaml::load_from_str(ctx.text()) {
         Ok(docs) => docs,
         Err(e) => {
@@ -265,7 +299,7 @@ fn cross_check(
                 PolicyKind::Retry => ("retry policy", "no retries", "retries"),
                 PolicyKind::CircuitBreaker => ("circuit breaker policy", "no circuit breaker", "circuitBreakers"),
             };
-            let candidates: Vec<&str> = names.iter().map(String::as_str).collect();
+            let candidates: Vec<&str> = names.iter().take(257).map(String::as_str).collect();
             let help = match node::did_you_mean(&reference.name, &candidates) {
                 Some(k) => format!("did you mean `{k}`?"),
                 None => format!("define it under spec.policies.{section}"),

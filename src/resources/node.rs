@@ -96,7 +96,7 @@ impl<'a> Ctx<'a> {
                     node,
                     path,
                     format!("{what} must be a mapping, found {}", kind_of(node)),
-                    "",
+                    "write `name: value` pairs, one per line, indented under it",
                 );
                 Vec::new()
             }
@@ -134,7 +134,7 @@ impl<'a> Ctx<'a> {
                         node,
                         path,
                         format!("expected a single value, found {}", kind_of(node)),
-                        "",
+                        "write one value here, e.g. `name: myresiliency`",
                     );
                     None
                 }
@@ -147,6 +147,17 @@ impl<'a> Ctx<'a> {
         match &untag(node).data {
             YamlDataOwned::Value(ScalarOwned::Integer(i)) => Some(*i),
             YamlDataOwned::Value(ScalarOwned::Null) => None,
+            // YAML reads digits past i64 as a float; say that it is too large rather than "not a number".
+            YamlDataOwned::Value(ScalarOwned::FloatingPoint(f)) if f.fract() == 0.0 && f.abs() >= 9.2e18 => {
+                let found = scalar_text(node).unwrap_or_default();
+                self.error(
+                    node,
+                    path,
+                    format!("`{found}` is too large for a whole number here"),
+                    "use a number below 9223372036854775807; for \"forever\", maxRetries takes -1",
+                );
+                None
+            }
             _ => {
                 let found = scalar_text(node).map_or_else(|| kind_of(node).to_string(), |s| format!("`{s}`"));
                 self.error(
@@ -252,9 +263,15 @@ pub fn kind_of(node: &Yaml) -> &'static str {
 
 /// The closest known name, if it is close enough to be a likely typo.
 pub fn did_you_mean<'k>(word: &str, known: &[&'k str]) -> Option<&'k str> {
+    // Real resources define a handful of names; past a few hundred this is not a typo to suggest for, and
+    // comparing every miss with every name would make a machine-made file take seconds.
+    if known.len() > 256 {
+        return None;
+    }
+    let word = word.to_lowercase();
     known
         .iter()
-        .map(|k| (strsim::jaro_winkler(&word.to_lowercase(), &k.to_lowercase()), *k))
+        .map(|k| (strsim::jaro_winkler(&word, &k.to_lowercase()), *k))
         .filter(|(score, _)| *score > 0.8)
         .max_by(|a, b| a.0.total_cmp(&b.0))
         .map(|(_, k)| k)

@@ -11,6 +11,8 @@
 //! comparisons, `&& || !`, `? :`, parentheses, and the conversions `int()`, `uint()`, `double()`.
 
 mod eval;
+#[doc(hidden)]
+pub mod fuzz;
 mod lex;
 mod parse;
 

@@ -1,0 +1,169 @@
+//! Nothing is lost across many faults: ten inject/clear cycles in each scenario (order-processor stopped and
+//! started; the state store's redis-server stopped and started), with short policies so it runs in seconds.
+//! After the last clear every order has arrived exactly once, with ids strictly consecutive.
+
+mod common;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use common::free_port;
+use resilience_tui::event::{Event, FaultEvent, Stamped};
+use resilience_tui::scenario::run::{RunOptions, StateStoreChoice, start};
+use resilience_tui::scenario::{AppSpec, FaultAction, FaultSpec, Scenario};
+use resilience_tui::summary::Ledger;
+
+const CYCLES: usize = 10;
+
+const INVOKE_POLICY: &str = r#"
+apiVersion: dapr.io/v1alpha1
+kind: Resiliency
+metadata: {name: fast}
+scopes: [checkout]
+spec:
+  policies:
+    retries: {retryForever: {policy: constant, duration: 100ms, maxRetries: -1}}
+    circuitBreakers: {simpleCB: {maxRequests: 1, timeout: 100ms, trip: consecutiveFailures >= 3}}
+  targets:
+    apps:
+      order-processor: {retry: retryForever, circuitBreaker: simpleCB}
+"#;
+
+const STATE_RESOURCES: &str = r#"
+apiVersion: dapr.io/v1alpha1
+kind: Resiliency
+metadata: {name: fast}
+scopes: [order-processor]
+spec:
+  policies:
+    retries: {retryForever: {policy: constant, duration: 100ms, maxRetries: -1}}
+    circuitBreakers: {simpleCB: {maxRequests: 1, timeout: 100ms, trip: consecutiveFailures >= 3}}
+  targets:
+    components:
+      statestore:
+        outbound: {retry: retryForever, circuitBreaker: simpleCB}
+---
+apiVersion: dapr.io/v1alpha1
+kind: Component
+metadata: {name: statestore}
+spec:
+  type: state.redis
+  version: v1
+  metadata:
+  - {name: redisHost, value: "localhost:6379"}
+"#;
+
+fn resources(tag: &str, yaml: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("resilience-tui-cycles-{tag}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("resources.yaml"), yaml).unwrap();
+    dir
+}
+
+fn scenario(name: &str, resources: PathBuf, apps: Vec<AppSpec>, action: FaultAction) -> Scenario {
+    Scenario {
+        name: name.into(),
+        title: name.into(),
+        summary: String::new(),
+        resources,
+        apps,
+        faults: vec![FaultSpec {
+            name: "fault".into(),
+            key: 'f',
+            action,
+            explain: String::new(),
+        }],
+        file: PathBuf::from(format!("{name}.yaml")),
+    }
+}
+
+async fn collect_for(d: Duration, events: &mut Vec<Stamped>, rx: &mut tokio::sync::mpsc::UnboundedReceiver<Stamped>) {
+    let deadline = tokio::time::Instant::now() + d;
+    while let Ok(Some(e)) = tokio::time::timeout_at(deadline, rx.recv()).await {
+        events.push(e);
+    }
+}
+
+/// Runs `CYCLES` inject/clear cycles, lets the last held order through, and checks the ledger.
+async fn cycles(scenario: Scenario, opts: RunOptions) {
+    let (running, mut rx) = start(scenario, &opts).await.expect("scenario starts");
+    let mut events = Vec::new();
+    collect_for(Duration::from_millis(300), &mut events, &mut rx).await;
+    for _ in 0..CYCLES {
+        running.faults[0].inject(&running.bus).await;
+        collect_for(Duration::from_millis(400), &mut events, &mut rx).await;
+        running.faults[0].clear(&running.bus).await;
+        collect_for(Duration::from_millis(400), &mut events, &mut rx).await;
+    }
+    // Generous settling time: a loaded CI machine may be slow to let the last held order through.
+    collect_for(Duration::from_millis(1500), &mut events, &mut rx).await;
+    running.shutdown().await;
+    while let Ok(e) = rx.try_recv() {
+        events.push(e);
+    }
+    let count = |f: fn(&FaultEvent) -> bool| {
+        events
+            .iter()
+            .filter(|e| matches!(&e.event, Event::Fault(fe) if f(fe)))
+            .count()
+    };
+    assert_eq!(count(|e| matches!(e, FaultEvent::Injected { .. })), CYCLES, "every inject took");
+    assert_eq!(count(|e| matches!(e, FaultEvent::Cleared { .. })), CYCLES, "every clear took");
+
+    let mut ledger = Ledger::default();
+    for e in &events {
+        ledger.record(e);
+    }
+    let s = ledger.summary();
+    assert_eq!((s.lost, s.duplicated, s.failed), (0, 0, 0), "{s:?} lost {:?}", ledger.lost_ids());
+    assert!(s.retries > 0, "the faults held orders back: {s:?}");
+    let ids = ledger.received_ids();
+    assert!(ids.len() >= CYCLES, "orders flowed between the faults: {ids:?}");
+    assert_eq!(ids, (1..=ids.len() as u64).collect::<Vec<_>>(), "ids strictly consecutive from 1");
+    assert!(s.in_flight <= 1, "at most the order being sent at the end is unanswered: {s:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ten_order_processor_outages_lose_nothing() {
+    let apps = vec![
+        AppSpec::Checkout {
+            app_id: "checkout".into(),
+            dapr_http_port: free_port(),
+            target: "order-processor".into(),
+        },
+        AppSpec::OrderProcessor {
+            app_id: "order-processor".into(),
+            app_port: free_port(),
+            dapr_http_port: free_port(),
+        },
+    ];
+    let action = FaultAction::StopApp {
+        app_id: "order-processor".into(),
+    };
+    let scenario = scenario("invoke-cycles", resources("invoke", INVOKE_POLICY), apps, action);
+    let opts = RunOptions {
+        order_interval: Some(Duration::from_millis(40)),
+        ..RunOptions::default()
+    };
+    cycles(scenario, opts).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ten_redis_outages_lose_nothing() {
+    drop(common::RedisServer::start()); // installs redis-server when it is missing
+    let apps = vec![AppSpec::StateOrderProcessor {
+        app_id: "order-processor".into(),
+        dapr_http_port: free_port(),
+        store: "statestore".into(),
+    }];
+    let action = FaultAction::StopStateStore {
+        component: "statestore".into(),
+    };
+    let scenario = scenario("state-cycles", resources("state", STATE_RESOURCES), apps, action);
+    let opts = RunOptions {
+        order_interval: Some(Duration::from_millis(40)),
+        state_store: StateStoreChoice::RedisServer,
+        ..RunOptions::default()
+    };
+    cycles(scenario, opts).await;
+}

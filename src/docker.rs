@@ -80,7 +80,9 @@ impl Container {
     }
 
     /// `docker stop -t 1`: a teaching tool wants the outage now, not after Redis's graceful shutdown.
+    /// Leaves a marker first, so that a run killed before it clears the fault is found by the next one.
     pub async fn stop(&self) -> Result<(), DockerError> {
+        crate::leftover::note_stopping(&self.name);
         let options = StopContainerOptionsBuilder::default().t(1).build();
         bounded(&self.name, self.docker.stop_container(&self.name, Some(options))).await
     }
@@ -90,7 +92,26 @@ impl Container {
             &self.name,
             self.docker.start_container(&self.name, None::<StartContainerOptions>),
         )
-        .await
+        .await?;
+        crate::leftover::note_started(&self.name);
+        Ok(())
+    }
+
+    /// A run that was killed (SIGKILL) after stopping this container left it stopped: start it again and say
+    /// so. `Ok(None)` when there is nothing to recover.
+    pub async fn recover_left_stopped(&self) -> Result<Option<String>, DockerError> {
+        let Some(pid) = crate::leftover::left_stopped_by_dead_run(&self.name) else {
+            return Ok(None);
+        };
+        if self.is_running().await? {
+            crate::leftover::note_started(&self.name); // someone started it already; the marker is stale
+            return Ok(None);
+        }
+        self.start().await?;
+        Ok(Some(format!(
+            "{} was left stopped by an earlier resilience-tui run (pid {pid}) that ended without clearing its fault; started it again",
+            self.name
+        )))
     }
 
     /// Follows Docker's event stream for this container and reports its state (`running`, `stopping`,

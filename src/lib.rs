@@ -13,6 +13,7 @@ pub mod duration;
 pub mod event;
 pub mod fault;
 pub mod headless;
+pub mod leftover;
 pub mod resiliency;
 pub mod resources;
 pub mod scenario;

@@ -59,6 +59,16 @@ pub(crate) async fn choose_state_stores(
             _ => None,
         };
         if let Some(container) = container {
+            match container.recover_left_stopped().await {
+                Ok(Some(text)) => {
+                    tracing::warn!("{text}");
+                    bus.emit(Event::Notice { text });
+                }
+                Ok(None) => {}
+                Err(e) => bus.emit(Event::Notice {
+                    text: format!("could not check {name} for a fault an earlier run left: {e}"),
+                }),
+            }
             let running = container.is_running().await.unwrap_or(false);
             let host = c.metadata_value("redisHost").unwrap_or("localhost:6379").to_string();
             let mut text = format!("state store `{component}`: Docker container {name} (redisHost {host})");

@@ -1,6 +1,8 @@
 //! Helpers shared by the engine tests.
 #![allow(dead_code)]
 
+pub mod docker;
+
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;

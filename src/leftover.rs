@@ -1,0 +1,83 @@
+//! Faults a run could not clear because it was killed (SIGKILL cannot be caught): before stopping a Docker
+//! container the tool leaves a marker naming it, and removes the marker once it has started the container
+//! again. The next run that finds a marker whose run is gone, and the container still stopped, says so and
+//! starts it: the user gets their `dapr_redis` back. A marker whose container is running is stale and removed.
+//!
+//! Markers live in `$XDG_STATE_HOME/resilience-tui` (else `~/.local/state/resilience-tui`, else the temp dir).
+//! `RESILIENCE_TUI_STATE_DIR` overrides it (tests use their own).
+
+use std::path::PathBuf;
+
+fn state_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("RESILIENCE_TUI_STATE_DIR") {
+        return PathBuf::from(dir);
+    }
+    let base = std::env::var_os("XDG_STATE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/state")))
+        .unwrap_or_else(std::env::temp_dir);
+    base.join("resilience-tui")
+}
+
+fn marker(container: &str) -> PathBuf {
+    // Container names are [a-zA-Z0-9_.-]; anything else is replaced so the name stays one file name.
+    let safe: String = container
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "_.-".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    state_dir().join(format!("stopped-container-{safe}"))
+}
+
+/// Notes that this run is about to stop `container`. Failing to write is not fatal (the stop still happens).
+pub fn note_stopping(container: &str) {
+    let path = marker(container);
+    let text = format!("pid={}\ncontainer={container}\n", std::process::id());
+    let written = std::fs::create_dir_all(state_dir()).and_then(|()| std::fs::write(&path, text));
+    if let Err(e) = written {
+        tracing::warn!(
+            "cannot write {}: {e}; a killed run could not be detected",
+            path.display()
+        );
+    }
+}
+
+/// Notes that `container` runs again.
+pub fn note_started(container: &str) {
+    let _ = std::fs::remove_file(marker(container));
+}
+
+/// What an earlier run left: `Some(pid)` when a marker says a run stopped `container` and that run is gone.
+pub fn left_stopped_by_dead_run(container: &str) -> Option<u32> {
+    let text = std::fs::read_to_string(marker(container)).ok()?;
+    let pid: u32 = text.lines().find_map(|l| l.strip_prefix("pid="))?.trim().parse().ok()?;
+    let alive = pid == std::process::id() || PathBuf::from(format!("/proc/{pid}")).exists();
+    (!alive).then_some(pid)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_marker_of_a_dead_run_is_found_and_cleared() {
+        let dir = std::env::temp_dir().join(format!("rtui-leftover-{}", std::process::id()));
+        // Safe here: this test binary's other tests do not read this variable.
+        unsafe { std::env::set_var("RESILIENCE_TUI_STATE_DIR", &dir) };
+        assert_eq!(left_stopped_by_dead_run("c1"), None, "no marker");
+        note_stopping("c1");
+        assert_eq!(left_stopped_by_dead_run("c1"), None, "this run is alive");
+        // A run that no longer exists (pids are below 2^22 on Linux).
+        std::fs::write(marker("c1"), "pid=4194305\ncontainer=c1\n").unwrap();
+        assert_eq!(left_stopped_by_dead_run("c1"), Some(4194305));
+        note_started("c1");
+        assert_eq!(left_stopped_by_dead_run("c1"), None, "cleared");
+        assert!(marker("a/b").file_name().unwrap().to_str().unwrap().ends_with("a_b"));
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}

@@ -64,15 +64,16 @@ pub struct SidecarOptions {
 #[derive(Debug, thiserror::Error)]
 pub enum SidecarError {
     #[error(
-        "port {port} is already in use, so the {app_id} sidecar cannot listen on {addr}; stop whatever uses it or pick another port with {flag}"
+        "port {port} is already in use, so {app_id} cannot listen on {addr}; stop whatever uses it or pick another port with {flag}"
     )]
     PortInUse {
+        /// Who wanted the port: `the checkout sidecar`, `order-processor`.
         app_id: String,
         addr: SocketAddr,
         port: u16,
         flag: String,
     },
-    #[error("the {app_id} sidecar cannot listen on {addr}: {source}")]
+    #[error("{app_id} cannot listen on {addr}: {source}")]
     Bind {
         app_id: String,
         addr: SocketAddr,
@@ -113,7 +114,8 @@ impl Sidecar {
         resolver: Arc<NameResolver>,
         components: Vec<ComponentSpec>,
     ) -> Result<Sidecar, SidecarError> {
-        let listener = bind_std(&options.app_id, options.listen, &options.port_flag)?;
+        let who = format!("the {} sidecar", options.app_id);
+        let listener = bind_std(&who, options.listen, &options.port_flag)?;
         let addr = listener.local_addr().unwrap_or(options.listen);
         let client = invoke::app_client();
         let (stores, memory_stores) = state_stores(&components);
@@ -160,7 +162,7 @@ impl Sidecar {
         let (done_tx, done_rx) = oneshot::channel::<()>();
         let name = format!("sidecar-{}", state.app_id);
         let bind_error = |source| SidecarError::Bind {
-            app_id: state.app_id.clone(),
+            app_id: format!("the {} sidecar", state.app_id),
             addr,
             source,
         };

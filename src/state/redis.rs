@@ -109,7 +109,17 @@ fn is_unreachable(e: &redis::RedisError) -> bool {
     e.is_io_error() || e.is_timeout() || e.is_connection_dropped() || e.is_connection_refusal()
 }
 
+/// Redis refused the component's `redisPassword` (or wants one it was not given).
+fn is_refused_login(e: &redis::RedisError) -> bool {
+    e.kind() == redis::ErrorKind::AuthenticationFailed || e.to_string().contains("NOAUTH")
+}
+
 fn unavailable(e: redis::RedisError) -> StoreError {
+    if is_refused_login(&e) {
+        return StoreError::Unavailable(format!(
+            "Redis refused the login ({e}); check redisPassword in the component's metadata (leave it empty when Redis has no password)"
+        ));
+    }
     StoreError::Unavailable(e.to_string())
 }
 
@@ -132,8 +142,10 @@ impl RedisStore {
         .await
         {
             Ok(_) => Ok(()),
-            Err(e) if is_unreachable(&e) => Err(unavailable(e)),
-            Err(e) => Err(StoreError::EtagMismatch(e.to_string())),
+            Err(e) if is_unreachable(&e) || is_refused_login(&e) => Err(unavailable(e)),
+            // Our scripts refuse with "failed to set key …" / "failed to delete …": that is the ETag conflict.
+            Err(e) if e.to_string().contains("failed to ") => Err(StoreError::EtagMismatch(e.to_string())),
+            Err(e) => Err(unavailable(e)),
         }
     }
 }

@@ -131,3 +131,22 @@ async fn state_api_into_redis() {
     assert_eq!(got.headers()["etag"], "1");
     assert_eq!(got.text().await.unwrap(), r#"{"orderId":"1"}"#);
 }
+
+#[tokio::test]
+async fn a_wrong_password_says_which_setting_to_fix() {
+    let server = RedisServer::start_with(common::free_port(), &["--requirepass", "secret"]);
+    let store = RedisStore::new(&server.host(), Some("wrong")).unwrap();
+    let saved = store.set("k", Bytes::from_static(b"1"), None, false).await;
+    let Err(StoreError::Unavailable(message)) = saved else {
+        panic!("a refused login is not an ETag conflict: {saved:?}")
+    };
+    assert!(message.contains("check redisPassword"), "{message}");
+    let read = store.get("k").await;
+    assert!(
+        matches!(&read, Err(StoreError::Unavailable(m)) if m.contains("redisPassword")),
+        "{read:?}"
+    );
+    // The right password works.
+    let store = RedisStore::new(&server.host(), Some("secret")).unwrap();
+    store.set("k", Bytes::from_static(b"1"), None, false).await.unwrap();
+}

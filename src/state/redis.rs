@@ -109,6 +109,11 @@ fn is_unreachable(e: &redis::RedisError) -> bool {
     e.is_io_error() || e.is_timeout() || e.is_connection_dropped() || e.is_connection_refusal()
 }
 
+fn is_script_refusal(e: &redis::RedisError) -> bool {
+    let text = e.to_string();
+    text.contains("failed") && (text.contains("set key") || text.contains("delete"))
+}
+
 /// Redis refused the component's `redisPassword` (or wants one it was not given).
 fn is_refused_login(e: &redis::RedisError) -> bool {
     e.kind() == redis::ErrorKind::AuthenticationFailed || e.to_string().contains("NOAUTH")
@@ -143,8 +148,9 @@ impl RedisStore {
         {
             Ok(_) => Ok(()),
             Err(e) if is_unreachable(&e) || is_refused_login(&e) => Err(unavailable(e)),
-            // Our scripts refuse with "failed to set key …" / "failed to delete …": that is the ETag conflict.
-            Err(e) if e.to_string().contains("failed to ") => Err(StoreError::EtagMismatch(e.to_string())),
+            // Our scripts refuse with "failed to set key …" / "failed to delete …" (redis-rs reads the first word
+            // as the error code): that is the ETag conflict.
+            Err(e) if is_script_refusal(&e) => Err(StoreError::EtagMismatch(e.to_string())),
             Err(e) => Err(unavailable(e)),
         }
     }

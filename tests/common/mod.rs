@@ -126,6 +126,11 @@ impl RedisServer {
     }
 
     pub fn start_on(port: u16) -> Self {
+        Self::start_with(port, &[])
+    }
+
+    /// A redis-server with extra arguments, e.g. `["--requirepass", "secret"]`.
+    pub fn start_with(port: u16, extra: &[&str]) -> Self {
         use std::process::{Command, Stdio};
         ensure_installed("redis-server", "redis-server");
         let child = Command::new("redis-server")
@@ -139,6 +144,7 @@ impl RedisServer {
                 "--appendonly",
                 "no",
             ])
+            .args(extra)
             .stdout(Stdio::null())
             .spawn()
             .expect("redis-server starts");

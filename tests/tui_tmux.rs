@@ -62,12 +62,17 @@ impl Drop for Session {
 
 /// Starts the binary's UI in a 100x30 tmux session with the fast policy and `extra` arguments.
 fn start(tag: &str, extra: &str) -> Session {
+    start_env(tag, "", extra)
+}
+
+/// [`start`] with environment assignments (`NAME=value …`) for the program.
+fn start_env(tag: &str, env: &str, extra: &str) -> Session {
     let dir = std::env::temp_dir().join(format!("resilience-tui-tmux-{tag}-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("resiliency.yaml"), FAST_POLICY).unwrap();
     let port = common::free_port;
     let command = format!(
-        "{} scenario service-invoke --resources-path {} --dapr-http-port checkout={} --dapr-http-port order-processor={} --app-port order-processor={} --order-interval 100ms {extra}; echo EXIT=$?; sleep 30",
+        "{env} {} scenario service-invoke --resources-path {} --dapr-http-port checkout={} --dapr-http-port order-processor={} --app-port order-processor={} --order-interval 100ms {extra}; echo EXIT=$?; sleep 30",
         env!("CARGO_BIN_EXE_resilience-tui"),
         dir.display(),
         port(),
@@ -228,4 +233,20 @@ fn signals_restore_the_terminal() {
             "{signal}: {end}"
         );
     }
+}
+
+/// A bug in a pane (a panic while drawing): the terminal is restored, the fault we injected is cleared, the
+/// summary is printed, and the error says what happened.
+#[test]
+fn a_panic_in_a_pane_still_clears_and_summarizes() {
+    let s = start_env("panic", "RESILIENCE_TUI_TEST_PANIC_IN_PANE=1", "--fault-at 300ms");
+    let end = s.wait_for("the exit", |sc| sc.contains("EXIT="));
+    assert!(end.contains("EXIT=1"), "{end}");
+    assert!(end.contains("a pane failed to draw"), "{end}");
+    assert!(end.contains("== SUMMARY =="), "{end}");
+    assert!(end.contains("the faults it injected were cleared"), "{end}");
+    assert!(
+        !end.contains("could not be cleared") && !end.contains("circuit breakers"),
+        "{end}"
+    );
 }

@@ -13,6 +13,7 @@ mod terminal;
 pub mod theme;
 pub mod view;
 
+use futures_util::FutureExt as _;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
@@ -71,7 +72,20 @@ pub async fn run(scenario: Scenario, opts: RunOptions, ui: TuiOptions) -> anyhow
             explain: &explain,
             cast,
         };
-        let result = ui_loop.run(&mut tui, &mut rx, ui.fps, opts.duration).await;
+        // A bug in a pane must not leave a fault behind: catch it here, clear, summarize, then report it.
+        let outcome = std::panic::AssertUnwindSafe(ui_loop.run(&mut tui, &mut rx, ui.fps, opts.duration))
+            .catch_unwind()
+            .await;
+        let result = outcome.unwrap_or_else(|panic| {
+            let what = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "a panic".into());
+            Err(anyhow::anyhow!(
+                "the UI stopped on an internal error ({what}); the faults it injected were cleared and the summary is above; please report this"
+            ))
+        });
         tracing::info!(?result, "the UI loop ended");
         // Clear what we injected while the screen still shows it, with a bound on how long that may take.
         let warnings = tokio::time::timeout(Duration::from_secs(15), running.clear_faults())
@@ -89,11 +103,11 @@ pub async fn run(scenario: Scenario, opts: RunOptions, ui: TuiOptions) -> anyhow
     while let Ok(e) = rx.try_recv() {
         model.apply(&e);
     }
-    result?;
     print!("{}", model.ledger.text(end));
     for w in warnings {
         println!("{w}");
     }
+    result?;
     Ok(if model.ledger.summary().lost > 0 {
         ExitCode::from(2)
     } else {

@@ -42,6 +42,12 @@ impl View {
 
 /// Draws everything; `explain` is the scenario's text for learners (shown in the help overlay).
 pub fn draw(frame: &mut Frame, model: &Model, view: &View, keymap: &[Binding], explain: &str, theme: Theme) {
+    // A test hook (tests/tui_tmux.rs): a bug in a pane, once a fault shows on screen.
+    if model.faults.iter().any(|f| f.injected_since.is_some())
+        && std::env::var_os("RESILIENCE_TUI_TEST_PANIC_IN_PANE").is_some()
+    {
+        panic!("a pane failed to draw (RESILIENCE_TUI_TEST_PANIC_IN_PANE)");
+    }
     let area = frame.area();
     if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
         let msg = format!(

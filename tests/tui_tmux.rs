@@ -250,3 +250,17 @@ fn a_panic_in_a_pane_still_clears_and_summarizes() {
         "{end}"
     );
 }
+
+/// Ctrl-C in the UI (raw mode: it arrives as a key, not a signal) ends the run like `q`.
+#[test]
+fn ctrl_c_ends_like_q() {
+    let s = start("ctrlc", "");
+    s.wait_for("orders passing", |sc| sc.contains("Order passed: {\"orderId\":2}"));
+    s.keys("f");
+    s.wait_for("the fault", |sc| sc.contains("INJECTED"));
+    s.keys("C-c");
+    let end = s.wait_for("the exit", |sc| sc.contains("EXIT="));
+    assert!(end.contains("EXIT=0"), "{end}");
+    assert!(end.contains("== SUMMARY =="), "{end}");
+    assert!(!end.contains("circuit breakers") && !end.contains("could not be cleared"), "{end}");
+}

@@ -107,20 +107,40 @@ async fn cycles(scenario: Scenario, opts: RunOptions) {
             .filter(|e| matches!(&e.event, Event::Fault(fe) if f(fe)))
             .count()
     };
-    assert_eq!(count(|e| matches!(e, FaultEvent::Injected { .. })), CYCLES, "every inject took");
-    assert_eq!(count(|e| matches!(e, FaultEvent::Cleared { .. })), CYCLES, "every clear took");
+    assert_eq!(
+        count(|e| matches!(e, FaultEvent::Injected { .. })),
+        CYCLES,
+        "every inject took"
+    );
+    assert_eq!(
+        count(|e| matches!(e, FaultEvent::Cleared { .. })),
+        CYCLES,
+        "every clear took"
+    );
 
     let mut ledger = Ledger::default();
     for e in &events {
         ledger.record(e);
     }
     let s = ledger.summary();
-    assert_eq!((s.lost, s.duplicated, s.failed), (0, 0, 0), "{s:?} lost {:?}", ledger.lost_ids());
+    assert_eq!(
+        (s.lost, s.duplicated, s.failed),
+        (0, 0, 0),
+        "{s:?} lost {:?}",
+        ledger.lost_ids()
+    );
     assert!(s.retries > 0, "the faults held orders back: {s:?}");
     let ids = ledger.received_ids();
     assert!(ids.len() >= CYCLES, "orders flowed between the faults: {ids:?}");
-    assert_eq!(ids, (1..=ids.len() as u64).collect::<Vec<_>>(), "ids strictly consecutive from 1");
-    assert!(s.in_flight <= 1, "at most the order being sent at the end is unanswered: {s:?}");
+    assert_eq!(
+        ids,
+        (1..=ids.len() as u64).collect::<Vec<_>>(),
+        "ids strictly consecutive from 1"
+    );
+    assert!(
+        s.in_flight <= 1,
+        "at most the order being sent at the end is unanswered: {s:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -168,14 +168,24 @@ impl Sidecar {
         };
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
-            .on_thread_park(crate::resiliency::batch::flush_this_thread)
+            .on_thread_park(crate::resiliency::batch::flush_if_urgent)
             .build()
             .map_err(bind_error)?;
         std::thread::Builder::new()
             .name(name)
             .spawn(move || {
                 crate::resiliency::batch::batch_on_this_thread();
+                let flush_soon = Arc::new(tokio::sync::Notify::new());
+                crate::resiliency::batch::flush_soon_with(flush_soon.clone());
                 runtime.block_on(async move {
+                    // Routine events (healthy calls) go out at most this late, in one hand-over.
+                    tokio::spawn(async move {
+                        loop {
+                            flush_soon.notified().await;
+                            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+                            crate::resiliency::batch::flush_this_thread();
+                        }
+                    });
                     let Ok(listener) = tokio::net::TcpListener::from_std(listener) else {
                         return;
                     };

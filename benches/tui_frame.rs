@@ -57,7 +57,7 @@ impl Stream {
                     attempt: 1,
                 }),
             ];
-            if id % 50 == 0 {
+            if id.is_multiple_of(50) {
                 events.push(sidecar(ResiliencyEvent::Retrying {
                     operation: OP.into(),
                     wait: Duration::from_secs(5),

@@ -195,8 +195,8 @@ pub fn parse_size(s: &str) -> Result<usize, String> {
     let multiplier: u64 = match unit.trim() {
         "" | "B" => 1,
         "k" | "K" | "KB" => 1000,
-        "M" | "MB" => 1000_000,
-        "G" | "GB" => 1000_000_000,
+        "M" | "MB" => 1_000_000,
+        "G" | "GB" => 1_000_000_000,
         "Ki" => 1 << 10,
         "Mi" => 1 << 20,
         "Gi" => 1 << 30,

@@ -262,5 +262,8 @@ fn ctrl_c_ends_like_q() {
     let end = s.wait_for("the exit", |sc| sc.contains("EXIT="));
     assert!(end.contains("EXIT=0"), "{end}");
     assert!(end.contains("== SUMMARY =="), "{end}");
-    assert!(!end.contains("circuit breakers") && !end.contains("could not be cleared"), "{end}");
+    assert!(
+        !end.contains("circuit breakers") && !end.contains("could not be cleared"),
+        "{end}"
+    );
 }

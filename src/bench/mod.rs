@@ -198,7 +198,7 @@ pub async fn run(opts: &BenchOptions) -> anyhow::Result<Report> {
     };
     progress.finish();
 
-    let (direct, via, added) = Report::new(&paths[0].2, &paths[1].2);
+    let (direct, via, added) = Report::compare(&paths[0].2, &paths[1].2);
     let per_1000 = |cpu: Duration| {
         (!sidecar_wall.is_zero()).then(|| {
             let v = cpu.as_secs_f64() / sidecar_wall.as_secs_f64() / (f64::from(opts.rps) / 1000.0);

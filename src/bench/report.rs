@@ -85,7 +85,8 @@ pub struct Report {
 }
 
 impl Report {
-    pub fn new(direct: &Sample, sidecar: &Sample) -> (Latency, Latency, [f64; 4]) {
+    /// Both paths' percentiles and the added latency at p50, p90, p99 and p99.9.
+    pub fn compare(direct: &Sample, sidecar: &Sample) -> (Latency, Latency, [f64; 4]) {
         let (d, s) = (Latency::of(direct), Latency::of(sidecar));
         let added = [
             round3(s.p50_ms - d.p50_ms),
@@ -187,7 +188,7 @@ mod tests {
     fn added_latency_is_sidecar_minus_direct_per_percentile() {
         let direct: Vec<u64> = (1..=1000).map(|i| 100 + i % 100).collect();
         let sidecar: Vec<u64> = direct.iter().map(|v| v + 150).collect();
-        let (d, s, added) = Report::new(&sample(&direct, 0), &sample(&sidecar, 2));
+        let (d, s, added) = Report::compare(&sample(&direct, 0), &sample(&sidecar, 2));
         assert_eq!(d.requests, 1000);
         assert_eq!((s.requests, s.errors), (1002, 2));
         assert_eq!(d.achieved_rps, 1000.0);

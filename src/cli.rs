@@ -1,5 +1,7 @@
 //! Command-line interface: parses arguments and dispatches to the subcommands.
 
+mod args;
+
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -7,8 +9,10 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 
-use crate::headless::Output;
-use crate::scenario::{self, PortOverrides, run::RunOptions};
+use args::parse_duration;
+pub use args::{DisplayArgs, RunArgs, ScenarioArgs, parse_size};
+
+use crate::scenario;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -29,6 +33,17 @@ pub enum Command {
     Scenario(ScenarioArgs),
     /// List the scenarios, one line each.
     Scenarios,
+    /// Write built-in scenarios and their Dapr resources into a folder, to edit and run.
+    Init {
+        /// The scenario to write (default: every built-in one).
+        scenario: Option<String>,
+        /// The folder to write into (created when missing).
+        #[arg(default_value = "resilience-lab")]
+        dir: PathBuf,
+        /// Overwrite files that already exist.
+        #[arg(long)]
+        force: bool,
+    },
     /// Load Dapr resource files, print the policies and targets they define, and every error and warning.
     Validate {
         /// A folder of Dapr resources (as `dapr run --resources-path`). Default: every folder under ./resources.
@@ -99,64 +114,6 @@ pub enum BenchOutput {
     Json,
 }
 
-#[derive(clap::Args, Debug)]
-pub struct ScenarioArgs {
-    /// A scenario name (see `resilience-tui scenarios`) or a path to a scenario file.
-    pub name: String,
-    /// Print one line per event instead of the full-screen UI (the default when stdout is not a terminal).
-    #[arg(long)]
-    pub headless: bool,
-    /// Headless output: text for people, jsonl for machines.
-    #[arg(long, value_enum, default_value_t = Output::Text)]
-    pub output: Output,
-    /// Inject the scenario's fault this long after start (repeatable; Go duration, e.g. 10s).
-    #[arg(long, value_name = "DUR", value_parser = parse_duration)]
-    pub fault_at: Vec<Duration>,
-    /// Clear the faults this long after start (repeatable; paired in order with --fault-at).
-    #[arg(long, value_name = "DUR", value_parser = parse_duration)]
-    pub clear_at: Vec<Duration>,
-    /// End the run after this long (default: until Ctrl-C).
-    #[arg(long, value_name = "DUR", value_parser = parse_duration)]
-    pub duration: Option<Duration>,
-    /// Use this Dapr resources folder instead of the scenario's.
-    #[arg(long, value_name = "DIR")]
-    pub resources_path: Option<PathBuf>,
-    /// Move an app's Dapr HTTP port, e.g. `--dapr-http-port checkout=3600` (repeatable).
-    #[arg(long, value_name = "APP=PORT", value_parser = parse_app_port)]
-    pub dapr_http_port: Vec<(String, u16)>,
-    /// Move an app's own port, e.g. `--app-port order-processor=8101` (repeatable).
-    #[arg(long, value_name = "APP=PORT", value_parser = parse_app_port)]
-    pub app_port: Vec<(String, u16)>,
-    /// Most frames a second the UI draws.
-    #[arg(long, value_name = "N", default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=120))]
-    pub fps: u32,
-    /// Pin the UI's drawing area, e.g. `100x30`, so a recording has a fixed geometry.
-    #[arg(long, value_name = "COLSxROWS", value_parser = parse_viewport)]
-    pub viewport: Option<(u16, u16)>,
-    /// Record what the UI draws to this asciicast v2 file (play it with asciinema).
-    #[arg(long, value_name = "FILE.cast")]
-    pub record: Option<PathBuf>,
-    /// Write diagnostics here (the UI never prints behind itself; headless mode prints warnings to stderr).
-    #[arg(long, value_name = "FILE")]
-    pub log_file: Option<PathBuf>,
-    /// Where a stopped state store runs (state-management): a redis-server the tool starts, or in memory.
-    #[arg(long, value_enum, default_value_t = scenario::run::StateStoreChoice::Auto)]
-    pub state_store: scenario::run::StateStoreChoice,
-    /// The Redis container the state-management fault stops and starts (`dapr init` names it dapr_redis).
-    #[arg(long, value_name = "NAME", default_value = "dapr_redis")]
-    pub redis_container: String,
-    /// Listen on this address instead of 127.0.0.1 (sidecars and apps). Anything but loopback exposes the Dapr
-    /// API to the network, so the tool warns.
-    #[arg(long, value_name = "IP")]
-    pub listen_address: Option<std::net::IpAddr>,
-    /// Largest request body a sidecar accepts, as daprd's --max-body-size (e.g. 4Mi, 16Mi, 512Ki, 1000000).
-    #[arg(long, value_name = "SIZE", value_parser = parse_size, default_value = "4Mi")]
-    pub max_body_size: usize,
-    /// Time checkout waits between orders.
-    #[arg(long, value_name = "DUR", value_parser = parse_duration, default_value = "1s")]
-    pub order_interval: Duration,
-}
-
 /// Diagnostics: to `--log-file` when given (everything from info up), else warnings to stderr in headless
 /// mode, and nothing in the UI (writing behind a full-screen UI corrupts the screen and recordings).
 fn init_logging(path: Option<&std::path::Path>, headless: bool) -> anyhow::Result<()> {
@@ -180,68 +137,13 @@ fn init_logging(path: Option<&std::path::Path>, headless: bool) -> anyhow::Resul
     Ok(())
 }
 
-fn parse_duration(s: &str) -> Result<Duration, String> {
-    crate::duration::parse_go_duration(s).map_err(|e| format!("{e}; {}", e.hint()))
-}
-
-/// A byte size as Kubernetes quantities write it (Dapr's `--max-body-size`): `4Mi`, `512Ki`, `1G`, `100`.
-pub fn parse_size(s: &str) -> Result<usize, String> {
-    let t = s.trim();
-    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
-    let (digits, unit) = t.split_at(split);
-    let n: u64 = digits
-        .parse()
-        .map_err(|_| format!("`{s}` is not a size; write bytes or a number with Ki, Mi or Gi, e.g. 4Mi"))?;
-    let multiplier: u64 = match unit.trim() {
-        "" | "B" => 1,
-        "k" | "K" | "KB" => 1000,
-        "M" | "MB" => 1_000_000,
-        "G" | "GB" => 1_000_000_000,
-        "Ki" => 1 << 10,
-        "Mi" => 1 << 20,
-        "Gi" => 1 << 30,
-        other => {
-            return Err(format!(
-                "`{other}` in `{s}` is not a size unit; use Ki, Mi or Gi (or k, M, G), e.g. 4Mi"
-            ));
-        }
-    };
-    let bytes = n.checked_mul(multiplier).filter(|b| *b > 0 && *b <= 1 << 32);
-    bytes
-        .map(|b| b as usize)
-        .ok_or_else(|| format!("`{s}` is out of range; give a size from 1 byte to 4Gi"))
-}
-
-fn parse_viewport(s: &str) -> Result<(u16, u16), String> {
-    let (w, h) = s
-        .split_once(['x', 'X'])
-        .ok_or_else(|| format!("`{s}` is not COLSxROWS, e.g. 100x30"))?;
-    let parse = |v: &str| v.parse::<u16>().ok().filter(|n| *n > 0);
-    match (parse(w), parse(h)) {
-        (Some(w), Some(h)) if w >= crate::tui::view::MIN_WIDTH && h >= crate::tui::view::MIN_HEIGHT => Ok((w, h)),
-        (Some(_), Some(_)) => Err(format!("`{s}` is smaller than the UI's minimum of 80x24")),
-        _ => Err(format!("`{s}` is not COLSxROWS, e.g. 100x30")),
-    }
-}
-
-fn parse_app_port(s: &str) -> Result<(String, u16), String> {
-    let (app, port) = s
-        .split_once('=')
-        .ok_or_else(|| format!("`{s}` is not APP=PORT, e.g. checkout=3600"))?;
-    let port: u16 = port
-        .parse()
-        .ok()
-        .filter(|p| *p > 0)
-        .ok_or_else(|| format!("`{port}` is not a TCP port (1-65535)"))?;
-    Ok((app.to_string(), port))
-}
-
 /// Runs the command line; the exit code says whether it succeeded.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Validate { resources_path, app_id } => crate::validate::run(resources_path, app_id.as_deref()),
         Command::Scenarios => list_scenarios(),
+        Command::Init { scenario, dir, force } => init(scenario.as_deref(), &dir, force),
         Command::Scenario(args) => run_scenario(args),
         Command::Bench(BenchCommand::Sidecar(args)) => bench_sidecar(args),
         Command::BenchServe {
@@ -257,7 +159,7 @@ pub fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            crate::lifecycle::eprintln_quietly(&format!("error: {e:#}"));
             ExitCode::FAILURE
         }
     }
@@ -286,57 +188,64 @@ fn bench_sidecar(args: SidecarBenchArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn list_scenarios() -> anyhow::Result<ExitCode> {
-    for path in scenario::list() {
-        match scenario::load(&path) {
-            Ok(s) => println!("{:<20} {} - {}", s.name, s.title, s.summary),
-            Err(e) => println!(
+    let mut out = std::io::stdout().lock();
+    for source in scenario::list() {
+        let line = match source.load() {
+            Ok(s) => format!("{:<20} {} - {}", s.name, s.title, s.summary),
+            Err(e) => format!(
                 "{:<20} (does not load: {})",
-                path.display(),
+                source.name(),
                 e.lines().next().unwrap_or_default()
             ),
+        };
+        // A closed stdout (`| head -1`) ends the list quietly.
+        if std::io::Write::write_all(&mut out, format!("{line}\n").as_bytes()).is_err() {
+            break;
         }
     }
     Ok(ExitCode::SUCCESS)
 }
 
+fn init(name: Option<&str>, dir: &std::path::Path, force: bool) -> anyhow::Result<ExitCode> {
+    let written = scenario::init::write(name, dir, force)?;
+    for path in &written {
+        println!("wrote {}", path.display());
+    }
+    let first = written.first().map(|p| p.display().to_string()).unwrap_or_default();
+    println!("\nedit them, then run: resilience-tui scenario {first}");
+    println!(
+        "check the resources: resilience-tui validate --resources-path {}",
+        dir.join("resources").display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
 fn run_scenario(args: ScenarioArgs) -> anyhow::Result<ExitCode> {
-    let path = scenario::find(&args.name).ok_or_else(|| {
-        let names: Vec<String> = scenario::list()
-            .iter()
-            .filter_map(|p| p.file_stem())
-            .map(|s| s.to_string_lossy().into_owned())
-            .collect();
-        anyhow::anyhow!("no scenario `{}`; the scenarios are: {}", args.name, names.join(", "))
+    let source = scenario::find(&args.name).ok_or_else(|| {
+        let names: Vec<String> = scenario::list().iter().map(scenario::Source::name).collect();
+        anyhow::anyhow!(
+            "no scenario `{}`; the scenarios are: {} (or give a path to a scenario file)",
+            args.name,
+            names.join(", ")
+        )
     })?;
-    let scenario = scenario::load(&path).map_err(anyhow::Error::msg)?;
-    let opts = RunOptions {
-        resources_path: args.resources_path,
-        ports: PortOverrides {
-            dapr_http: args.dapr_http_port,
-            app: args.app_port,
-        },
-        fault_at: args.fault_at,
-        clear_at: args.clear_at,
-        duration: args.duration,
-        order_interval: Some(args.order_interval),
-        api_token: std::env::var("DAPR_API_TOKEN").ok().filter(|t| !t.is_empty()),
-        state_store: args.state_store,
-        redis_container: args.redis_container,
-        listen_address: args.listen_address,
-        max_body_bytes: Some(args.max_body_size),
-    };
-    let headless = args.headless || !std::io::stdout().is_terminal();
-    init_logging(args.log_file.as_deref(), headless)?;
+    let scenario = source.load().map_err(anyhow::Error::msg)?;
+    let display = args.display;
+    let opts = args.run.into_options();
+    let headless = display.headless || !std::io::stdout().is_terminal();
+    init_logging(display.log_file.as_deref(), headless)?;
     let runtime = tokio::runtime::Runtime::new()?;
     if headless {
-        runtime.block_on(scenario::run::headless(scenario, opts, args.output))
+        let printer = crate::headless::Headless { output: display.output };
+        runtime.block_on(crate::lifecycle::run(scenario, opts, printer))
     } else {
         let ui = crate::tui::TuiOptions {
-            fps: args.fps,
-            viewport: args.viewport,
-            record: args.record,
+            fps: display.fps,
+            viewport: display.viewport,
+            record: display.record,
         };
-        runtime.block_on(crate::tui::run(scenario, opts, ui))
+        let tui = crate::tui::Tui::new(&scenario, ui)?;
+        runtime.block_on(crate::lifecycle::run(scenario, opts, tui))
     }
 }
 

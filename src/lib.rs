@@ -8,12 +8,12 @@
 pub mod apps;
 pub mod bench;
 pub mod cli;
-pub mod docker;
 pub mod duration;
 pub mod event;
-pub mod fault;
+pub mod faults;
 pub mod headless;
-pub mod leftover;
+pub mod lifecycle;
+pub mod net;
 pub mod resiliency;
 pub mod resources;
 pub mod scenario;

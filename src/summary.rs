@@ -65,6 +65,10 @@ pub struct Ledger {
     retries: u64,
     breakers: BTreeMap<String, BreakerHistory>,
     last_at: Duration,
+    /// When the run began to shut down.
+    ended_at: Option<Duration>,
+    /// Routine events the display could not keep up with (see `event::bus`); set by the display.
+    pub routine_dropped: u64,
 }
 
 /// The numbers of the summary.
@@ -107,6 +111,9 @@ impl Ledger {
                     .push((e.at, *from, *to)),
                 _ => {}
             },
+            Event::ShuttingDown { .. } => {
+                self.ended_at.get_or_insert(e.at);
+            }
             Event::Fault(_) | Event::Notice { .. } | Event::Container { .. } => {}
         }
     }
@@ -173,6 +180,11 @@ impl Ledger {
         spent
     }
 
+    /// When the run ended: when it began to shut down, else the last event seen.
+    pub fn end(&self) -> Duration {
+        self.ended_at.unwrap_or(self.last_at)
+    }
+
     /// The summary for people.
     pub fn text(&self, end: Duration) -> String {
         let s = self.summary();
@@ -202,6 +214,13 @@ impl Ledger {
             for (at, from, to) in &history.transitions {
                 let _ = writeln!(out, "               {:>7.1}s  {from} -> {to}", at.as_secs_f64());
             }
+        }
+        if self.routine_dropped > 0 {
+            let _ = writeln!(
+                out,
+                "== SUMMARY == {} routine events dropped: the output could not keep up (orders, retries, breaker changes and faults are all above)",
+                self.routine_dropped
+            );
         }
         if s.lost > 0 {
             let _ = writeln!(
@@ -244,6 +263,7 @@ impl Ledger {
             "duplicated": s.duplicated, "in_flight": s.in_flight, "retries": s.retries,
             "lost_ids": self.lost_ids(),
             "breakers": breakers,
+            "routine_events_dropped": self.routine_dropped,
         })
     }
 }

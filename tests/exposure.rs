@@ -8,8 +8,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use common::free_port;
-use resilience_tui::event::{Event, Stamped};
-use resilience_tui::scenario::run::{RunOptions, start};
+use resilience_tui::event::Event;
+use resilience_tui::lifecycle::{RunOptions, start};
 use resilience_tui::scenario::{AppSpec, Scenario};
 
 fn scenario(ports: [u16; 3]) -> Scenario {
@@ -19,7 +19,7 @@ fn scenario(ports: [u16; 3]) -> Scenario {
         name: "exposure".into(),
         title: "exposure".into(),
         summary: String::new(),
-        resources: dir,
+        resources: resilience_tui::scenario::ResourcesSource::Dir(dir),
         apps: vec![
             AppSpec::Checkout {
                 app_id: "checkout".into(),
@@ -50,7 +50,7 @@ fn bound_address(port: u16) -> Option<String> {
     })
 }
 
-async fn notices(rx: &mut tokio::sync::mpsc::UnboundedReceiver<Stamped>) -> Vec<String> {
+async fn notices(rx: &mut resilience_tui::event::Events) -> Vec<String> {
     let mut out = Vec::new();
     while let Ok(Some(e)) = tokio::time::timeout(Duration::from_millis(300), rx.recv()).await {
         if let Event::Notice { text } = e.event {

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use common::free_port;
 use resilience_tui::event::{Event, FaultEvent, Stamped};
-use resilience_tui::scenario::run::{RunOptions, StateStoreChoice, start};
+use resilience_tui::lifecycle::{RunOptions, StateStoreChoice, start};
 use resilience_tui::scenario::{AppSpec, FaultAction, FaultSpec, Scenario};
 use resilience_tui::summary::Ledger;
 
@@ -65,7 +65,7 @@ fn scenario(name: &str, resources: PathBuf, apps: Vec<AppSpec>, action: FaultAct
         name: name.into(),
         title: name.into(),
         summary: String::new(),
-        resources,
+        resources: resilience_tui::scenario::ResourcesSource::Dir(resources),
         apps,
         faults: vec![FaultSpec {
             name: "fault".into(),
@@ -77,7 +77,7 @@ fn scenario(name: &str, resources: PathBuf, apps: Vec<AppSpec>, action: FaultAct
     }
 }
 
-async fn collect_for(d: Duration, events: &mut Vec<Stamped>, rx: &mut tokio::sync::mpsc::UnboundedReceiver<Stamped>) {
+async fn collect_for(d: Duration, events: &mut Vec<Stamped>, rx: &mut resilience_tui::event::Events) {
     let deadline = tokio::time::Instant::now() + d;
     while let Ok(Some(e)) = tokio::time::timeout_at(deadline, rx.recv()).await {
         events.push(e);
@@ -90,15 +90,15 @@ async fn cycles(scenario: Scenario, opts: RunOptions) {
     let mut events = Vec::new();
     collect_for(Duration::from_millis(300), &mut events, &mut rx).await;
     for _ in 0..CYCLES {
-        running.faults[0].inject(&running.bus).await;
+        running.faults.inject(0).await;
         collect_for(Duration::from_millis(400), &mut events, &mut rx).await;
-        running.faults[0].clear(&running.bus).await;
+        running.faults.clear_all().await;
         collect_for(Duration::from_millis(400), &mut events, &mut rx).await;
     }
     // Generous settling time: a loaded CI machine may be slow to let the last held order through.
     collect_for(Duration::from_millis(1500), &mut events, &mut rx).await;
     running.shutdown().await;
-    while let Ok(e) = rx.try_recv() {
+    while let Some(e) = rx.try_recv() {
         events.push(e);
     }
     let count = |f: fn(&FaultEvent) -> bool| {

@@ -10,7 +10,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use resilience_tui::event::{AppEvent, Event};
-use resilience_tui::scenario::run::{RunOptions, start};
+use resilience_tui::lifecycle::{RunOptions, start};
 use resilience_tui::scenario::{AppSpec, Scenario};
 
 const SDK: &str = "dapr==1.19.0";
@@ -60,7 +60,9 @@ async fn python_sdk_invoke_method() {
         name: "sdk".into(),
         title: "sdk".into(),
         summary: String::new(),
-        resources: Path::new(env!("CARGO_MANIFEST_DIR")).join("resources/service-invoke"),
+        resources: resilience_tui::scenario::ResourcesSource::Dir(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("resources/service-invoke"),
+        ),
         apps: vec![
             AppSpec::Checkout {
                 app_id: "checkout".into(),
@@ -97,7 +99,7 @@ async fn python_sdk_invoke_method() {
     assert!(String::from_utf8_lossy(&out.stdout).starts_with("invoked"));
     running.shutdown().await;
     let mut received = Vec::new();
-    while let Ok(e) = rx.try_recv() {
+    while let Some(e) = rx.try_recv() {
         if let Event::App {
             event: AppEvent::OrderReceived { order_id },
             ..

@@ -176,7 +176,7 @@ async fn breakers_are_announced_with_their_policy() {
             .events()
             .into_iter()
             .filter_map(|(_, e)| match e {
-                ResiliencyEvent::BreakerCreated { breaker, policy } => Some((breaker.to_string(), policy)),
+                ResiliencyEvent::BreakerCreated { breaker, policy, .. } => Some((breaker.to_string(), policy)),
                 _ => None,
             })
             .collect();

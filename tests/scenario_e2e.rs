@@ -10,8 +10,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use resilience_tui::event::{AppEvent, Event, FaultEvent, Stamped};
+use resilience_tui::lifecycle::{RunOptions, start};
 use resilience_tui::resiliency::ResiliencyEvent;
-use resilience_tui::scenario::run::{RunOptions, start};
 use resilience_tui::scenario::{AppSpec, FaultAction, FaultSpec, Scenario};
 use resilience_tui::summary::Ledger;
 
@@ -39,7 +39,7 @@ fn scenario() -> Scenario {
         name: "fast".into(),
         title: "fast".into(),
         summary: String::new(),
-        resources: dir,
+        resources: resilience_tui::scenario::ResourcesSource::Dir(dir),
         apps: vec![
             AppSpec::Checkout {
                 app_id: "checkout".into(),
@@ -86,7 +86,7 @@ fn label(e: &Stamped) -> Option<String> {
 }
 
 /// Collects events for `d`.
-async fn collect_for(d: Duration, events: &mut Vec<Stamped>, rx: &mut tokio::sync::mpsc::UnboundedReceiver<Stamped>) {
+async fn collect_for(d: Duration, events: &mut Vec<Stamped>, rx: &mut resilience_tui::event::Events) {
     let deadline = tokio::time::Instant::now() + d;
     while let Ok(Some(e)) = tokio::time::timeout_at(deadline, rx.recv()).await {
         events.push(e);
@@ -102,12 +102,12 @@ async fn service_invoke_story_in_order() {
     let (running, mut rx) = start(scenario(), &opts).await.expect("scenario starts");
     let mut events = Vec::new();
     collect_for(Duration::from_millis(400), &mut events, &mut rx).await;
-    running.faults[0].inject(&running.bus).await;
+    running.faults.inject(0).await;
     collect_for(Duration::from_millis(1200), &mut events, &mut rx).await;
-    running.faults[0].clear(&running.bus).await;
+    running.faults.clear_all().await;
     collect_for(Duration::from_millis(600), &mut events, &mut rx).await;
     running.shutdown().await;
-    while let Ok(e) = rx.try_recv() {
+    while let Some(e) = rx.try_recv() {
         events.push(e);
     }
 

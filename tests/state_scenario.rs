@@ -10,8 +10,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use resilience_tui::event::{Event, FaultEvent, Stamped};
+use resilience_tui::lifecycle::{RunOptions, StateStoreChoice, start};
 use resilience_tui::resiliency::ResiliencyEvent;
-use resilience_tui::scenario::run::{RunOptions, StateStoreChoice, start};
 use resilience_tui::scenario::{AppSpec, FaultAction, FaultSpec, Scenario};
 use resilience_tui::summary::Ledger;
 
@@ -50,7 +50,7 @@ fn scenario(tag: &str, redis_host: &str) -> Scenario {
         name: "fast-state".into(),
         title: "fast".into(),
         summary: String::new(),
-        resources: dir,
+        resources: resilience_tui::scenario::ResourcesSource::Dir(dir),
         apps: vec![AppSpec::StateOrderProcessor {
             app_id: "order-processor".into(),
             dapr_http_port: common::free_port(),
@@ -90,7 +90,7 @@ fn label(e: &Stamped) -> Option<String> {
 }
 
 /// Collects events for `d`.
-async fn collect_for(d: Duration, events: &mut Vec<Stamped>, rx: &mut tokio::sync::mpsc::UnboundedReceiver<Stamped>) {
+async fn collect_for(d: Duration, events: &mut Vec<Stamped>, rx: &mut resilience_tui::event::Events) {
     let deadline = tokio::time::Instant::now() + d;
     while let Ok(Some(e)) = tokio::time::timeout_at(deadline, rx.recv()).await {
         events.push(e);
@@ -120,12 +120,12 @@ async fn story_with(
         .expect("scenario starts");
     let mut events = Vec::new();
     collect_for(Duration::from_millis(400), &mut events, &mut rx).await;
-    running.faults[0].inject(&running.bus).await;
+    running.faults.inject(0).await;
     collect_for(hold, &mut events, &mut rx).await;
-    running.faults[0].clear(&running.bus).await;
+    running.faults.clear_all().await;
     collect_for(Duration::from_millis(1200), &mut events, &mut rx).await;
     running.shutdown().await;
-    while let Ok(e) = rx.try_recv() {
+    while let Some(e) = rx.try_recv() {
         events.push(e);
     }
     let notice = events
@@ -213,10 +213,10 @@ async fn with_a_docker_container_stopped_and_started_through_bollard() {
     check(&events);
     assert!(container.running(), "the container is running after the run");
     // Its state, as Docker's event stream told it: running, then down while the fault held, then running again.
-    let states: Vec<&str> = events
+    let states: Vec<String> = events
         .iter()
         .filter_map(|e| match &e.event {
-            Event::Container { state, .. } => Some(*state),
+            Event::Container { state, .. } => Some(state.to_string()),
             _ => None,
         })
         .collect();
@@ -224,9 +224,9 @@ async fn with_a_docker_container_stopped_and_started_through_bollard() {
         .iter()
         .position(|s| *s == "exited")
         .unwrap_or_else(|| panic!("{states:?}"));
-    assert_eq!(states.first(), Some(&"running"), "{states:?}");
+    assert_eq!(states.first().map(String::as_str), Some("running"), "{states:?}");
     assert!(
-        states[exited..].contains(&"running"),
+        states[exited..].iter().any(|s| s == "running"),
         "running again after the clear: {states:?}"
     );
 }

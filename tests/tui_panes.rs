@@ -25,7 +25,7 @@ fn scenario() -> Scenario {
         name: "service-invoke".into(),
         title: "Resiliency: service-to-service".into(),
         summary: String::new(),
-        resources: PathBuf::from("resources/service-invoke"),
+        resources: resilience_tui::scenario::ResourcesSource::Dir(PathBuf::from("resources/service-invoke")),
         apps: vec![
             AppSpec::Checkout {
                 app_id: "checkout".into(),
@@ -70,6 +70,7 @@ impl Run {
             ResiliencyEvent::BreakerCreated {
                 breaker: CB.into(),
                 policy: "trip consecutiveFailures >= 5 \u{b7} timeout 5s \u{b7} maxRequests 1".into(),
+                max_requests: 1,
             },
         );
         run

@@ -13,7 +13,7 @@ use tokio::sync::{Mutex, oneshot};
 use tokio::task::JoinHandle;
 
 use crate::event::{AppEvent, EventBus};
-use crate::sidecar::{SidecarError, bind};
+use crate::net::{BindError, bind};
 
 struct Running {
     shutdown: oneshot::Sender<()>,
@@ -53,7 +53,7 @@ impl OrderProcessor {
     }
 
     /// Listens on the app port (again). Returns once the port is bound.
-    pub async fn start(&self) -> Result<(), SidecarError> {
+    pub async fn start(&self) -> Result<(), BindError> {
         let mut running = self.running.lock().await;
         if running.is_some() {
             return Ok(());

@@ -89,7 +89,8 @@ pub async fn start_sidecar(listen: SocketAddr, app_addr: SocketAddr, policy: Pol
         }
         seen
     });
-    let observer: SharedObserver = Arc::new(tx);
+    // Handed over in batches, as the scenario's sidecars do (see sidecar/batch.rs).
+    let observer: SharedObserver = Arc::new(crate::sidecar::batch::Batched(Arc::new(tx)));
     let resiliency = Resiliency::new("checkout", configs, observer);
     let resolver = Arc::new(NameResolver::default());
     resolver.register("order-processor", app_addr);

@@ -61,7 +61,12 @@ pub enum ResiliencyEvent {
     /// A user tried to override a protected built-in retry; it was ignored.
     ProtectedOverrideIgnored { policy: String },
     /// A circuit breaker was created (on the first call to its target); `policy` is its policy in one line.
-    BreakerCreated { breaker: Arc<str>, policy: String },
+    BreakerCreated {
+        breaker: Arc<str>,
+        policy: String,
+        /// Successes needed in half-open to close (the policy's `maxRequests`, 0 read as 1).
+        max_requests: u32,
+    },
     /// A breaker counted an attempt's result; `state` and `counts` are as they are now (after any transition).
     BreakerCounted {
         breaker: Arc<str>,
@@ -169,6 +174,21 @@ impl DaprLogLine {
 }
 
 impl ResiliencyEvent {
+    /// The events every healthy call emits (its one attempt, the breaker's count, its end). They carry no
+    /// news: a display that falls behind may drop them, and the sidecar thread hands them over in batches.
+    pub fn is_routine(&self) -> bool {
+        matches!(
+            self,
+            ResiliencyEvent::AttemptStarted { attempt: 1, .. }
+                | ResiliencyEvent::BreakerCounted { .. }
+                | ResiliencyEvent::Finished {
+                    attempts: 1,
+                    error: None,
+                    ..
+                }
+        )
+    }
+
     /// The Dapr log lines this event stands for (none for events daprd does not log).
     pub fn dapr_logs(&self) -> Vec<DaprLogLine> {
         use LogLevel::*;

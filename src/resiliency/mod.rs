@@ -12,7 +12,6 @@
 //! - [`trip`]: the CEL subset of `trip` expressions.
 //! - [`events`]: what the engine reports, and the Dapr log lines it stands for.
 
-pub mod batch;
 pub mod breaker;
 pub mod config;
 pub mod events;

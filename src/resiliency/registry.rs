@@ -95,8 +95,7 @@ impl Resiliency {
             app_endpoints: Mutex::default(),
             actor_breakers: Mutex::default(),
             component_breakers: Mutex::default(),
-            // Delivered at once, except on a thread that batches (the sidecar's; see batch.rs).
-            observer: Arc::new(super::batch::Batched(observer)),
+            observer,
         };
         for config in configs.into_iter().filter(|c| c.applies_to(app_id)) {
             r.observer.on_event(ResiliencyEvent::ResourceLoaded {
@@ -272,11 +271,12 @@ impl Resiliency {
 
     /// A new breaker, announced to the observer so displays can show it before its first transition.
     fn new_breaker(&self, name: String, template: Arc<CircuitBreakerPolicy>) -> CircuitBreaker {
-        let policy = template.summary();
+        let (policy, max_requests) = (template.summary(), template.max_requests.max(1));
         let breaker = CircuitBreaker::new(name, template, self.observer.clone());
         self.observer.on_event(ResiliencyEvent::BreakerCreated {
             breaker: breaker.name().clone(),
             policy,
+            max_requests,
         });
         breaker
     }

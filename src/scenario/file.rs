@@ -4,9 +4,18 @@ use std::path::Path;
 
 use saphyr::LoadableYamlNode;
 
-use super::{AppSpec, FaultAction, FaultSpec, Scenario};
-use crate::resources::node::{Ctx, Yaml, join};
+use super::{AppSpec, FaultAction, FaultSpec, ResourcesSource, Scenario};
+use crate::resources::node::{Ctx, Fields, Yaml, join};
 use crate::resources::{Severity, SourceFiles};
+
+/// Keys the UI keeps for itself (see `tui::keymap`, whose test checks this list); a fault cannot use them.
+pub const RESERVED_KEYS: &[(char, &str)] = &[
+    ('c', "clear faults"),
+    ('q', "quit"),
+    ('?', "help"),
+    (' ', "freeze"),
+    ('/', "filter"),
+];
 
 /// Loads a scenario file; on any error, the rustc-style report of every problem.
 pub fn load(path: &Path) -> Result<Scenario, String> {
@@ -16,6 +25,11 @@ pub fn load(path: &Path) -> Result<Scenario, String> {
             path.display()
         )
     })?;
+    parse(path, text)
+}
+
+/// Reads a scenario from its text; `path` names it in messages and anchors its relative resources folder.
+pub fn parse(path: &Path, text: String) -> Result<Scenario, String> {
     let mut files = SourceFiles::default();
     let file_id = files.add(path, text);
     let mut ctx = Ctx::new(&files, file_id);
@@ -116,67 +130,117 @@ fn decode(ctx: &mut Ctx, doc: &Yaml, path: &Path) -> Option<Scenario> {
             apps.push(spec);
         }
     }
-    let mut faults = Vec::new();
-    if let Some(saphyr::YamlDataOwned::Sequence(list)) = f.get("faults").map(|n| &n.data) {
-        for (i, node) in list.iter().enumerate() {
-            let path = format!("faults[{i}]");
-            let ff = ctx.fields(
-                node,
-                &path,
-                "a fault",
-                &["name", "key", "action", "app", "component", "explain"],
-            );
-            let mut text = |field: &str| ff.get(field).and_then(|n| ctx.string(n, &join(&path, field)));
-            let (name, key, action, app, explain) =
-                (text("name"), text("key"), text("action"), text("app"), text("explain"));
-            let component = text("component");
-            let key = key.as_deref().and_then(|k| k.chars().next()).unwrap_or('f');
-            let action = match (action.as_deref(), app, component) {
-                (Some("stop-app"), Some(app_id), _) => FaultAction::StopApp { app_id },
-                (Some("stop-state-store"), _, Some(component)) => FaultAction::StopStateStore { component },
-                _ => {
-                    let help = "use `action: stop-app` with `app`, or `action: stop-state-store` with `component`";
-                    ctx.error(node, &path, "this fault needs `name` and a known action", help);
-                    continue;
-                }
-            };
-            match name {
-                Some(name) => faults.push(FaultSpec {
-                    name,
-                    key,
-                    action,
-                    explain: explain.unwrap_or_default(),
-                }),
-                None => ctx.error(node, &path, "this fault needs a `name`", ""),
-            }
-        }
-    }
-    for fault in &faults {
-        let FaultAction::StopApp { app_id } = &fault.action else {
-            continue;
-        };
-        if !apps
-            .iter()
-            .any(|a| matches!(a, AppSpec::OrderProcessor { app_id: id, .. } if id == app_id))
-        {
-            ctx.error(
-                doc,
-                "faults",
-                format!(
-                    "fault `{}` stops `{app_id}`, which is not an order-processor app here",
-                    fault.name
-                ),
-                "",
-            );
-        }
-    }
+    let faults = match f.get("faults") {
+        Some(node) => decode_faults(ctx, node, &apps),
+        None => Vec::new(),
+    };
     Some(Scenario {
         name,
         title,
         summary,
-        resources: base.join(resources),
+        resources: ResourcesSource::Dir(base.join(resources)),
         apps,
         faults,
         file: path.to_path_buf(),
     })
+}
+
+fn decode_faults(ctx: &mut Ctx, node: &Yaml, apps: &[AppSpec]) -> Vec<FaultSpec> {
+    let saphyr::YamlDataOwned::Sequence(list) = &node.data else {
+        ctx.error(
+            node,
+            "faults",
+            "`faults` must be a list",
+            "write each fault as `- name: …` on its own line",
+        );
+        return Vec::new();
+    };
+    let mut faults: Vec<FaultSpec> = Vec::new();
+    for (i, node) in list.iter().enumerate() {
+        let path = format!("faults[{i}]");
+        let ff = ctx.fields(
+            node,
+            &path,
+            "a fault",
+            &["name", "key", "action", "app", "component", "explain"],
+        );
+        let mut text = |field: &str| ff.get(field).and_then(|n| ctx.string(n, &join(&path, field)));
+        let (name, key, action, explain) = (text("name"), text("key"), text("action"), text("explain"));
+        let (app, component) = (text("app"), text("component"));
+        let key = match (ff.get("key"), key) {
+            (Some(n), Some(k)) => fault_key(ctx, n, &join(&path, "key"), &k, &faults),
+            _ => Some('f'),
+        };
+        let action = match (action.as_deref(), app, component) {
+            (Some("stop-app"), Some(app_id), _) => {
+                check_app(ctx, &ff, &path, &app_id, apps);
+                FaultAction::StopApp { app_id }
+            }
+            (Some("stop-state-store"), _, Some(component)) => FaultAction::StopStateStore { component },
+            _ => {
+                let help = "use `action: stop-app` with `app`, or `action: stop-state-store` with `component`";
+                ctx.error(node, &path, "this fault needs `name` and a known action", help);
+                continue;
+            }
+        };
+        match (name, key) {
+            (Some(name), Some(key)) => faults.push(FaultSpec {
+                name,
+                key,
+                action,
+                explain: explain.unwrap_or_default(),
+            }),
+            (None, _) => ctx.error(node, &path, "this fault needs a `name`", "add `name: stop-my-app`"),
+            (_, None) => {} // reported by fault_key
+        }
+    }
+    faults
+}
+
+/// A fault's key: one character, not one the UI keeps, not another fault's.
+fn fault_key(ctx: &mut Ctx, node: &Yaml, path: &str, key: &str, earlier: &[FaultSpec]) -> Option<char> {
+    let mut chars = key.chars();
+    let (Some(c), None) = (chars.next(), chars.next()) else {
+        ctx.error(
+            node,
+            path,
+            format!("`{key}` is not one key"),
+            "a fault's key is one character, e.g. `key: f`",
+        );
+        return None;
+    };
+    if let Some((_, what)) = RESERVED_KEYS.iter().find(|(k, _)| *k == c) {
+        let shown = if c == ' ' { "space".to_string() } else { c.to_string() };
+        let msg = format!("key `{shown}` is the UI's key for \"{what}\"; the fault could never be injected with it");
+        ctx.error(node, path, msg, "pick another letter, e.g. `key: f`");
+        return None;
+    }
+    if let Some(other) = earlier.iter().find(|f| f.key == c) {
+        let msg = format!("key `{c}` is already the key of fault `{}`", other.name);
+        ctx.error(node, path, msg, "give each fault its own key");
+        return None;
+    }
+    Some(c)
+}
+
+/// A `stop-app` fault must name an app of this scenario that serves a port.
+fn check_app(ctx: &mut Ctx, ff: &Fields, path: &str, app_id: &str, apps: &[AppSpec]) {
+    let Some(node) = ff.get("app") else { return };
+    let serving: Vec<&str> = apps
+        .iter()
+        .filter(|a| matches!(a, AppSpec::OrderProcessor { .. }))
+        .map(AppSpec::app_id)
+        .collect();
+    if serving.contains(&app_id) {
+        return;
+    }
+    let msg = match apps.iter().any(|a| a.app_id() == app_id) {
+        true => format!("`{app_id}` serves no port, so stopping it is not a fault this tool can inject"),
+        false => format!("there is no app `{app_id}` in this scenario's `apps`"),
+    };
+    let help = match serving.as_slice() {
+        [] => "add an app of `kind: order-processor` to stop".to_string(),
+        names => format!("apps that can be stopped: {}", names.join(", ")),
+    };
+    ctx.error(node, &join(path, "app"), msg, &help);
 }

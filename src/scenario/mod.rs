@@ -1,14 +1,16 @@
 //! Scenarios: a scenario file (`scenarios/<name>.yaml`) says which apps run, on which ports, with which Dapr
-//! resources, and which faults a learner can inject. `run.rs` runs one.
+//! resources, and which faults a learner can inject. The built-in ones are compiled in (`builtin.rs`);
+//! `init.rs` writes them out for editing; `crate::lifecycle` runs one.
 
+pub mod builtin;
 mod file;
-pub mod run;
-mod stores;
+pub mod init;
 
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-pub use file::load;
+pub use file::{load, parse};
+
+use crate::resources::{LoadError, Resources};
 
 /// One app of a scenario.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -84,8 +86,8 @@ pub struct Scenario {
     pub name: String,
     pub title: String,
     pub summary: String,
-    /// The Dapr resources folder, resolved relative to the scenario file.
-    pub resources: PathBuf,
+    /// The Dapr resources: a folder resolved relative to the scenario file, or a built-in one.
+    pub resources: ResourcesSource,
     pub apps: Vec<AppSpec>,
     pub faults: Vec<FaultSpec>,
     pub file: PathBuf,
@@ -97,44 +99,110 @@ impl Scenario {
     }
 }
 
-/// Where scenario files are looked up by name: `./scenarios`, then next to the executable's project.
-pub fn scenario_dirs() -> Vec<PathBuf> {
-    let mut dirs = vec![PathBuf::from("scenarios")];
-    let built_in = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
-    if !dirs.contains(&built_in) {
-        dirs.push(built_in);
-    }
-    dirs
+/// Where a scenario's Dapr resources come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ResourcesSource {
+    Dir(PathBuf),
+    /// A built-in scenario's resources, compiled in.
+    BuiltIn(&'static builtin::BuiltIn),
 }
 
-/// A scenario name (`service-invoke`) or a path to a scenario file.
-pub fn find(name_or_path: &str) -> Option<PathBuf> {
-    let path = Path::new(name_or_path);
-    if path.is_file() {
-        return Some(path.to_path_buf());
-    }
-    scenario_dirs()
-        .into_iter()
-        .map(|d| d.join(format!("{name_or_path}.yaml")))
-        .find(|p| p.is_file())
-}
-
-/// Every scenario file found, by name.
-pub fn list() -> Vec<PathBuf> {
-    let mut found: Vec<PathBuf> = Vec::new();
-    for dir in scenario_dirs() {
-        let Ok(entries) = std::fs::read_dir(&dir) else {
-            continue;
-        };
-        for e in entries.flatten() {
-            let p = e.path();
-            let named_like = |q: &PathBuf| q.file_name() == p.file_name();
-            if p.extension().is_some_and(|x| x == "yaml") && !found.iter().any(named_like) {
-                found.push(p);
+impl ResourcesSource {
+    pub fn load(&self) -> Result<Resources, LoadError> {
+        match self {
+            ResourcesSource::Dir(dir) => crate::resources::load_dir(dir, None),
+            ResourcesSource::BuiltIn(b) => {
+                let files = b
+                    .resources
+                    .iter()
+                    .map(|(name, text)| (self.path().join(name), text.as_bytes().to_vec()))
+                    .collect();
+                Ok(crate::resources::load_files(files, None))
             }
         }
     }
-    found.sort();
+
+    /// The folder, or where a built-in one would be (`<built-in>/resources/NAME`), for messages.
+    pub fn path(&self) -> PathBuf {
+        match self {
+            ResourcesSource::Dir(dir) => dir.clone(),
+            ResourcesSource::BuiltIn(b) => Path::new(BUILT_IN_PREFIX).join("resources").join(b.resources_dir),
+        }
+    }
+}
+
+impl std::fmt::Display for ResourcesSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.path().display())
+    }
+}
+
+/// How messages name the built-in files.
+pub const BUILT_IN_PREFIX: &str = "<built-in>";
+
+/// Where a scenario comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    File(PathBuf),
+    BuiltIn(&'static builtin::BuiltIn),
+}
+
+impl Source {
+    pub fn load(&self) -> Result<Scenario, String> {
+        match self {
+            Source::File(path) => load(path),
+            Source::BuiltIn(b) => {
+                let path = Path::new(BUILT_IN_PREFIX)
+                    .join("scenarios")
+                    .join(format!("{}.yaml", b.name));
+                let mut scenario = parse(&path, b.scenario.to_string())?;
+                scenario.resources = ResourcesSource::BuiltIn(b);
+                Ok(scenario)
+            }
+        }
+    }
+
+    pub fn name(&self) -> String {
+        match self {
+            Source::File(path) => path.file_stem().unwrap_or_default().to_string_lossy().into_owned(),
+            Source::BuiltIn(b) => b.name.to_string(),
+        }
+    }
+}
+
+/// Scenario files in `./scenarios` win over the built-in ones of the same name.
+const LOCAL_DIR: &str = "scenarios";
+
+/// A path to a scenario file, or a name: `./scenarios/NAME.yaml`, else the built-in scenario NAME.
+pub fn find(name_or_path: &str) -> Option<Source> {
+    let path = Path::new(name_or_path);
+    if path.is_file() {
+        return Some(Source::File(path.to_path_buf()));
+    }
+    let local = Path::new(LOCAL_DIR).join(format!("{name_or_path}.yaml"));
+    if local.is_file() {
+        return Some(Source::File(local));
+    }
+    builtin::get(name_or_path).map(Source::BuiltIn)
+}
+
+/// Every scenario, by name: those in `./scenarios`, then the built-in ones they do not replace.
+pub fn list() -> Vec<Source> {
+    let mut found: Vec<Source> = Vec::new();
+    if let Ok(entries) = std::fs::read_dir(LOCAL_DIR) {
+        let mut paths: Vec<PathBuf> = entries
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
+            .collect();
+        paths.sort();
+        found.extend(paths.into_iter().map(Source::File));
+    }
+    for b in builtin::BUILT_IN {
+        if !found.iter().any(|s| s.name() == b.name) {
+            found.push(Source::BuiltIn(b));
+        }
+    }
     found
 }
 
@@ -177,9 +245,4 @@ fn unknown_app(scenario: &Scenario, id: &str, flag: &str) -> String {
         scenario.name,
         ids.join(", ")
     )
-}
-
-/// Loopback address for a port (everything binds to loopback).
-pub fn loopback(port: u16) -> SocketAddr {
-    SocketAddr::from(([127, 0, 0, 1], port))
 }

@@ -5,6 +5,7 @@
 //! policies that app's target resolves to; `api.rs` has health, metadata, the API token and error shapes.
 
 mod api;
+pub mod batch;
 mod invoke;
 mod state;
 
@@ -34,7 +35,7 @@ pub struct NameResolver {
 impl NameResolver {
     /// Registers an app's address; an unspecified one (0.0.0.0, ::) is reached on loopback.
     pub fn register(&self, app_id: &str, addr: SocketAddr) {
-        let addr = connectable(addr);
+        let addr = crate::net::connectable(addr);
         self.apps
             .write()
             .unwrap_or_else(|p| p.into_inner())
@@ -61,25 +62,7 @@ pub struct SidecarOptions {
     pub max_body_bytes: usize,
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum SidecarError {
-    #[error(
-        "port {port} is already in use, so {app_id} cannot listen on {addr}; stop whatever uses it or pick another port with {flag}"
-    )]
-    PortInUse {
-        /// Who wanted the port: `the checkout sidecar`, `order-processor`.
-        app_id: String,
-        addr: SocketAddr,
-        port: u16,
-        flag: String,
-    },
-    #[error("{app_id} cannot listen on {addr}: {source}")]
-    Bind {
-        app_id: String,
-        addr: SocketAddr,
-        source: std::io::Error,
-    },
-}
+pub use crate::net::BindError as SidecarError;
 
 pub(crate) struct SidecarState {
     pub app_id: String,
@@ -115,7 +98,7 @@ impl Sidecar {
         components: Vec<ComponentSpec>,
     ) -> Result<Sidecar, SidecarError> {
         let who = format!("the {} sidecar", options.app_id);
-        let listener = bind_std(&who, options.listen, &options.port_flag)?;
+        let listener = crate::net::bind_std(&who, options.listen, &options.port_flag)?;
         let addr = listener.local_addr().unwrap_or(options.listen);
         let client = invoke::app_client();
         let (stores, memory_stores) = state_stores(&components);
@@ -168,22 +151,22 @@ impl Sidecar {
         };
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
-            .on_thread_park(crate::resiliency::batch::flush_if_urgent)
+            .on_thread_park(batch::flush_if_urgent)
             .build()
             .map_err(bind_error)?;
         std::thread::Builder::new()
             .name(name)
             .spawn(move || {
-                crate::resiliency::batch::batch_on_this_thread();
+                batch::batch_on_this_thread();
                 let flush_soon = Arc::new(tokio::sync::Notify::new());
-                crate::resiliency::batch::flush_soon_with(flush_soon.clone());
+                batch::flush_soon_with(flush_soon.clone());
                 runtime.block_on(async move {
                     // Routine events (healthy calls) go out at most this late, in one hand-over.
                     tokio::spawn(async move {
                         loop {
                             flush_soon.notified().await;
                             tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-                            crate::resiliency::batch::flush_this_thread();
+                            batch::flush_this_thread();
                         }
                     });
                     let Ok(listener) = tokio::net::TcpListener::from_std(listener) else {
@@ -195,7 +178,7 @@ impl Sidecar {
                     // Serving ends only on shutdown or when the listener itself fails; the scenario reports exits.
                     let _ = serve.await;
                 });
-                crate::resiliency::batch::flush_this_thread();
+                batch::flush_this_thread();
                 let _ = done_tx.send(());
             })
             .map_err(bind_error)?;
@@ -210,7 +193,7 @@ impl Sidecar {
 
     /// Where to reach the sidecar (loopback when it listens on every address).
     pub fn addr(&self) -> SocketAddr {
-        connectable(self.addr)
+        crate::net::connectable(self.addr)
     }
 
     pub fn app_id(&self) -> &str {
@@ -267,50 +250,4 @@ fn state_stores(components: &[ComponentSpec]) -> (state::Stores, HashMap<String,
         stores.insert(c.name.clone(), state::StoreBinding { store, key_prefix });
     }
     (stores, memory)
-}
-
-/// An address a local client can connect to: an unspecified listen address (0.0.0.0, ::) means loopback.
-pub fn connectable(addr: SocketAddr) -> SocketAddr {
-    match addr.ip() {
-        std::net::IpAddr::V4(ip) if ip.is_unspecified() => {
-            SocketAddr::from((std::net::Ipv4Addr::LOCALHOST, addr.port()))
-        }
-        std::net::IpAddr::V6(ip) if ip.is_unspecified() => {
-            SocketAddr::from((std::net::Ipv6Addr::LOCALHOST, addr.port()))
-        }
-        _ => addr,
-    }
-}
-
-/// Binds a TCP listener, turning "address in use" into an error that names the port and the flag.
-pub async fn bind(app_id: &str, addr: SocketAddr, flag: &str) -> Result<tokio::net::TcpListener, SidecarError> {
-    let listener = bind_std(app_id, addr, flag)?;
-    tokio::net::TcpListener::from_std(listener).map_err(|source| SidecarError::Bind {
-        app_id: app_id.to_string(),
-        addr,
-        source,
-    })
-}
-
-/// [`bind`] for a listener another runtime will serve: a non-blocking std listener.
-pub fn bind_std(app_id: &str, addr: SocketAddr, flag: &str) -> Result<std::net::TcpListener, SidecarError> {
-    let error = |source: std::io::Error| {
-        if source.kind() == std::io::ErrorKind::AddrInUse {
-            SidecarError::PortInUse {
-                app_id: app_id.to_string(),
-                addr,
-                port: addr.port(),
-                flag: flag.to_string(),
-            }
-        } else {
-            SidecarError::Bind {
-                app_id: app_id.to_string(),
-                addr,
-                source,
-            }
-        }
-    };
-    let listener = std::net::TcpListener::bind(addr).map_err(error)?;
-    listener.set_nonblocking(true).map_err(error)?;
-    Ok(listener)
 }

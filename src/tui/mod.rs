@@ -1,9 +1,10 @@
-//! The full-screen UI: the same scenario core as headless mode, shown live in panes.
+//! The full-screen UI: one display of the run lifecycle, showing the run live in panes.
 //!
 //! One `select!` loop takes, in priority order, key presses (so quitting always works), events from the
-//! scenario (applied to the [`model::Model`] in bursts), a slow tick for clocks, and a render tick that draws
-//! only when something changed, at most `--fps` times a second. Faults are injected and cleared in spawned
-//! tasks, so the screen never waits for them.
+//! run (applied to the [`model::Model`] in bursts), a slow tick for clocks, and a render tick that draws
+//! only when something changed, at most `--fps` times a second. Faults are injected and cleared in the
+//! background, so the screen never waits for them. q asks the lifecycle to end the run; the loop keeps
+//! drawing while the faults are cleared and ends when the event stream does.
 
 pub mod keymap;
 pub mod model;
@@ -14,18 +15,18 @@ pub mod theme;
 pub mod view;
 
 use futures_util::FutureExt as _;
-use std::process::ExitCode;
+use std::io::Write as _;
 use std::sync::Arc;
 use std::time::Duration;
 
 use crossterm::event::{Event as TermEvent, EventStream, KeyCode, KeyEvent, KeyEventKind};
 use futures_util::StreamExt;
-use tokio::sync::mpsc::UnboundedReceiver;
 use tokio::time::MissedTickBehavior;
 
-use crate::event::Stamped;
+use crate::event::{Events, Stamped, StopReason};
+use crate::lifecycle::{Control, Display};
 use crate::scenario::Scenario;
-use crate::scenario::run::{self, RunOptions, Running};
+use crate::summary::Ledger;
 use keymap::{Binding, Command};
 use model::Model;
 use theme::Theme;
@@ -42,41 +43,79 @@ pub struct TuiOptions {
     pub record: Option<std::path::PathBuf>,
 }
 
-/// Runs the scenario in the UI; on exit clears injected faults, restores the terminal and prints the summary.
-pub async fn run(scenario: Scenario, opts: RunOptions, ui: TuiOptions) -> anyhow::Result<ExitCode> {
-    opts.check_schedule()?;
-    let explain: Vec<String> = scenario.faults.iter().map(|f| f.explain.clone()).collect();
-    let keymap = keymap::keymap(&scenario.faults);
-    let mut model = Model::new(&scenario);
-    let cast = match &ui.record {
-        Some(path) => {
-            let (w, h) = match ui.viewport {
-                Some(size) => size,
-                None => crossterm::terminal::size()?,
-            };
-            let writer = record::CastWriter::create(path, w, h, &format!("resilience-tui: {}", scenario.title))?;
-            Some(Arc::new(std::sync::Mutex::new(writer)))
-        }
-        None => None,
-    };
-    let (running, mut rx) = run::start(scenario, &opts).await?;
-    let running = Arc::new(running);
-    let timers = run::schedule(&running, &opts);
-    let (result, warnings) = {
-        let mut tui = terminal::Tui::enter(ui.viewport, cast.clone())?;
-        let explain = explain.join("\n");
-        let mut ui_loop = Loop {
-            running: &running,
-            model: &mut model,
-            keymap: &keymap,
-            explain: &explain,
-            cast,
+/// The UI for one scenario.
+pub struct Tui {
+    model: Model,
+    keymap: Vec<Binding>,
+    explain: String,
+    options: TuiOptions,
+    cast: Option<record::SharedCast>,
+}
+
+impl Tui {
+    /// Prepares the UI (and the recording file, so a bad path fails before anything starts).
+    pub fn new(scenario: &Scenario, options: TuiOptions) -> anyhow::Result<Self> {
+        let cast = match &options.record {
+            Some(path) => {
+                let (w, h) = match options.viewport {
+                    Some(size) => size,
+                    None => crossterm::terminal::size()?,
+                };
+                let title = format!("resilience-tui: {}", scenario.title);
+                let writer = record::CastWriter::create(path, w, h, &title)?;
+                Some(Arc::new(std::sync::Mutex::new(writer)))
+            }
+            None => None,
         };
-        // A bug in a pane must not leave a fault behind: catch it here, clear, summarize, then report it.
-        let outcome = std::panic::AssertUnwindSafe(ui_loop.run(&mut tui, &mut rx, ui.fps, opts.duration))
+        Ok(Self {
+            model: Model::new(scenario),
+            keymap: keymap::keymap(&scenario.faults),
+            explain: scenario
+                .faults
+                .iter()
+                .map(|f| f.explain.as_str())
+                .collect::<Vec<_>>()
+                .join("\n"),
+            options,
+            cast,
+        })
+    }
+}
+
+impl Display for Tui {
+    async fn show(mut self, mut events: Events, control: Control) -> anyhow::Result<Ledger> {
+        let result = self.show_until_the_end(&mut events, &control).await;
+        if result.is_err() {
+            control.stop(StopReason::DisplayFailed);
+        }
+        // The terminal is back; what the run still says goes into the summary.
+        while let Some(e) = events.recv().await {
+            self.model.apply(&e);
+        }
+        let ledger = &mut self.model.ledger;
+        ledger.routine_dropped = events.routine_dropped();
+        let _ = write!(std::io::stdout(), "{}", ledger.text(ledger.end()));
+        result.map(|()| self.model.ledger)
+    }
+}
+
+impl Tui {
+    /// Draws until the event stream ends; the terminal is restored on return, on an error and on a panic.
+    async fn show_until_the_end(&mut self, events: &mut Events, control: &Control) -> anyhow::Result<()> {
+        let mut terminal = terminal::Tui::enter(self.options.viewport, self.cast.clone())?;
+        let mut ui_loop = Loop {
+            control,
+            model: &mut self.model,
+            keymap: &self.keymap,
+            explain: &self.explain,
+            cast: self.cast.clone(),
+        };
+        // A bug in a pane must not leave a fault behind: catch it here; the lifecycle clears and summarizes.
+        let outcome = std::panic::AssertUnwindSafe(ui_loop.run(&mut terminal, events, self.options.fps))
             .catch_unwind()
             .await;
-        let result = outcome.unwrap_or_else(|panic| {
+        tracing::info!(ok = outcome.as_ref().is_ok_and(Result::is_ok), "the UI loop ended");
+        outcome.unwrap_or_else(|panic| {
             let what = panic
                 .downcast_ref::<&str>()
                 .map(|s| s.to_string())
@@ -85,38 +124,12 @@ pub async fn run(scenario: Scenario, opts: RunOptions, ui: TuiOptions) -> anyhow
             Err(anyhow::anyhow!(
                 "the UI stopped on an internal error ({what}); the faults it injected were cleared and the summary is above; please report this"
             ))
-        });
-        tracing::info!(?result, "the UI loop ended");
-        // Clear what we injected while the screen still shows it, with a bound on how long that may take.
-        let warnings = tokio::time::timeout(Duration::from_secs(15), running.clear_faults())
-            .await
-            .unwrap_or_else(|_| vec!["warning: clearing the faults timed out".to_string()]);
-        (result, warnings)
-    };
-    for t in timers {
-        t.abort();
+        })
     }
-    let end = running.bus.elapsed();
-    if let Ok(running) = Arc::try_unwrap(running) {
-        running.shutdown().await;
-    }
-    while let Ok(e) = rx.try_recv() {
-        model.apply(&e);
-    }
-    print!("{}", model.ledger.text(end));
-    for w in warnings {
-        println!("{w}");
-    }
-    result?;
-    Ok(if model.ledger.summary().lost > 0 {
-        ExitCode::from(2)
-    } else {
-        ExitCode::SUCCESS
-    })
 }
 
 struct Loop<'a> {
-    running: &'a Arc<Running>,
+    control: &'a Control,
     model: &'a mut Model,
     keymap: &'a [Binding],
     explain: &'a str,
@@ -124,13 +137,7 @@ struct Loop<'a> {
 }
 
 impl Loop<'_> {
-    async fn run(
-        &mut self,
-        tui: &mut terminal::Tui,
-        rx: &mut UnboundedReceiver<Stamped>,
-        fps: u32,
-        duration: Option<Duration>,
-    ) -> anyhow::Result<()> {
+    async fn run(&mut self, tui: &mut terminal::Tui, events: &mut Events, fps: u32) -> anyhow::Result<()> {
         let theme = Theme::from_env();
         let mut keys = EventStream::new();
         let mut render = tokio::time::interval(Duration::from_secs_f64(1.0 / f64::from(fps.max(1))));
@@ -138,20 +145,16 @@ impl Loop<'_> {
         let mut tick = tokio::time::interval(Duration::from_millis(250));
         tick.set_missed_tick_behavior(MissedTickBehavior::Skip);
         let mut view = View::new(self.model.orders.len() + 1);
+        view.panic_in_pane = std::env::var_os("RESILIENCE_TUI_TEST_PANIC_IN_PANE").is_some();
         let mut frozen: Option<Model> = None;
         let mut dirty = true;
-        let end = tokio::time::sleep(duration.unwrap_or(Duration::from_secs(100 * 365 * 24 * 3600)));
-        tokio::pin!(end);
-        let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
-        let mut hangup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())?;
+        let mut keys_open = true;
         loop {
             tokio::select! {
                 biased;
-                key = keys.next() => match key {
+                key = keys.next(), if keys_open => match key {
                     Some(Ok(TermEvent::Key(k))) if k.kind == KeyEventKind::Press => {
-                        if self.on_key(k, &mut view, &mut frozen) {
-                            return Ok(());
-                        }
+                        self.on_key(k, &mut view, &mut frozen);
                         dirty = true;
                     }
                     Some(Ok(TermEvent::Resize(..))) => {
@@ -160,15 +163,22 @@ impl Loop<'_> {
                     }
                     Some(Ok(_)) => {}
                     Some(Err(e)) => return Err(e.into()),
-                    None => return Ok(()),
+                    // No more keys (the terminal went away): end the run.
+                    None => {
+                        keys_open = false;
+                        self.control.stop(StopReason::Quit);
+                    }
                 },
-                _ = terminate.recv() => return Ok(()),
-                _ = hangup.recv() => return Ok(()),
-                _ = &mut end => return Ok(()),
-                Some(e) = rx.recv() => {
+                e = events.recv() => {
+                    let Some(e) = e else {
+                        // The run has ended: show its last state once more.
+                        let shown = frozen.as_ref().unwrap_or(&*self.model);
+                        tui.draw(|f| view::draw(f, shown, &view, self.keymap, self.explain, theme))?;
+                        return Ok(());
+                    };
                     let mut n = 1;
                     self.apply(&e);
-                    while let Ok(e) = rx.try_recv() {
+                    while let Some(e) = events.try_recv() {
                         self.apply(&e);
                         n += 1;
                     }
@@ -178,7 +188,7 @@ impl Loop<'_> {
                     dirty = true;
                 }
                 _ = tick.tick() => {
-                    self.model.now = self.running.bus.elapsed();
+                    self.model.now = self.control.elapsed();
                     dirty |= frozen.is_none();
                 }
                 _ = render.tick(), if dirty => {
@@ -206,8 +216,8 @@ impl Loop<'_> {
         }
     }
 
-    /// Handles one key press; true means quit.
-    fn on_key(&mut self, key: KeyEvent, view: &mut View, frozen: &mut Option<Model>) -> bool {
+    /// Handles one key press.
+    fn on_key(&mut self, key: KeyEvent, view: &mut View, frozen: &mut Option<Model>) {
         if let Some(text) = view.editing.as_mut() {
             match key.code {
                 KeyCode::Enter => {
@@ -223,24 +233,23 @@ impl Loop<'_> {
                 KeyCode::Char(c) => text.push(c),
                 _ => {}
             }
-            return false;
+            return;
         }
         if view.help && matches!(key.code, KeyCode::Esc) {
             view.help = false;
-            return false;
+            return;
         }
         let logs = view.scroll.len();
         let command = keymap::dispatch(self.keymap, &key);
         tracing::debug!(?key, ?command, "key");
         match command {
-            Some(Command::Quit) => return true,
+            // Once: the run shuts down. Again while it does: stop waiting for the faults to clear.
+            Some(Command::Quit) => self.control.stop(StopReason::Quit),
             Some(Command::InjectFault(i)) => {
-                if self.model.faults.get(i).is_some_and(|f| f.injected_since.is_none()) {
+                let can = !self.control.is_stopping();
+                if can && self.model.faults.get(i).is_some_and(|f| f.injected_since.is_none()) {
                     self.model.set_pending(i, "injecting");
-                }
-                if i < self.running.faults.len() {
-                    let running = self.running.clone();
-                    tokio::spawn(async move { running.faults[i].inject(&running.bus).await });
+                    self.control.inject(i);
                 }
             }
             Some(Command::ClearFaults) => {
@@ -249,12 +258,7 @@ impl Loop<'_> {
                         self.model.set_pending(i, "clearing");
                     }
                 }
-                let running = self.running.clone();
-                tokio::spawn(async move {
-                    for fault in &running.faults {
-                        fault.clear(&running.bus).await;
-                    }
-                });
+                self.control.clear_faults();
             }
             Some(Command::ToggleHelp) => view.help = !view.help,
             Some(Command::ToggleFreeze) => match frozen.take() {
@@ -276,6 +280,5 @@ impl Loop<'_> {
             }
             None => {}
         }
-        false
     }
 }

@@ -7,7 +7,7 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::time::Duration;
 
-use crate::event::{AppEvent, Event, FaultEvent, Stamped};
+use crate::event::{AppEvent, ContainerState, Event, FaultEvent, Stamped};
 use crate::resiliency::events::LogLevel;
 use crate::resiliency::trip::Counts;
 use crate::resiliency::{BreakerState, ResiliencyEvent};
@@ -66,7 +66,7 @@ pub struct Transition {
 pub struct BreakerView {
     pub name: String,
     pub policy: String,
-    /// Successes needed in half-open to close (read from the policy line).
+    /// Successes needed in half-open to close.
     pub max_requests: u32,
     pub state: BreakerState,
     pub since: Duration,
@@ -114,7 +114,9 @@ pub struct Model {
     pub ledger: Ledger,
     pub events: u64,
     /// The Docker container a fault acts on, and its state from Docker's event stream.
-    pub container: Option<(String, &'static str)>,
+    pub container: Option<(String, ContainerState)>,
+    /// The run is shutting down (faults being cleared, apps and sidecars stopping).
+    pub stopping: bool,
 }
 
 impl Model {
@@ -159,6 +161,7 @@ impl Model {
             ledger: Ledger::default(),
             events: 0,
             container: None,
+            stopping: false,
         }
     }
 
@@ -171,7 +174,12 @@ impl Model {
             Event::Resiliency { event, .. } => self.apply_resiliency(e.at, event),
             Event::Fault(f) => self.apply_fault(e.at, f, &e.event),
             Event::Notice { text } => self.sidecar.push(e.at, text.clone(), LineKind::Info),
-            Event::Container { name, state } => self.container = Some((name.clone(), state)),
+            Event::Container { name, state } => self.container = Some((name.clone(), *state)),
+            Event::ShuttingDown { .. } => {
+                let text = e.event.text().unwrap_or_default();
+                self.sidecar.push(e.at, text, LineKind::Info);
+                self.stopping = true;
+            }
         }
     }
 
@@ -196,15 +204,15 @@ impl Model {
             self.sidecar.push(at, text, LineKind::Level(line.level));
         }
         match event {
-            ResiliencyEvent::BreakerCreated { breaker, policy } => {
+            ResiliencyEvent::BreakerCreated {
+                breaker,
+                policy,
+                max_requests,
+            } => {
                 self.breakers.entry(breaker.to_string()).or_insert_with(|| BreakerView {
                     name: breaker.to_string(),
                     policy: policy.clone(),
-                    max_requests: policy
-                        .rsplit("maxRequests ")
-                        .next()
-                        .and_then(|n| n.split_whitespace().next()?.parse().ok())
-                        .unwrap_or(1),
+                    max_requests: *max_requests,
                     state: BreakerState::Closed,
                     since: at,
                     counts: Counts::default(),

@@ -8,6 +8,7 @@ use ratatui::widgets::{Block, Borders, Paragraph, Sparkline, Wrap};
 
 use super::model::{BreakerView, Log, Model, RetryView};
 use super::theme::Theme;
+use crate::event::ContainerState;
 use crate::resiliency::BreakerState;
 
 fn secs(d: std::time::Duration) -> String {
@@ -217,7 +218,7 @@ pub fn faults(frame: &mut Frame, area: Rect, model: &Model, theme: Theme) {
         }
     }
     if let Some((name, state)) = &model.container {
-        let style = if *state == "running" {
+        let style = if *state == ContainerState::Running {
             theme.dim()
         } else {
             theme.fault_active()

@@ -28,6 +28,8 @@ pub struct View {
     pub help: bool,
     /// Events that arrived since the display was frozen (None: not frozen).
     pub frozen_behind: Option<u64>,
+    /// A test hook (tests/tui_tmux.rs), read once at start: a pane panics once a fault shows on screen.
+    pub panic_in_pane: bool,
 }
 
 impl View {
@@ -42,10 +44,7 @@ impl View {
 
 /// Draws everything; `explain` is the scenario's text for learners (shown in the help overlay).
 pub fn draw(frame: &mut Frame, model: &Model, view: &View, keymap: &[Binding], explain: &str, theme: Theme) {
-    // A test hook (tests/tui_tmux.rs): a bug in a pane, once a fault shows on screen.
-    if model.faults.iter().any(|f| f.injected_since.is_some())
-        && std::env::var_os("RESILIENCE_TUI_TEST_PANIC_IN_PANE").is_some()
-    {
+    if view.panic_in_pane && model.faults.iter().any(|f| f.injected_since.is_some()) {
         panic!("a pane failed to draw (RESILIENCE_TUI_TEST_PANIC_IN_PANE)");
     }
     let area = frame.area();
@@ -105,6 +104,12 @@ fn header_line(frame: &mut Frame, area: Rect, model: &Model, view: &View, theme:
     if let Some(behind) = view.frozen_behind {
         spans.push(Span::styled(
             format!(" FROZEN ({behind} new events) "),
+            theme.fault_active(),
+        ));
+    }
+    if model.stopping {
+        spans.push(Span::styled(
+            " SHUTTING DOWN: clearing faults (q again: stop waiting) ",
             theme.fault_active(),
         ));
     }

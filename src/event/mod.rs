@@ -4,13 +4,14 @@
 //! scenario started. Displays decide how to show them; [`Event::text`] is the line a person reads, shared by
 //! every display so they all say the same thing.
 
+mod bus;
+
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::mpsc;
-use tokio::time::Instant;
+pub use bus::{EventBus, Events};
 
-use crate::resiliency::{Observer, ResiliencyEvent, SharedObserver};
+use crate::resiliency::ResiliencyEvent;
 
 /// Something an app did or printed.
 #[derive(Debug, Clone, PartialEq)]
@@ -77,11 +78,60 @@ pub enum Event {
     Notice {
         text: String,
     },
-    /// A Docker container's state, from Docker's event stream (`running`, `stopping`, `exited`).
+    /// A Docker container's state, from Docker's event stream.
     Container {
         name: String,
-        state: &'static str,
+        state: ContainerState,
     },
+    /// The run has begun to shut down: faults are being cleared, then apps and sidecars stopped.
+    ShuttingDown {
+        reason: StopReason,
+    },
+}
+
+/// A container's state as Docker's event stream reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ContainerState {
+    Running,
+    Stopping,
+    Exited,
+}
+
+impl std::fmt::Display for ContainerState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            ContainerState::Running => "running",
+            ContainerState::Stopping => "stopping",
+            ContainerState::Exited => "exited",
+        })
+    }
+}
+
+/// Why a run ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StopReason {
+    /// q or Ctrl-C in the UI.
+    Quit,
+    /// SIGINT, SIGTERM or SIGHUP.
+    Signal(&'static str),
+    /// `--duration` elapsed.
+    Duration,
+    /// Standard output was closed (e.g. `| head`).
+    OutputClosed,
+    /// The display stopped on an error.
+    DisplayFailed,
+}
+
+impl std::fmt::Display for StopReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StopReason::Quit => f.write_str("quit"),
+            StopReason::Signal(name) => f.write_str(name),
+            StopReason::Duration => f.write_str("--duration elapsed"),
+            StopReason::OutputClosed => f.write_str("the output was closed"),
+            StopReason::DisplayFailed => f.write_str("the display failed"),
+        }
+    }
 }
 
 /// An event with the time since the scenario started.
@@ -100,6 +150,7 @@ impl Event {
             Event::Fault(_) => "fault".to_string(),
             Event::Notice { .. } => "scenario".to_string(),
             Event::Container { .. } => "docker".to_string(),
+            Event::ShuttingDown { .. } => "scenario".to_string(),
         }
     }
 
@@ -139,6 +190,7 @@ impl Event {
             },
             Event::Notice { .. } => "notice",
             Event::Container { .. } => "container_state",
+            Event::ShuttingDown { .. } => "shutting_down",
         }
     }
 
@@ -182,67 +234,9 @@ impl Event {
             }),
             Event::Notice { text } => Some(text.clone()),
             Event::Container { name, state } => Some(format!("container {name} is {state}")),
+            Event::ShuttingDown { reason } => Some(format!(
+                "shutting down ({reason}): clearing faults, then stopping apps and sidecars"
+            )),
         }
-    }
-}
-
-/// The sending side of the event stream; cheap to clone.
-#[derive(Clone)]
-pub struct EventBus {
-    tx: mpsc::UnboundedSender<Stamped>,
-    start: Instant,
-}
-
-impl EventBus {
-    pub fn new() -> (Self, mpsc::UnboundedReceiver<Stamped>) {
-        let (tx, rx) = mpsc::unbounded_channel();
-        (
-            Self {
-                tx,
-                start: Instant::now(),
-            },
-            rx,
-        )
-    }
-
-    pub fn elapsed(&self) -> Duration {
-        self.start.elapsed()
-    }
-
-    pub fn emit(&self, event: Event) {
-        // Nobody listening any more (the display has exited): the event has nowhere to go.
-        let _ = self.tx.send(Stamped {
-            at: self.elapsed(),
-            event,
-        });
-    }
-
-    pub fn app(&self, app: &Arc<str>, event: AppEvent) {
-        self.emit(Event::App {
-            app: app.clone(),
-            event,
-        });
-    }
-
-    /// An observer for one sidecar's resiliency engine.
-    pub fn resiliency_observer(&self, app_id: &str) -> SharedObserver {
-        Arc::new(SidecarObserver {
-            bus: self.clone(),
-            app_id: app_id.into(),
-        })
-    }
-}
-
-struct SidecarObserver {
-    bus: EventBus,
-    app_id: Arc<str>,
-}
-
-impl Observer for SidecarObserver {
-    fn on_event(&self, event: ResiliencyEvent) {
-        self.bus.emit(Event::Resiliency {
-            app_id: self.app_id.clone(),
-            event,
-        });
     }
 }

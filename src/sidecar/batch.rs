@@ -14,7 +14,7 @@
 
 use std::cell::RefCell;
 
-use super::events::{Observer, ResiliencyEvent, SharedObserver};
+use crate::resiliency::{Observer, ResiliencyEvent, SharedObserver};
 
 /// Events held back at most this many at a time.
 const MAX_PENDING: usize = 256;
@@ -27,20 +27,6 @@ thread_local! {
     static FLUSH_SOON: RefCell<Option<std::sync::Arc<tokio::sync::Notify>>> = const { RefCell::new(None) };
 }
 
-/// The events a healthy call emits every time; everything else is news and is delivered without delay.
-fn routine(event: &ResiliencyEvent) -> bool {
-    matches!(
-        event,
-        ResiliencyEvent::AttemptStarted { attempt: 1, .. }
-            | ResiliencyEvent::BreakerCounted { .. }
-            | ResiliencyEvent::Finished {
-                attempts: 1,
-                error: None,
-                ..
-            }
-    )
-}
-
 /// Wraps an observer so that events emitted on a batching thread are delivered when that thread flushes.
 pub struct Batched(pub SharedObserver);
 
@@ -50,7 +36,7 @@ impl Observer for Batched {
             let mut pending = pending.borrow_mut();
             match pending.as_mut() {
                 Some(queue) => {
-                    if !routine(&event) {
+                    if !event.is_routine() {
                         URGENT.with(|u| u.set(true));
                     }
                     queue.push((self.0.clone(), event));

@@ -1,24 +1,33 @@
-//! Faults a learner injects and clears. Inject and clear are idempotent; every change is an event.
+//! Faults a learner injects and clears, and what they act on. Inject and clear are idempotent; every change is
+//! an event.
 //!
-//! What a fault stops depends on the scenario and on what this machine has: an app's listener, a
-//! `redis-server` process the tool started, or the in-memory store (a simulated outage).
+//! What a fault stops depends on the scenario and on what this machine has (`stores.rs` chooses): an app's
+//! listener, a `redis-server` process the tool started (`redis_server.rs`), Docker's `dapr_redis` container
+//! (`docker.rs`, with `leftover.rs` for what a killed run left), or the in-memory store (a simulated outage).
+//! [`FaultSet`] holds a run's faults; once the run shuts down it refuses new injections, so a key pressed
+//! during the shutdown cannot stop something after it was started again.
 
-use std::net::SocketAddr;
+pub mod docker;
+pub mod leftover;
+pub mod redis_server;
+pub(crate) mod stores;
+
 use std::sync::Arc;
-use std::time::Duration;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use tokio::sync::Mutex;
 
 use crate::apps::order_processor::OrderProcessor;
-use crate::docker::Container;
 use crate::event::{Event, EventBus, FaultEvent};
 use crate::scenario::FaultSpec;
 use crate::state::memory::MemoryStore;
+use docker::Container;
+use redis_server::RedisServer;
 
 /// What a fault acts on.
 pub enum FaultTarget {
     App(Arc<OrderProcessor>),
-    RedisProcess(Arc<RedisProcess>),
+    RedisServer(Arc<RedisServer>),
     MemoryOutage {
         component: String,
         store: Arc<MemoryStore>,
@@ -77,7 +86,7 @@ impl Fault {
     pub fn description(&self) -> String {
         match &self.target {
             FaultTarget::App(app) => format!("stop {} ({} refuses connections)", app.app_id(), app.addr()),
-            FaultTarget::RedisProcess(p) => format!("stop redis-server ({} refuses connections)", p.addr()),
+            FaultTarget::RedisServer(p) => format!("stop redis-server ({} refuses connections)", p.addr()),
             FaultTarget::MemoryOutage { component, .. } => {
                 format!("simulated outage of the in-memory {component} store (every call fails)")
             }
@@ -88,15 +97,16 @@ impl Fault {
     fn cleared_description(&self) -> String {
         match &self.target {
             FaultTarget::App(app) => format!("{} listens again on {}", app.app_id(), app.addr()),
-            FaultTarget::RedisProcess(p) => format!("redis-server listens again on {}", p.addr()),
+            FaultTarget::RedisServer(p) => format!("redis-server listens again on {}", p.addr()),
             FaultTarget::MemoryOutage { component, .. } => format!("the in-memory {component} store answers again"),
             FaultTarget::Container(c) => format!("docker start {}", c.name()),
         }
     }
 
-    pub async fn inject(&self, bus: &EventBus) {
+    async fn inject(&self, bus: &EventBus, closing: &AtomicBool) {
         let mut injected = self.injected.lock().await;
-        if *injected {
+        // Checked under the lock: a shutdown that has begun clearing never sees a fault injected after it.
+        if *injected || closing.load(Ordering::SeqCst) {
             return;
         }
         self.changing(bus, "injecting", self.description());
@@ -105,7 +115,7 @@ impl Fault {
                 app.stop().await;
                 Ok(())
             }
-            FaultTarget::RedisProcess(p) => {
+            FaultTarget::RedisServer(p) => {
                 p.stop().await;
                 Ok(())
             }
@@ -131,7 +141,7 @@ impl Fault {
         }));
     }
 
-    pub async fn clear(&self, bus: &EventBus) {
+    async fn clear(&self, bus: &EventBus) {
         let mut injected = self.injected.lock().await;
         if !*injected {
             return;
@@ -139,7 +149,7 @@ impl Fault {
         self.changing(bus, "clearing", self.cleared_description());
         let result = match &self.target {
             FaultTarget::App(app) => app.start().await.map_err(|e| e.to_string()),
-            FaultTarget::RedisProcess(p) => p.start().await.map_err(|e| e.to_string()),
+            FaultTarget::RedisServer(p) => p.start().await.map_err(|e| e.to_string()),
             FaultTarget::MemoryOutage { store, .. } => {
                 store.set_down(false);
                 Ok(())
@@ -167,92 +177,68 @@ impl Fault {
     }
 }
 
-/// A `redis-server` the tool runs on a loopback port (when Docker's `dapr_redis` is not used), which the
-/// fault stops and starts. Like `dapr_redis` it keeps Redis's default snapshots (in a temporary folder), and it
-/// is stopped with SIGTERM so it saves them: an order saved before the stop is still there after the start.
-/// Killed when dropped.
-pub struct RedisProcess {
-    addr: SocketAddr,
-    dir: std::path::PathBuf,
-    child: Mutex<Option<tokio::process::Child>>,
+/// A run's faults, shared by the keys, the `--fault-at` timers and the shutdown.
+pub struct FaultSet {
+    faults: Vec<Fault>,
+    bus: EventBus,
+    /// Set when the run starts to shut down: no fault is injected after that.
+    closing: AtomicBool,
 }
 
-impl RedisProcess {
-    /// Whether `redis-server` is on PATH.
-    pub async fn available() -> bool {
-        let probe = tokio::process::Command::new("redis-server")
-            .arg("--version")
-            .output()
-            .await;
-        probe.is_ok_and(|o| o.status.success())
-    }
-
-    pub fn new(addr: SocketAddr) -> Self {
-        let dir = std::env::temp_dir().join(format!("resilience-tui-redis-{}-{}", std::process::id(), addr.port()));
+impl FaultSet {
+    pub fn new(faults: Vec<Fault>, bus: EventBus) -> Self {
         Self {
-            addr,
-            dir,
-            child: Mutex::new(None),
+            faults,
+            bus,
+            closing: AtomicBool::new(false),
         }
     }
 
-    pub fn addr(&self) -> SocketAddr {
-        self.addr
+    pub fn specs(&self) -> impl Iterator<Item = &FaultSpec> {
+        self.faults.iter().map(|f| &f.spec)
     }
 
-    /// Starts it (no persistence) and waits until it accepts connections.
-    pub async fn start(&self) -> std::io::Result<()> {
-        let mut child = self.child.lock().await;
-        if child.is_some() {
-            return Ok(());
-        }
-        std::fs::create_dir_all(&self.dir)?;
-        let spawned = tokio::process::Command::new("redis-server")
-            .args([
-                "--port",
-                &self.addr.port().to_string(),
-                "--bind",
-                &self.addr.ip().to_string(),
-            ])
-            .arg("--dir")
-            .arg(&self.dir)
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .kill_on_drop(true)
-            .spawn()?;
-        *child = Some(spawned);
-        for _ in 0..100 {
-            if tokio::net::TcpStream::connect(self.addr).await.is_ok() {
-                return Ok(());
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        Err(std::io::Error::other(format!(
-            "redis-server did not listen on {} within 5s",
-            self.addr
-        )))
+    pub fn len(&self) -> usize {
+        self.faults.len()
     }
 
-    /// SIGTERM (Redis saves its snapshot and exits), then SIGKILL if it has not exited within 3s.
-    pub async fn stop(&self) {
-        let Some(mut child) = self.child.lock().await.take() else {
-            return;
-        };
-        if let Some(pid) = child.id() {
-            let _ = tokio::process::Command::new("kill")
-                .args(["-TERM", &pid.to_string()])
-                .status()
-                .await;
-            if tokio::time::timeout(Duration::from_secs(3), child.wait()).await.is_ok() {
-                return;
-            }
-        }
-        let _ = child.kill().await;
+    pub fn is_empty(&self) -> bool {
+        self.faults.is_empty()
     }
-}
 
-impl Drop for RedisProcess {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
+    /// Injects fault `i` (nothing when there is none, or the run is shutting down).
+    pub async fn inject(&self, i: usize) {
+        if let Some(fault) = self.faults.get(i) {
+            fault.inject(&self.bus, &self.closing).await;
+        }
+    }
+
+    pub async fn clear_all(&self) {
+        for fault in &self.faults {
+            fault.clear(&self.bus).await;
+        }
+    }
+
+    /// From now on nothing is injected; then clears everything. An injection in flight finishes first (it
+    /// holds its fault's lock), and is then cleared.
+    pub async fn close_and_clear(&self) {
+        self.closing.store(true, Ordering::SeqCst);
+        self.clear_all().await;
+    }
+
+    /// For each fault still in effect, what to tell the user: its name and, where there is one, the command
+    /// that clears it by hand. Never waits: a fault whose change is still in flight counts as in effect.
+    pub fn still_injected(&self) -> Vec<String> {
+        self.faults
+            .iter()
+            .filter(|f| f.injected.try_lock().map(|i| *i).unwrap_or(true))
+            .map(|f| {
+                let by_hand = f
+                    .manual_clear_command()
+                    .map(|c| format!("; run: {c}"))
+                    .unwrap_or_default();
+                format!("warning: fault {} is still in effect{by_hand}", f.spec.name)
+            })
+            .collect()
     }
 }

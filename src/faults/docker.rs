@@ -7,6 +7,8 @@ use bollard::Docker;
 use bollard::query_parameters::{EventsOptionsBuilder, StartContainerOptions, StopContainerOptionsBuilder};
 use futures_util::StreamExt;
 
+use crate::event::ContainerState;
+
 /// Longest wait for any one Docker call.
 pub const CALL_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -82,7 +84,7 @@ impl Container {
     /// `docker stop -t 1`: a teaching tool wants the outage now, not after Redis's graceful shutdown.
     /// Leaves a marker first, so that a run killed before it clears the fault is found by the next one.
     pub async fn stop(&self) -> Result<(), DockerError> {
-        crate::leftover::note_stopping(&self.name);
+        super::leftover::note_stopping(&self.name);
         let options = StopContainerOptionsBuilder::default().t(1).build();
         bounded(&self.name, self.docker.stop_container(&self.name, Some(options))).await
     }
@@ -93,18 +95,18 @@ impl Container {
             self.docker.start_container(&self.name, None::<StartContainerOptions>),
         )
         .await?;
-        crate::leftover::note_started(&self.name);
+        super::leftover::note_started(&self.name);
         Ok(())
     }
 
     /// A run that was killed (SIGKILL) after stopping this container left it stopped: start it again and say
     /// so. `Ok(None)` when there is nothing to recover.
     pub async fn recover_left_stopped(&self) -> Result<Option<String>, DockerError> {
-        let Some(pid) = crate::leftover::left_stopped_by_dead_run(&self.name) else {
+        let Some(pid) = super::leftover::left_stopped_by_dead_run(&self.name) else {
             return Ok(None);
         };
         if self.is_running().await? {
-            crate::leftover::note_started(&self.name); // someone started it already; the marker is stale
+            super::leftover::note_started(&self.name); // someone started it already; the marker is stale
             return Ok(None);
         }
         self.start().await?;
@@ -114,11 +116,11 @@ impl Container {
         )))
     }
 
-    /// Follows Docker's event stream for this container and reports its state (`running`, `stopping`,
-    /// `exited`) as it changes, until the stream ends; `on_error` hears why it ended early.
+    /// Follows Docker's event stream for this container and reports its state as it changes, until the
+    /// stream ends; `on_error` hears why it ended early.
     pub fn watch(
         &self,
-        on_state: impl Fn(&'static str) + Send + 'static,
+        on_state: impl Fn(ContainerState) + Send + 'static,
         on_error: impl Fn(String) + Send + 'static,
     ) -> tokio::task::JoinHandle<()> {
         let filters = std::collections::HashMap::from([
@@ -133,9 +135,9 @@ impl Container {
                 match event {
                     Ok(message) => {
                         let state = match message.action.as_deref() {
-                            Some("start" | "restart" | "unpause") => "running",
-                            Some("kill" | "stop") => "stopping",
-                            Some("die") => "exited",
+                            Some("start" | "restart" | "unpause") => ContainerState::Running,
+                            Some("kill" | "stop") => ContainerState::Stopping,
+                            Some("die") => ContainerState::Exited,
                             _ => continue,
                         };
                         on_state(state);

@@ -1,64 +1,11 @@
-//! Headless mode: one line per event on stdout, as text for people or JSONL for machines.
-//!
-//! Text mode reads like the quickstart's terminals side by side: app output as `== APP - checkout == …`,
-//! the sidecar's Dapr log lines with daprd's level prefix and elapsed seconds (`WARN[0005] …`), faults as
-//! `== FAULT == …`. JSONL carries the same text in `msg`, plus `t`, `source`, `kind` and the event's fields.
-
-use std::io::{self, Write};
-use std::time::Duration;
+//! How headless mode writes one event: text lines for people (like the quickstart's terminals side by side)
+//! or one JSON object for machines.
 
 use serde_json::{Map, Value, json};
 
 use crate::event::{AppEvent, Event, FaultEvent, Stamped};
 use crate::resiliency::ResiliencyEvent;
 use crate::resiliency::events::LogLevel;
-use crate::summary::Ledger;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Output {
-    Text,
-    Jsonl,
-}
-
-/// Prints events as they come and keeps the ledger for the summary.
-pub struct Printer<W: Write> {
-    out: W,
-    format: Output,
-    pub ledger: Ledger,
-}
-
-impl<W: Write> Printer<W> {
-    pub fn new(out: W, format: Output) -> Self {
-        Self {
-            out,
-            format,
-            ledger: Ledger::default(),
-        }
-    }
-
-    pub fn print(&mut self, e: &Stamped) -> io::Result<()> {
-        self.ledger.record(e);
-        match self.format {
-            Output::Text => {
-                for line in text_lines(e) {
-                    writeln!(self.out, "{line}")?;
-                }
-            }
-            Output::Jsonl => writeln!(self.out, "{}", json_line(e))?,
-        }
-        self.out.flush()
-    }
-
-    /// Prints the summary; returns the writer.
-    pub fn finish(mut self, end: Duration) -> io::Result<(W, Ledger)> {
-        match self.format {
-            Output::Text => write!(self.out, "{}", self.ledger.text(end))?,
-            Output::Jsonl => writeln!(self.out, "{}", self.ledger.json(end))?,
-        }
-        self.out.flush()?;
-        Ok((self.out, self.ledger))
-    }
-}
 
 /// The text-mode lines of one event (none for events that are only counted).
 pub fn text_lines(e: &Stamped) -> Vec<String> {
@@ -75,7 +22,12 @@ pub fn text_lines(e: &Stamped) -> Vec<String> {
             .filter(|l| l.level > LogLevel::Debug)
             .map(|l| format!("{}[{:04}] {}", l.level.tty_prefix(), e.at.as_secs(), l.message))
             .collect(),
-        Event::Notice { text } => vec![format!("== SCENARIO == {text}")],
+        Event::Notice { .. } | Event::ShuttingDown { .. } => e
+            .event
+            .text()
+            .map(|t| format!("== SCENARIO == {t}"))
+            .into_iter()
+            .collect(),
         Event::Container { .. } => e
             .event
             .text()
@@ -135,7 +87,7 @@ fn fields(event: &Event, m: &mut Map<String, Value>) {
                 ResiliencyEvent::ResourceLoaded { name } => put("resource", json!(name)),
                 ResiliencyEvent::BuiltInOverrideReset { policy }
                 | ResiliencyEvent::ProtectedOverrideIgnored { policy } => put("policy", json!(policy)),
-                ResiliencyEvent::BreakerCreated { breaker, policy } => {
+                ResiliencyEvent::BreakerCreated { breaker, policy, .. } => {
                     put("breaker", json!(&**breaker));
                     put("policy", json!(policy));
                 }
@@ -207,9 +159,10 @@ fn fields(event: &Event, m: &mut Map<String, Value>) {
             }
         }
         Event::Notice { .. } => {}
+        Event::ShuttingDown { reason } => put("reason", json!(reason.to_string())),
         Event::Container { name, state } => {
             put("container", json!(name));
-            put("state", json!(state));
+            put("state", json!(state.to_string()));
         }
         Event::Fault(f) => match f {
             FaultEvent::Changing { fault, what, .. } => {

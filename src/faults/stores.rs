@@ -5,16 +5,17 @@ use std::sync::Arc;
 
 use anyhow::{Context, bail};
 
-use super::run::StateStoreChoice;
-use super::{FaultAction, Scenario, loopback};
-use crate::docker::Container;
+use super::docker::Container;
+use super::redis_server::RedisServer;
 use crate::event::{Event, EventBus};
-use crate::fault::RedisProcess;
+use crate::lifecycle::StateStoreChoice;
+use crate::net::loopback;
 use crate::resources::Resources;
+use crate::scenario::{FaultAction, Scenario};
 
 /// Where a stopped state store runs.
 pub(crate) enum StoreServer {
-    Process(Arc<RedisProcess>),
+    RedisServer(Arc<RedisServer>),
     /// The container, and whether it was running when the run started.
     Container(Arc<Container>, bool),
 }
@@ -38,7 +39,7 @@ pub(crate) async fn choose_state_stores(
             bail!(
                 "fault `{}` stops the state store `{component}`, which no component in {} defines",
                 spec.name,
-                scenario.resources.display()
+                scenario.resources
             );
         };
         if c.component_type != "state.redis" {
@@ -82,8 +83,8 @@ pub(crate) async fn choose_state_stores(
         }
         let use_redis = match choice {
             StateStoreChoice::Memory => false,
-            StateStoreChoice::Auto | StateStoreChoice::Docker => RedisProcess::available().await,
-            StateStoreChoice::RedisServer if RedisProcess::available().await => true,
+            StateStoreChoice::Auto | StateStoreChoice::Docker => RedisServer::available().await,
+            StateStoreChoice::RedisServer if RedisServer::available().await => true,
             StateStoreChoice::RedisServer => {
                 bail!(
                     "--state-store redis-server: no redis-server on PATH; install it (apt-get install redis-server) or use --state-store memory"
@@ -92,11 +93,11 @@ pub(crate) async fn choose_state_stores(
         };
         let text = if use_redis {
             let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
-            let process = Arc::new(RedisProcess::new(loopback(port)));
+            let process = Arc::new(RedisServer::new(loopback(port))?);
             process.start().await.context("starting redis-server")?;
             c.metadata.retain(|(k, _)| !k.eq_ignore_ascii_case("redisHost"));
             c.metadata.push(("redisHost".into(), process.addr().to_string()));
-            servers.push((component.clone(), StoreServer::Process(process.clone())));
+            servers.push((component.clone(), StoreServer::RedisServer(process.clone())));
             format!(
                 "state store `{component}`: a redis-server started by resilience-tui on {}",
                 process.addr()

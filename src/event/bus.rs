@@ -1,0 +1,255 @@
+//! The event path from emitters (sidecar threads, app tasks, faults) to the one display of a run.
+//!
+//! It is bounded where it can be without losing anything that matters: routine events (a healthy call's
+//! attempt, the breaker's count, its end; see [`ResiliencyEvent::is_routine`]) are held at most
+//! [`ROUTINE_HELD`] at a time, and past that they are dropped and counted. News (orders, retries, breaker
+//! transitions, faults, notices) is never dropped: it arrives at the rate of orders and retries, so even a
+//! display that stops reading for minutes holds a few megabytes of it, while routine events can arrive at
+//! thousands a second. Emitting never blocks, so a slow display can never stall a sidecar.
+//!
+//! One queue keeps the order in which events were emitted. [`EventBus::close`] ends the stream: the display
+//! reads what is left, then [`Events::recv`] returns `None`.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::Notify;
+use tokio::time::Instant;
+
+use super::{Event, Stamped};
+use crate::resiliency::{Observer, ResiliencyEvent, SharedObserver};
+
+/// Routine events held for a display that is behind; more are dropped (and counted).
+pub const ROUTINE_HELD: usize = 4096;
+
+#[derive(Default)]
+struct Queue {
+    events: VecDeque<Stamped>,
+    routine_held: usize,
+    routine_dropped: u64,
+    closed: bool,
+}
+
+struct Shared {
+    queue: Mutex<Queue>,
+    notify: Notify,
+}
+
+impl Shared {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Queue> {
+        self.queue.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// The sending side of the event stream; cheap to clone.
+#[derive(Clone)]
+pub struct EventBus {
+    shared: Arc<Shared>,
+    start: Instant,
+}
+
+/// The receiving side: the one display of a run reads it.
+pub struct Events {
+    shared: Arc<Shared>,
+}
+
+impl EventBus {
+    pub fn new() -> (Self, Events) {
+        let shared = Arc::new(Shared {
+            queue: Mutex::default(),
+            notify: Notify::new(),
+        });
+        let events = Events { shared: shared.clone() };
+        (
+            Self {
+                shared,
+                start: Instant::now(),
+            },
+            events,
+        )
+    }
+
+    pub fn elapsed(&self) -> Duration {
+        self.start.elapsed()
+    }
+
+    pub fn emit(&self, event: Event) {
+        let routine = matches!(&event, Event::Resiliency { event, .. } if event.is_routine());
+        let stamped = Stamped {
+            at: self.elapsed(),
+            event,
+        };
+        {
+            let mut q = self.shared.lock();
+            if q.closed {
+                return;
+            }
+            if routine {
+                if q.routine_held >= ROUTINE_HELD {
+                    q.routine_dropped += 1;
+                    return;
+                }
+                q.routine_held += 1;
+            }
+            q.events.push_back(stamped);
+        }
+        // One reader: a permit stored while it is busy wakes its next wait at once.
+        self.shared.notify.notify_one();
+    }
+
+    /// Ends the stream: later events are ignored; the reader gets what is queued, then `None`.
+    pub fn close(&self) {
+        self.shared.lock().closed = true;
+        self.shared.notify.notify_one();
+    }
+
+    pub fn app(&self, app: &Arc<str>, event: super::AppEvent) {
+        self.emit(Event::App {
+            app: app.clone(),
+            event,
+        });
+    }
+
+    /// An observer for one sidecar's resiliency engine.
+    pub fn resiliency_observer(&self, app_id: &str) -> SharedObserver {
+        Arc::new(SidecarObserver {
+            bus: self.clone(),
+            app_id: app_id.into(),
+        })
+    }
+}
+
+impl Events {
+    /// The next event; `None` once the bus is closed and everything queued has been read.
+    pub async fn recv(&mut self) -> Option<Stamped> {
+        loop {
+            match self.try_recv() {
+                Some(e) => return Some(e),
+                None if self.shared.lock().closed => return None,
+                None => self.shared.notify.notified().await,
+            }
+        }
+    }
+
+    /// The next queued event, if any, without waiting.
+    pub fn try_recv(&mut self) -> Option<Stamped> {
+        let mut q = self.shared.lock();
+        let e = q.events.pop_front()?;
+        if matches!(&e.event, Event::Resiliency { event, .. } if event.is_routine()) {
+            q.routine_held -= 1;
+        }
+        Some(e)
+    }
+
+    /// Routine events dropped so far because this reader was behind.
+    pub fn routine_dropped(&self) -> u64 {
+        self.shared.lock().routine_dropped
+    }
+
+    /// Events waiting to be read.
+    pub fn queued(&self) -> usize {
+        self.shared.lock().events.len()
+    }
+}
+
+impl Drop for Events {
+    /// With no reader left, nothing more is queued.
+    fn drop(&mut self) {
+        self.shared.lock().closed = true;
+    }
+}
+
+struct SidecarObserver {
+    bus: EventBus,
+    app_id: Arc<str>,
+}
+
+impl Observer for SidecarObserver {
+    fn on_event(&self, event: ResiliencyEvent) {
+        self.bus.emit(Event::Resiliency {
+            app_id: self.app_id.clone(),
+            event,
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::AppEvent;
+
+    fn healthy(op: &str) -> Event {
+        Event::Resiliency {
+            app_id: "checkout".into(),
+            event: ResiliencyEvent::Finished {
+                operation: op.into(),
+                attempts: 1,
+                error: None,
+            },
+        }
+    }
+
+    fn order(id: u64) -> Event {
+        Event::App {
+            app: "checkout".into(),
+            event: AppEvent::OrderSent { order_id: id },
+        }
+    }
+
+    #[tokio::test]
+    async fn a_reader_that_is_behind_loses_routine_events_only_and_keeps_the_order() {
+        let (bus, mut events) = EventBus::new();
+        for i in 0..ROUTINE_HELD as u64 + 1000 {
+            bus.emit(healthy("op"));
+            if i % 100 == 0 {
+                bus.emit(order(i / 100));
+            }
+        }
+        assert_eq!(events.routine_dropped(), 1000);
+        bus.close();
+        let (mut orders, mut routine) = (Vec::new(), 0);
+        while let Some(e) = events.recv().await {
+            match e.event {
+                Event::App {
+                    event: AppEvent::OrderSent { order_id },
+                    ..
+                } => orders.push(order_id),
+                _ => routine += 1,
+            }
+        }
+        assert_eq!(orders, (0..51).collect::<Vec<_>>(), "every order, in order");
+        assert_eq!(routine, ROUTINE_HELD);
+    }
+
+    #[tokio::test]
+    async fn reading_makes_room_for_routine_events_again() {
+        let (bus, mut events) = EventBus::new();
+        for _ in 0..ROUTINE_HELD {
+            bus.emit(healthy("op"));
+        }
+        assert!(events.try_recv().is_some());
+        bus.emit(healthy("op"));
+        assert_eq!(events.routine_dropped(), 0, "one was read, so one more fits");
+        bus.emit(healthy("op"));
+        assert_eq!(events.routine_dropped(), 1);
+        assert_eq!(events.queued(), ROUTINE_HELD);
+    }
+
+    #[tokio::test]
+    async fn a_waiting_reader_wakes_for_an_event_and_ends_after_close() {
+        let (bus, mut events) = EventBus::new();
+        let reader = tokio::spawn(async move {
+            let first = events.recv().await.map(|e| e.event);
+            let end = events.recv().await;
+            (first, end)
+        });
+        tokio::task::yield_now().await;
+        bus.emit(order(7));
+        bus.close();
+        bus.emit(order(8));
+        let (first, end) = reader.await.unwrap();
+        assert_eq!(first, Some(order(7)));
+        assert_eq!(end, None, "closed: order 8 came after the close and is ignored");
+    }
+}

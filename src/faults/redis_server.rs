@@ -1,0 +1,88 @@
+//! A `redis-server` the tool runs on a loopback port when Docker's `dapr_redis` is not used; the state store
+//! fault stops and starts it.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+use tokio::sync::Mutex;
+
+/// Like `dapr_redis` it keeps Redis's default snapshots (in a private temporary folder, removed when this is
+/// dropped), and it is stopped with SIGTERM so it saves them: an order saved before the stop is still there
+/// after the start. The process is killed when this is dropped.
+pub struct RedisServer {
+    addr: SocketAddr,
+    dir: tempfile::TempDir,
+    child: Mutex<Option<tokio::process::Child>>,
+}
+
+impl RedisServer {
+    /// Whether `redis-server` is on PATH.
+    pub async fn available() -> bool {
+        let probe = tokio::process::Command::new("redis-server")
+            .arg("--version")
+            .output()
+            .await;
+        probe.is_ok_and(|o| o.status.success())
+    }
+
+    pub fn new(addr: SocketAddr) -> std::io::Result<Self> {
+        Ok(Self {
+            addr,
+            dir: tempfile::Builder::new().prefix("resilience-tui-redis-").tempdir()?,
+            child: Mutex::new(None),
+        })
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Starts it and waits (at most 5 s) until it accepts connections.
+    pub async fn start(&self) -> std::io::Result<()> {
+        let mut child = self.child.lock().await;
+        if child.is_some() {
+            return Ok(());
+        }
+        let spawned = tokio::process::Command::new("redis-server")
+            .args([
+                "--port",
+                &self.addr.port().to_string(),
+                "--bind",
+                &self.addr.ip().to_string(),
+            ])
+            .arg("--dir")
+            .arg(self.dir.path())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .kill_on_drop(true)
+            .spawn()?;
+        *child = Some(spawned);
+        for _ in 0..100 {
+            if tokio::net::TcpStream::connect(self.addr).await.is_ok() {
+                return Ok(());
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        Err(std::io::Error::other(format!(
+            "redis-server did not listen on {} within 5s",
+            self.addr
+        )))
+    }
+
+    /// SIGTERM (Redis saves its snapshot and exits), then SIGKILL if it has not exited within 3 s.
+    pub async fn stop(&self) {
+        let Some(mut child) = self.child.lock().await.take() else {
+            return;
+        };
+        let pid = child.id().and_then(|p| i32::try_from(p).ok()).map(Pid::from_raw);
+        if let Some(pid) = pid
+            && kill(pid, Signal::SIGTERM).is_ok()
+            && tokio::time::timeout(Duration::from_secs(3), child.wait()).await.is_ok()
+        {
+            return;
+        }
+        let _ = child.kill().await;
+    }
+}

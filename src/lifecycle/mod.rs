@@ -1,0 +1,144 @@
+//! The one lifecycle of a run, whatever shows it.
+//!
+//! [`run`] starts everything ([`start`]), hands the event stream to one display (the TUI or the headless
+//! printer) and waits for the [`Shutdown`]: q, Ctrl-C, SIGINT, SIGTERM, SIGHUP, `--duration`, a closed
+//! stdout or a display that failed. Then it always ends the same way: no fault is injected any more, the
+//! faults are cleared, the apps and sidecars stopped, the event stream closed. The display keeps drawing
+//! while that happens (it sees "clearing: docker start dapr_redis…"), reads the last events, prints the
+//! summary and returns. Asked a second time, the shutdown stops waiting and the exit prints the command that
+//! finishes the job. This is mini-redis's `server::run(listener, shutdown)` shape: one place starts a run,
+//! one place ends it, and no path skips the end.
+
+mod options;
+mod shutdown;
+mod start;
+
+use std::future::Future;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::task::JoinHandle;
+
+pub use options::{RunOptions, StateStoreChoice};
+pub use shutdown::Shutdown;
+pub use start::{Running, start};
+
+use crate::event::{Event, EventBus, Events, StopReason};
+use crate::faults::FaultSet;
+use crate::scenario::Scenario;
+use crate::summary::Ledger;
+
+/// What shows a run. It reads `events` until they end (`None`), which happens once the run has shut down,
+/// and returns the ledger it kept (for the exit code). It asks for the shutdown through `control`.
+pub trait Display {
+    fn show(self, events: Events, control: Control) -> impl Future<Output = anyhow::Result<Ledger>>;
+}
+
+/// What a display may do to the run: inject and clear faults, and ask it to end.
+#[derive(Clone)]
+pub struct Control {
+    faults: Arc<FaultSet>,
+    shutdown: Shutdown,
+    bus: EventBus,
+}
+
+impl Control {
+    /// Injects fault `i` in the background (Docker calls take a while; the display keeps drawing).
+    pub fn inject(&self, i: usize) {
+        let faults = self.faults.clone();
+        tokio::spawn(async move { faults.inject(i).await });
+    }
+
+    pub fn clear_faults(&self) {
+        let faults = self.faults.clone();
+        tokio::spawn(async move { faults.clear_all().await });
+    }
+
+    /// Asks the run to end; asked again while it ends, it stops waiting for the faults to clear.
+    pub fn stop(&self, reason: StopReason) {
+        self.shutdown.request(reason);
+    }
+
+    pub fn is_stopping(&self) -> bool {
+        self.shutdown.is_requested()
+    }
+
+    /// Time since the run started, on the events' clock.
+    pub fn elapsed(&self) -> Duration {
+        self.bus.elapsed()
+    }
+}
+
+/// Runs a scenario from start to end under `display`. Exit 0, 2 when an order was lost, 1 on an error.
+pub async fn run(scenario: Scenario, opts: RunOptions, display: impl Display) -> anyhow::Result<ExitCode> {
+    opts.check_schedule()?;
+    let shutdown = Shutdown::new();
+    let signals = shutdown.listen_for_signals()?;
+    let (running, events) = start(scenario, &opts).await?;
+    let control = Control {
+        faults: running.faults.clone(),
+        shutdown: shutdown.clone(),
+        bus: running.bus.clone(),
+    };
+    let timers = schedule(&running.faults, &opts, &running.bus);
+    let life = async {
+        let end = opts.duration.unwrap_or(Duration::MAX);
+        let reason = tokio::select! {
+            reason = shutdown.requested() => reason,
+            () = sleep(end) => StopReason::Duration,
+        };
+        tracing::info!(%reason, "the run ends");
+        for timer in timers {
+            timer.abort();
+        }
+        running.bus.emit(Event::ShuttingDown { reason });
+        running.stop(&shutdown).await
+    };
+    let (shown, warnings) = tokio::join!(display.show(events, control), life);
+    signals.abort();
+    for warning in warnings {
+        eprintln_quietly(&warning);
+    }
+    let ledger = shown?;
+    Ok(if ledger.summary().lost > 0 {
+        ExitCode::from(2)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// `tokio::time::sleep` with no overflow for "forever".
+async fn sleep(d: Duration) {
+    match tokio::time::Instant::now().checked_add(d) {
+        Some(deadline) => tokio::time::sleep_until(deadline).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Schedules `--fault-at` (the scenario's first fault) and `--clear-at` (every fault).
+fn schedule(faults: &Arc<FaultSet>, opts: &RunOptions, bus: &EventBus) -> Vec<JoinHandle<()>> {
+    let start = tokio::time::Instant::now() - bus.elapsed();
+    let injects = opts.fault_at.iter().map(|t| (*t, true));
+    let clears = opts.clear_at.iter().map(|t| (*t, false));
+    injects
+        .chain(clears)
+        .map(|(at, inject)| {
+            let faults = faults.clone();
+            tokio::spawn(async move {
+                tokio::time::sleep_until(start + at).await;
+                if inject {
+                    faults.inject(0).await;
+                } else {
+                    faults.clear_all().await;
+                }
+            })
+        })
+        .collect()
+}
+
+/// A line on stderr that is not worth a panic when stderr is closed.
+pub fn eprintln_quietly(line: &str) {
+    use std::io::Write as _;
+    let _ = writeln!(std::io::stderr(), "{line}");
+}

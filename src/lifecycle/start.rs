@@ -1,0 +1,332 @@
+//! Starting a run: load the resources, start the stores, the apps and their sidecars on real ports, and build
+//! the faults; and stopping it again. Each step is one function, called in order by [`start`].
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use tokio::task::JoinHandle;
+
+use super::RunOptions;
+use crate::apps::checkout::Checkout;
+use crate::apps::order_processor::OrderProcessor;
+use crate::apps::state_order_processor::StateOrderProcessor;
+use crate::event::{ContainerState, Event, EventBus, Events};
+use crate::faults::docker::Container;
+use crate::faults::redis_server::RedisServer;
+use crate::faults::stores::{StoreServer, choose_state_stores};
+use crate::faults::{Fault, FaultSet, FaultTarget};
+use crate::resiliency::Resiliency;
+use crate::resources::Resources;
+use crate::scenario::{AppSpec, FaultAction, FaultSpec, Scenario};
+use crate::sidecar::batch::Batched;
+use crate::sidecar::{DEFAULT_MAX_BODY_BYTES, NameResolver, Sidecar, SidecarOptions};
+
+/// A scenario whose apps and sidecars are running.
+pub struct Running {
+    pub bus: EventBus,
+    pub faults: Arc<FaultSet>,
+    sidecars: Vec<Sidecar>,
+    apps: Vec<Arc<OrderProcessor>>,
+    tasks: Vec<JoinHandle<()>>,
+    /// redis-server processes the tool started; stopped at shutdown (and killed if dropped).
+    redis: Vec<Arc<RedisServer>>,
+}
+
+/// Starts everything. Resources with errors stop the start with the located report.
+pub async fn start(mut scenario: Scenario, opts: &RunOptions) -> anyhow::Result<(Running, Events)> {
+    opts.ports.apply(&mut scenario).map_err(anyhow::Error::msg)?;
+    if let Some(path) = &opts.resources_path {
+        scenario.resources = crate::scenario::ResourcesSource::Dir(path.clone());
+    }
+    let mut loaded = load_resources(&scenario)?;
+    let (bus, events) = EventBus::new();
+    warn_about_exposure(&bus, opts);
+    let stores = choose_state_stores(&scenario, &mut loaded, &bus, opts.state_store, &opts.redis_container).await?;
+    let resolver = Arc::new(NameResolver::default());
+    let apps = start_order_processors(&scenario, opts, &bus, &resolver).await?;
+    let sidecars = start_sidecars(&scenario, opts, &bus, &resolver, &loaded).await?;
+    let mut tasks = Vec::new();
+    let faults = build_faults(&scenario.faults, &apps, &sidecars, &stores, &bus, &mut tasks)?;
+    tasks.extend(start_clients(&scenario, opts, &bus, &sidecars)?);
+    let redis = stores
+        .into_iter()
+        .filter_map(|(_, server)| match server {
+            StoreServer::RedisServer(p) => Some(p),
+            StoreServer::Container(..) => None,
+        })
+        .collect();
+    let running = Running {
+        faults: Arc::new(FaultSet::new(faults, bus.clone())),
+        bus,
+        sidecars,
+        apps,
+        tasks,
+        redis,
+    };
+    Ok((running, events))
+}
+
+fn load_resources(scenario: &Scenario) -> anyhow::Result<Resources> {
+    let loaded = scenario.resources.load()?;
+    if loaded.has_errors() {
+        bail!(
+            "the resources in {} do not load:\n{}",
+            scenario.resources,
+            loaded.render_diagnostics()
+        );
+    }
+    Ok(loaded)
+}
+
+fn warn_about_exposure(bus: &EventBus, opts: &RunOptions) {
+    let Some(ip) = opts.listen_address.filter(|ip| !ip.is_loopback()) else {
+        return;
+    };
+    let token = if opts.api_token.is_some() {
+        ""
+    } else {
+        " and without DAPR_API_TOKEN"
+    };
+    let text = format!(
+        "warning: --listen-address {ip} exposes the sidecars' Dapr API (invoke, state, metadata) and order-processor beyond this machine, without TLS{token}; use it only on a network you trust"
+    );
+    tracing::warn!("{text}");
+    bus.emit(Event::Notice { text });
+}
+
+/// The apps that serve an HTTP port, registered with name resolution.
+async fn start_order_processors(
+    scenario: &Scenario,
+    opts: &RunOptions,
+    bus: &EventBus,
+    resolver: &NameResolver,
+) -> anyhow::Result<Vec<Arc<OrderProcessor>>> {
+    let mut apps = Vec::new();
+    for app in &scenario.apps {
+        if let AppSpec::OrderProcessor { app_id, app_port, .. } = app {
+            let flag = format!("--app-port {app_id}=PORT");
+            let processor = Arc::new(OrderProcessor::new(app_id, opts.listen(*app_port), &flag, bus.clone()));
+            processor.start().await?;
+            resolver.register(app_id, processor.addr());
+            apps.push(processor);
+        }
+    }
+    Ok(apps)
+}
+
+/// One sidecar per app, each with the resources scoped to it.
+async fn start_sidecars(
+    scenario: &Scenario,
+    opts: &RunOptions,
+    bus: &EventBus,
+    resolver: &Arc<NameResolver>,
+    loaded: &Resources,
+) -> anyhow::Result<Vec<Sidecar>> {
+    let mut sidecars = Vec::new();
+    for app in &scenario.apps {
+        let app_id = app.app_id();
+        // The sidecar's thread hands its events over in batches (see sidecar/batch.rs).
+        let observer = Arc::new(Batched(bus.resiliency_observer(app_id)));
+        let resiliency = Resiliency::new(app_id, loaded.resiliency_configs(), observer);
+        let options = SidecarOptions {
+            app_id: app_id.to_string(),
+            listen: opts.listen(app.dapr_http_port()),
+            port_flag: format!("--dapr-http-port {app_id}=PORT"),
+            app_port: match app {
+                AppSpec::OrderProcessor { app_port, .. } => Some(*app_port),
+                AppSpec::Checkout { .. } | AppSpec::StateOrderProcessor { .. } => None,
+            },
+            api_token: opts.api_token.clone(),
+            max_body_bytes: opts.max_body_bytes.unwrap_or(DEFAULT_MAX_BODY_BYTES),
+        };
+        let components = loaded
+            .components
+            .iter()
+            .filter(|c| c.applies_to(app_id))
+            .cloned()
+            .collect();
+        let sidecar = Sidecar::start(options, resiliency, resolver.clone(), components).await?;
+        tracing::info!(app_id, addr = %sidecar.addr(), "sidecar listening");
+        sidecars.push(sidecar);
+    }
+    Ok(sidecars)
+}
+
+/// Each fault with what it acts on. A container's state is followed on Docker's event stream (a task added to
+/// `tasks`); a container already stopped at start counts as an injected fault, so the exit starts it.
+fn build_faults(
+    specs: &[FaultSpec],
+    apps: &[Arc<OrderProcessor>],
+    sidecars: &[Sidecar],
+    stores: &[(String, StoreServer)],
+    bus: &EventBus,
+    tasks: &mut Vec<JoinHandle<()>>,
+) -> anyhow::Result<Vec<Fault>> {
+    let mut faults = Vec::new();
+    for spec in specs {
+        let target = match &spec.action {
+            FaultAction::StopApp { app_id } => {
+                let app = apps
+                    .iter()
+                    .find(|a| &**a.app_id() == app_id.as_str())
+                    .with_context(|| format!("fault `{}`: no app `{app_id}` serves a port", spec.name))?;
+                FaultTarget::App(app.clone())
+            }
+            FaultAction::StopStateStore { component } => match stores.iter().find(|(c, _)| c == component) {
+                Some((_, StoreServer::RedisServer(process))) => FaultTarget::RedisServer(process.clone()),
+                Some((_, StoreServer::Container(container, running))) => {
+                    tasks.push(follow_container(container, *running, bus));
+                    let target = FaultTarget::Container(container.clone());
+                    if !*running {
+                        faults.push(Fault::already_injected(spec.clone(), target));
+                        continue;
+                    }
+                    target
+                }
+                None => {
+                    let store = sidecars
+                        .iter()
+                        .find_map(|s| s.memory_store(component))
+                        .with_context(|| {
+                            format!("fault `{}`: no sidecar serves the state store `{component}`", spec.name)
+                        })?;
+                    FaultTarget::MemoryOutage {
+                        component: component.clone(),
+                        store: store.clone(),
+                    }
+                }
+            },
+        };
+        faults.push(Fault::new(spec.clone(), target));
+    }
+    Ok(faults)
+}
+
+/// Reports the container's state now, then as Docker's event stream tells it.
+fn follow_container(container: &Container, running: bool, bus: &EventBus) -> JoinHandle<()> {
+    let (on_state, on_error) = (bus.clone(), bus.clone());
+    let name = container.name().to_string();
+    let state = if running {
+        ContainerState::Running
+    } else {
+        ContainerState::Exited
+    };
+    bus.emit(Event::Container {
+        name: name.clone(),
+        state,
+    });
+    container.watch(
+        move |state| {
+            on_state.emit(Event::Container {
+                name: name.clone(),
+                state,
+            })
+        },
+        move |text| on_error.emit(Event::Notice { text }),
+    )
+}
+
+/// The apps that send: checkout's orders, the state app's saves. They start last, once everything they call
+/// is listening.
+fn start_clients(
+    scenario: &Scenario,
+    opts: &RunOptions,
+    bus: &EventBus,
+    sidecars: &[Sidecar],
+) -> anyhow::Result<Vec<JoinHandle<()>>> {
+    let interval = opts.order_interval.unwrap_or(Duration::from_secs(1));
+    let sidecar_of = |app_id: &str| {
+        sidecars
+            .iter()
+            .find(|s| s.app_id() == app_id)
+            .map(Sidecar::addr)
+            .with_context(|| format!("no sidecar for {app_id}"))
+    };
+    let mut tasks = Vec::new();
+    for app in &scenario.apps {
+        match app {
+            AppSpec::Checkout { app_id, target, .. } => {
+                let checkout = Checkout {
+                    app_id: app_id.as_str().into(),
+                    sidecar: sidecar_of(app_id)?,
+                    target: target.clone(),
+                    interval,
+                };
+                tasks.push(tokio::spawn(checkout.run(bus.clone())));
+            }
+            AppSpec::StateOrderProcessor { app_id, store, .. } => {
+                let app = StateOrderProcessor {
+                    app_id: app_id.as_str().into(),
+                    sidecar: sidecar_of(app_id)?,
+                    store: store.clone(),
+                    interval,
+                };
+                tasks.push(tokio::spawn(app.run(bus.clone())));
+            }
+            AppSpec::OrderProcessor { .. } => {}
+        }
+    }
+    Ok(tasks)
+}
+
+impl Running {
+    /// Ends the run: clears every fault we injected (no new one is injected from now on), stops the apps'
+    /// tasks, the sidecars, the app listeners and the redis-servers, then closes the event stream. Returns a
+    /// warning for each fault that stays in effect, with the command that clears it by hand.
+    pub async fn shutdown(self) -> Vec<String> {
+        self.stop(&super::Shutdown::new()).await
+    }
+
+    /// [`Running::shutdown`], giving up when `shutdown` is asked for a second time (the user pressed q or
+    /// Ctrl-C again): then nothing more is waited for, and the warnings say what is left to do.
+    pub(crate) async fn stop(self, shutdown: &super::Shutdown) -> Vec<String> {
+        const CLEAR_BOUND: Duration = Duration::from_secs(30);
+        let mut warnings = Vec::new();
+        let gave_up = tokio::select! {
+            cleared = tokio::time::timeout(CLEAR_BOUND, self.faults.close_and_clear()) => {
+                if cleared.is_err() {
+                    let bound = CLEAR_BOUND.as_secs();
+                    warnings.push(format!("warning: clearing the faults took longer than {bound}s"));
+                }
+                false
+            }
+            () = shutdown.gave_up() => {
+                warnings.push("warning: stopped waiting for the faults to clear".into());
+                true
+            }
+        };
+        warnings.extend(self.faults.still_injected());
+        for task in &self.tasks {
+            task.abort();
+        }
+        let bus = self.bus.clone();
+        if !gave_up {
+            self.stop_servers().await;
+        }
+        bus.close();
+        warnings
+    }
+
+    async fn stop_servers(self) {
+        for sidecar in self.sidecars {
+            // A request held in a retry loop would keep a graceful stop waiting: give it a moment, no more.
+            let app_id = sidecar.app_id().to_string();
+            if tokio::time::timeout(Duration::from_secs(1), sidecar.stop())
+                .await
+                .is_err()
+            {
+                tracing::warn!(
+                    app_id,
+                    "the sidecar did not stop within 1s (a request was held in a retry loop)"
+                );
+            }
+        }
+        for app in &self.apps {
+            let _ = tokio::time::timeout(Duration::from_secs(1), app.stop()).await;
+        }
+        for redis in &self.redis {
+            redis.stop().await;
+        }
+    }
+}

@@ -6,59 +6,10 @@
 mod common;
 
 use std::process::Command;
-use std::time::{Duration, Instant};
+
+use common::tmux::{Session, tmux};
 
 const FAST_POLICY: &str = "kind: Resiliency\nmetadata: {name: fast}\nscopes: [checkout]\nspec:\n  policies:\n    retries: {r: {duration: 300ms}}\n    circuitBreakers: {cb: {maxRequests: 1, timeout: 300ms, trip: consecutiveFailures >= 3}}\n  targets:\n    apps:\n      order-processor: {retry: r, circuitBreaker: cb}\n";
-
-/// tmux, installed from Debian's packages when missing (CI runs as root).
-fn tmux() -> &'static str {
-    common::ensure_installed("tmux", "tmux");
-    "tmux"
-}
-
-struct Session(String);
-
-impl Session {
-    fn screen(&self) -> String {
-        let out = Command::new(tmux())
-            .args(["capture-pane", "-p", "-t", &self.0])
-            .output()
-            .unwrap();
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    fn keys(&self, keys: &str) {
-        assert!(
-            Command::new(tmux())
-                .args(["send-keys", "-t", &self.0, keys])
-                .status()
-                .unwrap()
-                .success()
-        );
-    }
-
-    /// Waits until the screen satisfies `ok`, or fails with the last screen.
-    fn wait_for(&self, what: &str, ok: impl Fn(&str) -> bool) -> String {
-        let deadline = Instant::now() + Duration::from_secs(15);
-        loop {
-            let screen = self.screen();
-            if ok(&screen) {
-                return screen;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "timed out waiting for {what}; the screen:\n{screen}"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-}
-
-impl Drop for Session {
-    fn drop(&mut self) {
-        let _ = Command::new(tmux()).args(["kill-session", "-t", &self.0]).status();
-    }
-}
 
 /// Starts the binary's UI in a 100x30 tmux session with the fast policy and `extra` arguments.
 fn start(tag: &str, extra: &str) -> Session {

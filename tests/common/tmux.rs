@@ -1,0 +1,77 @@
+//! The real binary under tmux, as a person sees it: `send-keys` types, `capture-pane` reads the screen.
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+/// tmux, installed from Debian's packages when missing (CI runs as root).
+pub fn tmux() -> &'static str {
+    super::ensure_installed("tmux", "tmux");
+    "tmux"
+}
+
+pub struct Session(pub String);
+
+impl Session {
+    pub fn screen(&self) -> String {
+        let out = Command::new(tmux())
+            .args(["capture-pane", "-p", "-t", &self.0])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    pub fn keys(&self, keys: &str) {
+        assert!(
+            Command::new(tmux())
+                .args(["send-keys", "-t", &self.0, keys])
+                .status()
+                .unwrap()
+                .success()
+        );
+    }
+
+    /// Waits until the screen satisfies `ok`, or fails with the last screen.
+    pub fn wait_for(&self, what: &str, ok: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            let screen = self.screen();
+            if ok(&screen) {
+                return screen;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting for {what}; the screen:\n{screen}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        let _ = Command::new(tmux()).args(["kill-session", "-t", &self.0]).status();
+    }
+}
+
+impl Session {
+    /// Starts `command` (a shell command line) in a detached tmux session of `cols` x `rows`.
+    pub fn start(name: &str, cols: u16, rows: u16, command: &str) -> Session {
+        let status = Command::new(tmux())
+            .args([
+                "new-session",
+                "-d",
+                "-s",
+                name,
+                "-x",
+                &cols.to_string(),
+                "-y",
+                &rows.to_string(),
+            ])
+            .arg(command)
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .status()
+            .unwrap();
+        assert!(status.success(), "tmux new-session failed");
+        Session(name.to_string())
+    }
+}

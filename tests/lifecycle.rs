@@ -1,0 +1,144 @@
+//! The one run lifecycle, through the real binary: a reader that does not read, a reader that goes away, and
+//! q pressed while a Docker fault is being injected. Every run must end the same way: faults cleared, the
+//! summary printed, nothing lost, no panic.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Read};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::free_port;
+
+/// The service-invoke scenario headless on free ports; returns it and checkout's sidecar port.
+fn service_invoke(extra: &[&str]) -> (Command, u16) {
+    let sidecar = free_port();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_resilience-tui"));
+    cmd.args(["scenario", "service-invoke", "--headless"])
+        .args(["--dapr-http-port", &format!("checkout={sidecar}")])
+        .args(["--dapr-http-port", &format!("order-processor={}", free_port())])
+        .args(["--app-port", &format!("order-processor={}", free_port())])
+        .args(extra)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    (cmd, sidecar)
+}
+
+/// Waits for the child to exit (a hang guard, not a timing assertion).
+fn wait(child: &mut Child, what: &str) -> std::process::ExitStatus {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        assert!(Instant::now() < deadline, "{what}: the run never ended");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn a_reader_that_does_not_read_neither_stalls_the_run_nor_loses_news() {
+    // Hundreds of orders a second: far more output than a pipe holds, and more routine events than the bus keeps.
+    let (mut cmd, sidecar) = service_invoke(&["--order-interval", "2ms", "--duration", "16s"]);
+    let mut child = cmd.spawn().unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    // First the sidecar serves, then the run ends and stops it, all while nobody reads stdout.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let serving = || std::net::TcpStream::connect(("127.0.0.1", sidecar)).is_ok();
+    while !serving() {
+        assert!(Instant::now() < deadline, "the sidecar never listened");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    while serving() {
+        assert!(
+            Instant::now() < deadline,
+            "the run did not shut down while stdout was blocked"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "it waits for stdout to drain before exiting"
+    );
+    let mut out = String::new();
+    stdout.read_to_string(&mut out).unwrap();
+    let status = wait(&mut child, "draining");
+    assert!(status.success(), "{status:?}\n{}", tail(&out));
+    let passed: Vec<u64> = out
+        .lines()
+        .filter_map(|l| l.strip_prefix("== APP - checkout == Order passed: {\"orderId\":"))
+        .map(|rest| rest.trim_end_matches('}').parse().unwrap())
+        .collect();
+    assert!(passed.len() > 100, "{}", tail(&out));
+    assert_eq!(
+        passed,
+        (1..=passed.len() as u64).collect::<Vec<_>>(),
+        "every order, in order"
+    );
+    assert!(out.contains("lost 0, duplicated 0"), "{}", tail(&out));
+    assert!(
+        out.contains("routine events dropped: the output could not keep up"),
+        "{}",
+        tail(&out)
+    );
+}
+
+#[test]
+fn a_reader_that_goes_away_ends_the_run_quietly_with_its_fault_cleared() {
+    let (mut cmd, _) = service_invoke(&["--fault-at", "0s", "--duration", "60s"]);
+    let mut child = cmd.spawn().unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let injected = lines
+        .by_ref()
+        .map_while(Result::ok)
+        .any(|l| l.contains("injected: stop order-processor"));
+    assert!(injected, "the fault was injected");
+    drop(lines); // `| head`: the reader is gone
+    let status = wait(&mut child, "a closed stdout");
+    let mut err = String::new();
+    child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+    assert!(status.success(), "exit 0 for a closed stdout: {status:?}\n{err}");
+    assert!(!err.contains("panicked") && !err.contains("Broken pipe"), "{err}");
+    assert!(!err.contains("still in effect"), "the fault was cleared: {err}");
+}
+
+fn tail(out: &str) -> String {
+    let lines: Vec<&str> = out.lines().collect();
+    lines[lines.len().saturating_sub(15)..].join("\n")
+}
+
+const STATESTORE: &str = "apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata: {name: statestore}\nspec:\n  type: state.redis\n  version: v1\n  metadata:\n  - {name: redisHost, value: \"HOST\"}\n";
+
+/// q right after r, while `docker stop` is still in flight: the container is running afterwards, every time.
+#[test]
+fn q_during_a_docker_injection_leaves_the_container_running() {
+    let container = common::docker::RedisContainer::create();
+    let dir = tempfile::tempdir().unwrap();
+    let resources = dir.path().join("resources");
+    std::fs::create_dir_all(&resources).unwrap();
+    let host = format!("127.0.0.1:{}", container.port);
+    std::fs::write(resources.join("statestore.yaml"), STATESTORE.replace("HOST", &host)).unwrap();
+    for round in 0..3 {
+        let command = format!(
+            "RESILIENCE_TUI_STATE_DIR={} {} scenario state-management --state-store docker --redis-container {} --resources-path {} --dapr-http-port order-processor={}; echo EXIT=$?; sleep 30",
+            dir.path().join("state").display(),
+            env!("CARGO_BIN_EXE_resilience-tui"),
+            container.name,
+            resources.display(),
+            free_port(),
+        );
+        let name = format!("rtui-q-during-r-{}-{round}", std::process::id());
+        let s = common::tmux::Session::start(&name, 100, 30, &command);
+        s.wait_for("the UI", |sc| sc.contains("Saving Order"));
+        s.keys("r");
+        s.keys("q");
+        let end = s.wait_for("the exit", |sc| sc.contains("EXIT="));
+        assert!(end.contains("EXIT=0"), "round {round}:\n{end}");
+        assert!(
+            container.running(),
+            "round {round}: the container runs after q during r:\n{end}"
+        );
+        assert!(!end.contains("still in effect"), "round {round}:\n{end}");
+    }
+}

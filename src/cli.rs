@@ -229,7 +229,9 @@ fn run_scenario(args: ScenarioArgs) -> anyhow::Result<ExitCode> {
             names.join(", ")
         )
     })?;
-    let scenario = source.load().map_err(anyhow::Error::msg)?;
+    let scenario = source
+        .load()
+        .map_err(|report| anyhow::anyhow!("the scenario `{}` does not load:\n{report}", args.name))?;
     let display = args.display;
     let opts = args.run.into_options();
     let headless = display.headless || !std::io::stdout().is_terminal();

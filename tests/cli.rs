@@ -165,7 +165,6 @@ fn headless_jsonl_run() {
         retrying["msg"],
         "Error processing operation endpoint[order-processor, order-processor:orders]. Retrying in 100ms\u{2026}"
     );
-    assert!(Path::new(&dir).exists());
 }
 
 /// SIGTERM ends a headless run cleanly: the summary is printed and the exit status is 0.
@@ -180,7 +179,7 @@ fn sigterm_prints_the_summary() {
             .to_string()
     };
     let (p1, p2, p3) = (port(), port(), port());
-    let child = bin()
+    let mut child = bin()
         .args(["scenario", "service-invoke", "--headless", "--order-interval", "100ms"])
         .args([
             "--dapr-http-port",
@@ -192,15 +191,19 @@ fn sigterm_prints_the_summary() {
         .stdout(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(1500));
-    let killed = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(killed.success());
-    let out = child.wait_with_output().unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(0), "{text}");
+    // Wait for the first order to pass, then SIGTERM.
+    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut text = String::new();
+    while !text.contains("Order passed: {\"orderId\":1}") {
+        let n = std::io::BufRead::read_line(&mut stdout, &mut text).unwrap();
+        assert!(n > 0, "the run ended before an order passed: {text}");
+    }
+    let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();
+    std::io::Read::read_to_string(&mut stdout, &mut text).unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(0), "{text}");
+    assert!(text.contains("shutting down (SIGTERM)"), "{text}");
     assert!(
         text.contains("== APP - checkout == Order passed: {\"orderId\":1}"),
         "{text}"
@@ -209,5 +212,126 @@ fn sigterm_prints_the_summary() {
         text.lines()
             .any(|l| l.starts_with("== SUMMARY ==") && l.contains("lost 0")),
         "{text}"
+    );
+}
+
+/// The binary alone in an empty folder (as `cargo install` leaves it): the built-in scenarios run, `init` writes
+/// them out, and what it wrote validates and runs.
+#[test]
+fn a_copy_of_the_binary_alone_in_an_empty_folder_works() {
+    let dir = tempfile::tempdir().unwrap();
+    let exe = dir.path().join("resilience-tui");
+    std::fs::copy(env!("CARGO_BIN_EXE_resilience-tui"), &exe).unwrap();
+    let run = |args: &[&str]| {
+        let out = Command::new(&exe).args(args).current_dir(dir.path()).output().unwrap();
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (out.status.code(), text)
+    };
+    let ports = |apps: &[&str]| -> Vec<String> {
+        apps.iter()
+            .flat_map(|a| ["--dapr-http-port".to_string(), format!("{a}={}", common::free_port())])
+            .chain([
+                "--app-port".to_string(),
+                format!("order-processor={}", common::free_port()),
+            ])
+            .collect()
+    };
+    let (code, out) = run(&["scenarios"]);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(
+        out.contains("service-invoke ") && out.contains("state-management "),
+        "{out}"
+    );
+
+    let mut args = vec![
+        "scenario",
+        "service-invoke",
+        "--headless",
+        "--duration",
+        "2s",
+        "--order-interval",
+        "100ms",
+    ];
+    let p = ports(&["checkout", "order-processor"]);
+    args.extend(p.iter().map(String::as_str));
+    let (code, out) = run(&args);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains("Order received: {\"orderId\":1}"), "{out}");
+
+    let mut args = vec![
+        "scenario",
+        "state-management",
+        "--state-store",
+        "memory",
+        "--headless",
+        "--duration",
+        "2s",
+    ];
+    let p = ports(&["order-processor"]);
+    args.extend(p.iter().take(2).map(String::as_str));
+    let (code, out) = run(&args);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains("Saving Order: {\"orderId\":\"1\"}"), "{out}");
+
+    let (code, out) = run(&["init"]);
+    assert_eq!(code, Some(0), "{out}");
+    let (code, out) = run(&[
+        "validate",
+        "--resources-path",
+        "resilience-lab/resources/service-invoke",
+    ]);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains("myresiliency"), "{out}");
+    // The written scenario is the one that runs: edit its resources and the run shows the change.
+    let policy = dir
+        .path()
+        .join("resilience-lab/resources/service-invoke/resiliency.yaml");
+    let edited = std::fs::read_to_string(&policy)
+        .unwrap()
+        .replace("name: myresiliency", "name: edited");
+    std::fs::write(&policy, edited).unwrap();
+    let mut args = vec![
+        "scenario",
+        "resilience-lab/service-invoke.yaml",
+        "--headless",
+        "--duration",
+        "1s",
+    ];
+    let p = ports(&["checkout", "order-processor"]);
+    args.extend(p.iter().map(String::as_str));
+    let (code, out) = run(&args);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains("Loading Resiliency configuration: edited"), "{out}");
+    let (code, out) = run(&["init"]);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains("already exists") && out.contains("--force"), "{out}");
+}
+
+/// Scenario files are checked like resources: located errors with a fix.
+#[test]
+fn a_scenario_file_with_a_clashing_key_or_an_unknown_app_is_refused_with_its_location() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("mine.yaml");
+    let text = "name: mine\ntitle: t\nsummary: s\nresources: .\napps:\n  checkout: {kind: checkout, daprHttpPort: 3500, target: order-processor}\n  order-processor: {kind: order-processor, appPort: 8001, daprHttpPort: 3501}\nfaults:\n  - {name: a, key: q, action: stop-app, app: order-processor}\n  - {name: b, key: x, action: stop-app, app: order-procesor}\n  - {name: c, key: x, action: stop-app, app: order-processor}\n";
+    std::fs::write(&file, text).unwrap();
+    let (code, _, err) = run(&["scenario", file.to_str().unwrap(), "--headless"]);
+    assert_eq!(code, 1, "{err}");
+    let at = |line: u32| format!("{}:{line}:", file.display());
+    assert!(
+        err.contains("key `q` is the UI's key for \"quit\"") && err.contains(&at(9)),
+        "{err}"
+    );
+    assert!(
+        err.contains("there is no app `order-procesor`") && err.contains(&at(10)),
+        "{err}"
+    );
+    assert!(err.contains("apps that can be stopped: order-processor"), "{err}");
+    assert!(
+        err.contains("key `x` is already the key of fault `b`") && err.contains(&at(11)),
+        "{err}"
     );
 }

@@ -8,7 +8,7 @@ pub mod init;
 
 use std::path::{Path, PathBuf};
 
-pub use file::{load, parse};
+pub use file::{RESERVED_KEYS, load, parse};
 
 use crate::resources::{LoadError, Resources};
 

@@ -119,4 +119,21 @@ mod tests {
         assert_eq!(press(KeyCode::Char('F'), KeyModifiers::SHIFT), None);
         assert_eq!(map[0].help, "stop op");
     }
+
+    #[test]
+    fn the_keys_scenario_files_may_not_use_are_the_fixed_keys() {
+        let fixed: Vec<char> = keymap(&[])
+            .iter()
+            .flat_map(|b| &b.keys)
+            .filter_map(|(code, mods)| match code {
+                KeyCode::Char(c) if mods.is_empty() => Some(*c),
+                _ => None,
+            })
+            .collect();
+        let mut reserved: Vec<char> = crate::scenario::RESERVED_KEYS.iter().map(|(c, _)| *c).collect();
+        let mut fixed_sorted = fixed.clone();
+        fixed_sorted.sort_unstable();
+        reserved.sort_unstable();
+        assert_eq!(reserved, fixed_sorted);
+    }
 }

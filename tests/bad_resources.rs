@@ -4,18 +4,18 @@
 //! diagnostic at its place, with the field path, and a help line when it is an error or warning. No input
 //! panics or hangs (the bound is generous: a hang guard for a debug build on a loaded machine, not a timing).
 
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use resilience_tui::resources::{Resources, Severity, load_files};
 
 const HANG: Duration = Duration::from_secs(10);
 
 fn load(name: &str, bytes: Vec<u8>) -> Resources {
-    let start = Instant::now();
-    let loaded = load_files(vec![(PathBuf::from(name), bytes)], None);
-    assert!(start.elapsed() < HANG, "{name} took {:?}", start.elapsed());
-    loaded
+    let path = PathBuf::from(name);
+    common::finishes_within(HANG, name, move || load_files(vec![(path, bytes)], None))
 }
 
 #[test]

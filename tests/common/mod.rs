@@ -216,3 +216,18 @@ pub fn sidecar_options(app_id: &str, api_token: Option<&str>) -> resilience_tui:
         max_body_bytes: 1 << 20,
     }
 }
+
+/// Runs `f` on a thread of its own and fails the test when it has not finished within `bound`: a hang guard
+/// that works for a real hang (a check of the elapsed time after the call would never be reached).
+pub fn finishes_within<T: Send + 'static>(bound: Duration, what: &str, f: impl FnOnce() -> T + Send + 'static) -> T {
+    use std::sync::mpsc::RecvTimeoutError;
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(f());
+    });
+    match rx.recv_timeout(bound) {
+        Ok(v) => v,
+        Err(RecvTimeoutError::Timeout) => panic!("{what} did not finish within {bound:?}: it hangs"),
+        Err(RecvTimeoutError::Disconnected) => panic!("{what} panicked (see above)"),
+    }
+}

@@ -134,7 +134,8 @@ async fn state_api_into_redis() {
 
 #[tokio::test]
 async fn a_wrong_password_says_which_setting_to_fix() {
-    let server = RedisServer::start_with(common::free_port(), &["--requirepass", "secret"]);
+    // A password with the characters a URL would misread.
+    let server = RedisServer::start_with(common::free_port(), &["--requirepass", "s/e#c@ret"]);
     let store = RedisStore::new(&server.host(), Some("wrong")).unwrap();
     let saved = store.set("k", Bytes::from_static(b"1"), None, false).await;
     let Err(StoreError::Unavailable(message)) = saved else {
@@ -147,6 +148,6 @@ async fn a_wrong_password_says_which_setting_to_fix() {
         "{read:?}"
     );
     // The right password works.
-    let store = RedisStore::new(&server.host(), Some("secret")).unwrap();
+    let store = RedisStore::new(&server.host(), Some("s/e#c@ret")).unwrap();
     store.set("k", Bytes::from_static(b"1"), None, false).await.unwrap();
 }

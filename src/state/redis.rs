@@ -39,6 +39,24 @@ end
 return redis.error_reply("failed to delete " .. KEYS[1])
 "#;
 
+/// `redisHost` as Dapr writes it: `host:port` (`[::1]:6379` for IPv6); the port defaults to 6379.
+fn host_and_port(redis_host: &str) -> Result<(String, u16), StoreError> {
+    let bad = |why: &str| {
+        StoreError::Unavailable(format!(
+            "redisHost `{redis_host}` {why}; write it as host:port, e.g. localhost:6379"
+        ))
+    };
+    let (host, port) = match redis_host.rsplit_once(':') {
+        Some((h, p)) if !h.ends_with(':') => (h, p.parse().map_err(|_| bad("has no valid port"))?),
+        _ => (redis_host, 6379),
+    };
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    if host.is_empty() {
+        return Err(bad("names no host"));
+    }
+    Ok((host.to_string(), port))
+}
+
 pub struct RedisStore {
     connection: ConnectionManager,
     set: redis::Script,
@@ -49,12 +67,17 @@ impl RedisStore {
     /// `host` is `redisHost` (`localhost:6379`); `password` is `redisPassword` (empty means none).
     /// Nothing is connected until the first call.
     pub fn new(host: &str, password: Option<&str>) -> Result<Self, StoreError> {
-        let auth = password
-            .filter(|p| !p.is_empty())
-            .map(|p| format!(":{p}@"))
-            .unwrap_or_default();
-        let client = redis::Client::open(format!("redis://{auth}{host}/"))
-            .map_err(|e| StoreError::Unavailable(format!("invalid redisHost {host}: {e}")))?;
+        // Built from parts, not a URL: a password may hold `/`, `#` or `@`.
+        let (name, port) = host_and_port(host)?;
+        let mut settings = redis::RedisConnectionInfo::default();
+        if let Some(password) = password.filter(|p| !p.is_empty()) {
+            settings = settings.set_password(password);
+        }
+        let info = redis::IntoConnectionInfo::into_connection_info((name, port))
+            .map_err(|e| StoreError::Unavailable(format!("invalid redisHost {host}: {e}")))?
+            .set_redis_settings(settings);
+        let client =
+            redis::Client::open(info).map_err(|e| StoreError::Unavailable(format!("invalid redisHost {host}: {e}")))?;
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(Duration::from_millis(500)))
             .set_response_timeout(Some(Duration::from_secs(1)))
@@ -199,5 +222,21 @@ impl StateStore for RedisStore {
             invocation.arg(&given);
             self.run_script(&invocation).await
         })
+    }
+}
+
+#[cfg(test)]
+mod host_tests {
+    use super::host_and_port;
+
+    #[test]
+    fn redis_host_is_split_as_dapr_writes_it() {
+        assert_eq!(host_and_port("localhost:6380").unwrap(), ("localhost".into(), 6380));
+        assert_eq!(host_and_port("redis").unwrap(), ("redis".into(), 6379));
+        assert_eq!(host_and_port("[::1]:6379").unwrap(), ("::1".into(), 6379));
+        for bad in ["localhost:port", ":6379"] {
+            let e = host_and_port(bad).unwrap_err().to_string();
+            assert!(e.contains(bad) && e.contains("host:port"), "{e}");
+        }
     }
 }

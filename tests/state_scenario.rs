@@ -9,7 +9,7 @@ mod common;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use resilience_tui::event::{Event, FaultEvent, Stamped};
+use resilience_tui::event::{Event, FaultChange, FaultEvent, Stamped};
 use resilience_tui::lifecycle::{RunOptions, StateStoreChoice, start};
 use resilience_tui::resiliency::ResiliencyEvent;
 use resilience_tui::scenario::{AppSpec, FaultAction, FaultSpec, Scenario};
@@ -70,7 +70,10 @@ fn scenario(tag: &str, redis_host: &str) -> Scenario {
 
 fn label(e: &Stamped) -> Option<String> {
     match &e.event {
-        Event::Fault(FaultEvent::Changing { what: "injecting", .. }) => Some("fault injecting".into()),
+        Event::Fault(FaultEvent::Changing {
+            what: FaultChange::Injecting,
+            ..
+        }) => Some("fault injecting".into()),
         Event::Fault(FaultEvent::Injected { .. }) => Some("fault injected".into()),
         Event::Fault(FaultEvent::Cleared { .. }) => Some("fault cleared".into()),
         Event::Resiliency {

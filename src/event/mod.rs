@@ -9,12 +9,15 @@ mod bus;
 use std::sync::Arc;
 use std::time::Duration;
 
+use serde::Serialize;
+
 pub use bus::{EventBus, Events};
 
 use crate::resiliency::ResiliencyEvent;
 
-/// Something an app did or printed.
-#[derive(Debug, Clone, PartialEq)]
+/// Something an app did or printed. The serde tags are the JSONL `kind`s (pinned by a snapshot test).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
 pub enum AppEvent {
     /// The app (or its sidecar) is listening.
     Listening { addr: std::net::SocketAddr },
@@ -29,6 +32,7 @@ pub enum AppEvent {
         order_id: u64,
         status: u16,
         error_code: Option<String>,
+        #[serde(rename = "error")]
         message: String,
     },
     /// order-processor handled this order.
@@ -40,53 +44,88 @@ pub enum AppEvent {
 }
 
 /// A fault being injected or cleared.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
 pub enum FaultEvent {
-    /// A change has started (`injecting` or `clearing`); Docker calls can take a moment.
+    /// A change has started; Docker calls can take a moment.
+    #[serde(rename = "fault_changing")]
     Changing {
         fault: String,
-        what: &'static str,
+        #[serde(rename = "change")]
+        what: FaultChange,
         description: String,
     },
-    Injected {
-        fault: String,
-        description: String,
-    },
-    Cleared {
-        fault: String,
-        description: String,
-    },
+    #[serde(rename = "fault_injected")]
+    Injected { fault: String, description: String },
+    #[serde(rename = "fault_cleared")]
+    Cleared { fault: String, description: String },
     /// Injecting or clearing failed; the scenario carries on.
-    Failed {
-        fault: String,
-        error: String,
-    },
+    #[serde(rename = "fault_failed")]
+    Failed { fault: String, error: String },
 }
 
-#[derive(Debug, Clone, PartialEq)]
+/// A fault change that has started.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FaultChange {
+    Injecting,
+    Clearing,
+}
+
+impl std::fmt::Display for FaultChange {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            FaultChange::Injecting => "injecting",
+            FaultChange::Clearing => "clearing",
+        })
+    }
+}
+
+/// Everything a run reports. Serialized (for JSONL) with the inner event's `kind` tag and fields; where it
+/// came from is [`Event::source`], and the line a person reads is [`Event::text`].
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Event {
-    App {
-        app: Arc<str>,
-        event: AppEvent,
-    },
-    Resiliency {
-        app_id: Arc<str>,
-        event: ResiliencyEvent,
-    },
-    Fault(FaultEvent),
+    // Tagged variants first: serde requires the untagged ones (which carry their own `kind`) last.
     /// Something the scenario itself says, e.g. which state store it uses.
     Notice {
+        #[serde(skip)]
         text: String,
     },
     /// A Docker container's state, from Docker's event stream.
+    #[serde(rename = "container_state")]
     Container {
+        #[serde(rename = "container")]
         name: String,
+        #[serde(serialize_with = "as_text")]
         state: ContainerState,
     },
     /// The run has begun to shut down: faults are being cleared, then apps and sidecars stopped.
     ShuttingDown {
+        #[serde(serialize_with = "as_text")]
         reason: StopReason,
     },
+    #[serde(untagged)]
+    App {
+        #[serde(skip)]
+        app: Arc<str>,
+        #[serde(flatten)]
+        event: AppEvent,
+    },
+    #[serde(untagged)]
+    Resiliency {
+        #[serde(skip)]
+        app_id: Arc<str>,
+        #[serde(flatten)]
+        event: ResiliencyEvent,
+    },
+    #[serde(untagged)]
+    Fault(FaultEvent),
+}
+
+/// Serializes a value as its `Display` text.
+fn as_text<T: std::fmt::Display, S: serde::Serializer>(v: &T, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_str(v)
 }
 
 /// A container's state as Docker's event stream reports it.
@@ -151,46 +190,6 @@ impl Event {
             Event::Notice { .. } => "scenario".to_string(),
             Event::Container { .. } => "docker".to_string(),
             Event::ShuttingDown { .. } => "scenario".to_string(),
-        }
-    }
-
-    /// A stable snake_case name for the kind of event (the `kind` field of JSONL output).
-    pub fn kind(&self) -> &'static str {
-        match self {
-            Event::App { event, .. } => match event {
-                AppEvent::Listening { .. } => "listening",
-                AppEvent::Stopped => "stopped",
-                AppEvent::OrderSent { .. } => "order_sent",
-                AppEvent::OrderPassed { .. } => "order_passed",
-                AppEvent::OrderFailed { .. } => "order_failed",
-                AppEvent::OrderReceived { .. } => "order_received",
-                AppEvent::OrderSaved { .. } => "order_saved",
-                AppEvent::OrderRead { .. } => "order_read",
-            },
-            Event::Resiliency { event, .. } => match event {
-                ResiliencyEvent::ResourceLoaded { .. } => "resource_loaded",
-                ResiliencyEvent::BuiltInOverrideReset { .. } => "builtin_override_reset",
-                ResiliencyEvent::ProtectedOverrideIgnored { .. } => "protected_override_ignored",
-                ResiliencyEvent::BreakerCreated { .. } => "breaker_created",
-                ResiliencyEvent::BreakerCounted { .. } => "breaker_counted",
-                ResiliencyEvent::AttemptStarted { .. } => "attempt_started",
-                ResiliencyEvent::AttemptFailed { .. } => "attempt_failed",
-                ResiliencyEvent::Rejected { .. } => "rejected",
-                ResiliencyEvent::Retrying { .. } => "retrying",
-                ResiliencyEvent::RetryScheduled { .. } => "retry_scheduled",
-                ResiliencyEvent::Recovered { .. } => "recovered",
-                ResiliencyEvent::BreakerStateChanged { .. } => "breaker_state_changed",
-                ResiliencyEvent::Finished { .. } => "finished",
-            },
-            Event::Fault(f) => match f {
-                FaultEvent::Changing { .. } => "fault_changing",
-                FaultEvent::Injected { .. } => "fault_injected",
-                FaultEvent::Cleared { .. } => "fault_cleared",
-                FaultEvent::Failed { .. } => "fault_failed",
-            },
-            Event::Notice { .. } => "notice",
-            Event::Container { .. } => "container_state",
-            Event::ShuttingDown { .. } => "shutting_down",
         }
     }
 

@@ -18,7 +18,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use tokio::sync::Mutex;
 
 use crate::apps::order_processor::OrderProcessor;
-use crate::event::{Event, EventBus, FaultEvent};
+use crate::event::{Event, EventBus, FaultChange, FaultEvent};
 use crate::scenario::FaultSpec;
 use crate::state::memory::MemoryStore;
 use docker::Container;
@@ -62,7 +62,7 @@ impl Fault {
         }
     }
 
-    fn changing(&self, bus: &EventBus, what: &'static str, description: String) {
+    fn changing(&self, bus: &EventBus, what: FaultChange, description: String) {
         bus.emit(Event::Fault(FaultEvent::Changing {
             fault: self.spec.name.clone(),
             what,
@@ -109,7 +109,7 @@ impl Fault {
         if *injected || closing.load(Ordering::SeqCst) {
             return;
         }
-        self.changing(bus, "injecting", self.description());
+        self.changing(bus, FaultChange::Injecting, self.description());
         let result = match &self.target {
             FaultTarget::App(app) => {
                 app.stop().await;
@@ -146,7 +146,7 @@ impl Fault {
         if !*injected {
             return;
         }
-        self.changing(bus, "clearing", self.cleared_description());
+        self.changing(bus, FaultChange::Clearing, self.cleared_description());
         let result = match &self.target {
             FaultTarget::App(app) => app.start().await.map_err(|e| e.to_string()),
             FaultTarget::RedisServer(p) => p.start().await.map_err(|e| e.to_string()),

@@ -51,12 +51,17 @@ pub enum FailureCause {
 
 /// Everything the engine does that a person may want to see. Operation names are Dapr's
 /// (`endpoint[order-processor, order-processor:orders]`, `component[statestore] output`); breaker names are
-/// Dapr's (`order-processor:orders`, `simpleCB-statestore`).
-#[derive(Debug, Clone, PartialEq)]
+/// Dapr's (`order-processor:orders`, `simpleCB-statestore`). Serialized with a `kind` tag for JSONL.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
 pub enum ResiliencyEvent {
     /// A `kind: Resiliency` resource was applied (`Loading Resiliency configuration: NAME`).
-    ResourceLoaded { name: String },
+    ResourceLoaded {
+        #[serde(rename = "resource")]
+        name: String,
+    },
     /// A user override of a built-in retry asked for fewer than 3 retries and was reset to 3.
+    #[serde(rename = "builtin_override_reset")]
     BuiltInOverrideReset { policy: String },
     /// A user tried to override a protected built-in retry; it was ignored.
     ProtectedOverrideIgnored { policy: String },
@@ -70,6 +75,7 @@ pub enum ResiliencyEvent {
     /// A breaker counted an attempt's result; `state` and `counts` are as they are now (after any transition).
     BreakerCounted {
         breaker: Arc<str>,
+        #[serde(serialize_with = "as_text")]
         state: BreakerState,
         counts: Counts,
     },
@@ -80,6 +86,7 @@ pub enum ResiliencyEvent {
         operation: Arc<str>,
         attempt: u32,
         error: String,
+        #[serde(skip)]
         cause: FailureCause,
     },
     /// A breaker refused an attempt; the request ends here with that error.
@@ -87,18 +94,22 @@ pub enum ResiliencyEvent {
         operation: Arc<str>,
         breaker: Arc<str>,
         attempt: u32,
+        #[serde(rename = "error", serialize_with = "as_text")]
         reason: Rejection,
     },
     /// The first failure of a request that will be retried. Dapr logs this once per request, not per retry.
     Retrying {
         operation: Arc<str>,
+        #[serde(rename = "wait_ms", serialize_with = "as_millis")]
         wait: Duration,
         error: String,
     },
     /// The request will wait `wait`, then make attempt `next_attempt` (emitted for every retry).
     RetryScheduled {
         operation: Arc<str>,
+        #[serde(rename = "attempt")]
         next_attempt: u32,
+        #[serde(rename = "wait_ms", serialize_with = "as_millis")]
         wait: Duration,
     },
     /// The request succeeded after at least one retry; `attempts` includes the successful one.
@@ -106,7 +117,9 @@ pub enum ResiliencyEvent {
     /// A breaker changed state; `counts` are the breaker's counts that caused it (before they were cleared).
     BreakerStateChanged {
         breaker: Arc<str>,
+        #[serde(serialize_with = "as_text")]
         from: BreakerState,
+        #[serde(serialize_with = "as_text")]
         to: BreakerState,
         counts: Counts,
     },
@@ -114,8 +127,17 @@ pub enum ResiliencyEvent {
     Finished {
         operation: Arc<str>,
         attempts: u32,
+        #[serde(skip_serializing_if = "Option::is_none")]
         error: Option<String>,
     },
+}
+
+fn as_text<T: fmt::Display, S: serde::Serializer>(v: &T, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_str(v)
+}
+
+fn as_millis<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_u64(u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
 /// The level of a Dapr log line, as logrus spells it.

@@ -23,7 +23,7 @@ use crossterm::event::{Event as TermEvent, EventStream, KeyCode, KeyEvent, KeyEv
 use futures_util::StreamExt;
 use tokio::time::MissedTickBehavior;
 
-use crate::event::{Events, Stamped, StopReason};
+use crate::event::{Events, FaultChange, Stamped, StopReason};
 use crate::lifecycle::{Control, Display};
 use crate::scenario::Scenario;
 use crate::summary::Ledger;
@@ -248,14 +248,14 @@ impl Loop<'_> {
             Some(Command::InjectFault(i)) => {
                 let can = !self.control.is_stopping();
                 if can && self.model.faults.get(i).is_some_and(|f| f.injected_since.is_none()) {
-                    self.model.set_pending(i, "injecting");
+                    self.model.set_pending(i, FaultChange::Injecting);
                     self.control.inject(i);
                 }
             }
             Some(Command::ClearFaults) => {
                 for i in 0..self.model.faults.len() {
                     if self.model.faults[i].injected_since.is_some() {
-                        self.model.set_pending(i, "clearing");
+                        self.model.set_pending(i, FaultChange::Clearing);
                     }
                 }
                 self.control.clear_faults();

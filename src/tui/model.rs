@@ -7,7 +7,7 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::time::Duration;
 
-use crate::event::{AppEvent, ContainerState, Event, FaultEvent, Stamped};
+use crate::event::{AppEvent, ContainerState, Event, FaultChange, FaultEvent, Stamped};
 use crate::resiliency::events::LogLevel;
 use crate::resiliency::trip::Counts;
 use crate::resiliency::{BreakerState, ResiliencyEvent};
@@ -96,7 +96,7 @@ pub struct FaultView {
     pub description: String,
     pub injected_since: Option<Duration>,
     /// A change was asked for and has not been confirmed yet (the UI shows "stopping…").
-    pub pending: Option<&'static str>,
+    pub pending: Option<FaultChange>,
     pub last_error: Option<String>,
 }
 
@@ -296,7 +296,7 @@ impl Model {
     fn apply_fault(&mut self, at: Duration, f: &FaultEvent, whole: &Event) {
         if let FaultEvent::Changing { fault, what, .. } = f {
             if let Some(v) = self.faults.iter_mut().find(|v| &v.name == fault) {
-                v.pending = Some(what);
+                v.pending = Some(*what);
             }
             return;
         }
@@ -341,7 +341,7 @@ impl Model {
     }
 
     /// Marks a fault as being changed (before the change is confirmed by its event).
-    pub fn set_pending(&mut self, index: usize, what: &'static str) {
+    pub fn set_pending(&mut self, index: usize, what: FaultChange) {
         if let Some(f) = self.faults.get_mut(index) {
             f.pending = Some(what);
         }

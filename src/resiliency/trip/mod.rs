@@ -20,7 +20,8 @@ use std::fmt;
 use std::ops::Range;
 
 /// The five breaker counts visible to `trip` (gobreaker's `Counts` for the current generation).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Counts {
     pub requests: u32,
     pub total_successes: u32,

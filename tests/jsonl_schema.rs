@@ -1,0 +1,155 @@
+//! The JSONL schema, pinned: one line for an event of every kind. The lines come from the events' serde
+//! derives, so a renamed field or kind shows up here as a snapshot change (and in the README's schema).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use resilience_tui::event::{AppEvent, ContainerState, Event, FaultChange, FaultEvent, Stamped, StopReason};
+use resilience_tui::headless::json_line;
+use resilience_tui::resiliency::events::{FailureCause, Rejection};
+use resilience_tui::resiliency::trip::Counts;
+use resilience_tui::resiliency::{BreakerState, ResiliencyEvent};
+
+fn every_kind() -> Vec<Event> {
+    let app = |event| Event::App {
+        app: Arc::from("checkout"),
+        event,
+    };
+    let sidecar = |event| Event::Resiliency {
+        app_id: Arc::from("checkout"),
+        event,
+    };
+    let op: Arc<str> = Arc::from("endpoint[order-processor, order-processor:orders]");
+    let cb: Arc<str> = Arc::from("order-processor:orders");
+    let counts = Counts {
+        requests: 5,
+        total_successes: 0,
+        total_failures: 5,
+        consecutive_successes: 0,
+        consecutive_failures: 5,
+    };
+    let fault = || "stop-order-processor".to_string();
+    vec![
+        app(AppEvent::Listening {
+            addr: "127.0.0.1:8001".parse().unwrap(),
+        }),
+        app(AppEvent::Stopped),
+        app(AppEvent::OrderSent { order_id: 7 }),
+        app(AppEvent::OrderPassed { order_id: 7 }),
+        app(AppEvent::OrderFailed {
+            order_id: 7,
+            status: 500,
+            error_code: Some("ERR_DIRECT_INVOKE".into()),
+            message: "circuit breaker is open".into(),
+        }),
+        app(AppEvent::OrderReceived { order_id: 7 }),
+        app(AppEvent::OrderSaved { order_id: 7 }),
+        app(AppEvent::OrderRead { order_id: 7 }),
+        sidecar(ResiliencyEvent::ResourceLoaded {
+            name: "myresiliency".into(),
+        }),
+        sidecar(ResiliencyEvent::BuiltInOverrideReset {
+            policy: "DaprBuiltInServiceRetries".into(),
+        }),
+        sidecar(ResiliencyEvent::ProtectedOverrideIgnored {
+            policy: "DaprBuiltInActorNotFoundRetries".into(),
+        }),
+        sidecar(ResiliencyEvent::BreakerCreated {
+            breaker: cb.clone(),
+            policy: "trip consecutiveFailures >= 5".into(),
+            max_requests: 1,
+        }),
+        sidecar(ResiliencyEvent::BreakerCounted {
+            breaker: cb.clone(),
+            state: BreakerState::Closed,
+            counts,
+        }),
+        sidecar(ResiliencyEvent::AttemptStarted {
+            operation: op.clone(),
+            attempt: 2,
+        }),
+        sidecar(ResiliencyEvent::AttemptFailed {
+            operation: op.clone(),
+            attempt: 2,
+            error: "connection refused".into(),
+            cause: FailureCause::Operation { status: None },
+        }),
+        sidecar(ResiliencyEvent::Rejected {
+            operation: op.clone(),
+            breaker: cb.clone(),
+            attempt: 6,
+            reason: Rejection::Open,
+        }),
+        sidecar(ResiliencyEvent::Retrying {
+            operation: op.clone(),
+            wait: Duration::from_secs(5),
+            error: "connection refused".into(),
+        }),
+        sidecar(ResiliencyEvent::RetryScheduled {
+            operation: op.clone(),
+            next_attempt: 3,
+            wait: Duration::from_secs(5),
+        }),
+        sidecar(ResiliencyEvent::Recovered {
+            operation: op.clone(),
+            attempts: 8,
+        }),
+        sidecar(ResiliencyEvent::BreakerStateChanged {
+            breaker: cb,
+            from: BreakerState::Closed,
+            to: BreakerState::Open,
+            counts,
+        }),
+        sidecar(ResiliencyEvent::Finished {
+            operation: op,
+            attempts: 8,
+            error: None,
+        }),
+        Event::Fault(FaultEvent::Changing {
+            fault: fault(),
+            what: FaultChange::Injecting,
+            description: "stop order-processor".into(),
+        }),
+        Event::Fault(FaultEvent::Injected {
+            fault: fault(),
+            description: "stop order-processor".into(),
+        }),
+        Event::Fault(FaultEvent::Cleared {
+            fault: fault(),
+            description: "order-processor listens again".into(),
+        }),
+        Event::Fault(FaultEvent::Failed {
+            fault: fault(),
+            error: "Docker did not answer within 10s".into(),
+        }),
+        Event::Notice {
+            text: "state store `statestore`: the embedded in-memory store".into(),
+        },
+        Event::Container {
+            name: "dapr_redis".into(),
+            state: ContainerState::Exited,
+        },
+        Event::ShuttingDown {
+            reason: StopReason::Signal("SIGTERM"),
+        },
+    ]
+}
+
+#[test]
+fn one_line_per_kind() {
+    let lines: Vec<String> = every_kind()
+        .into_iter()
+        .enumerate()
+        .map(|(i, event)| {
+            let stamped = Stamped {
+                at: Duration::from_millis(1500 + i as u64),
+                event,
+            };
+            let line = json_line(&stamped);
+            let parsed: serde_json::Value = serde_json::from_str(&line).expect("valid JSON");
+            assert!(parsed["kind"].is_string(), "every line has a kind: {line}");
+            line
+        })
+        .collect();
+    insta::assert_snapshot!(lines.join("\n"));
+}

@@ -213,10 +213,16 @@ fn init(name: Option<&str>, dir: &std::path::Path, force: bool) -> anyhow::Resul
     }
     let first = written.first().map(|p| p.display().to_string()).unwrap_or_default();
     println!("\nedit them, then run: resilience-tui scenario {first}");
-    println!(
-        "check the resources: resilience-tui validate --resources-path {}",
-        dir.join("resources").display()
-    );
+    let resources = written
+        .iter()
+        .filter_map(|p| p.parent())
+        .find(|d| d.starts_with(dir.join("resources")));
+    if let Some(resources) = resources {
+        println!(
+            "check the resources: resilience-tui validate --resources-path {}",
+            resources.display()
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }
 

@@ -6,8 +6,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::http::StatusCode;
-
+use super::http::SidecarClient;
 use crate::event::{AppEvent, EventBus};
 
 pub struct Checkout {
@@ -20,54 +19,31 @@ pub struct Checkout {
 impl Checkout {
     /// Runs until the task is dropped or aborted.
     pub async fn run(self, bus: EventBus) {
-        let client = reqwest::Client::builder()
-            .no_proxy()
-            .build()
-            .expect("an HTTP client without TLS always builds");
-        let url = format!("http://{}/orders", self.sidecar);
+        let client = SidecarClient::new(self.sidecar);
+        let headers = [("dapr-app-id", self.target.as_str())];
         for order_id in 1u64.. {
             bus.app(&self.app_id, AppEvent::OrderSent { order_id });
-            let sent = client
-                .post(&url)
-                .header("dapr-app-id", &self.target)
-                .header("content-type", "application/json")
-                .body(format!("{{\"orderId\":{order_id}}}"))
-                .send()
-                .await;
-            let event = match sent {
-                Ok(r) if r.status().is_success() => AppEvent::OrderPassed { order_id },
-                Ok(r) => {
-                    let status = r.status().as_u16();
-                    let body = r.bytes().await.unwrap_or_default();
-                    let (error_code, message) = dapr_error(&body);
+            let body = format!("{{\"orderId\":{order_id}}}");
+            let event = match client.post_json("/orders", &headers, body).await {
+                Ok(answer) if answer.is_success() => AppEvent::OrderPassed { order_id },
+                Ok(answer) => {
+                    let (error_code, message) = answer.dapr_error();
                     AppEvent::OrderFailed {
                         order_id,
-                        status,
+                        status: answer.status,
                         error_code,
                         message,
                     }
                 }
-                Err(e) => AppEvent::OrderFailed {
+                Err(message) => AppEvent::OrderFailed {
                     order_id,
-                    status: StatusCode::SERVICE_UNAVAILABLE.as_u16(),
+                    status: 503,
                     error_code: None,
-                    message: format!("could not reach the sidecar at {url}: {e}"),
+                    message,
                 },
             };
             bus.app(&self.app_id, event);
             tokio::time::sleep(self.interval).await;
         }
-    }
-}
-
-/// The `errorCode` and `message` of a Dapr error body, or the raw body.
-fn dapr_error(body: &[u8]) -> (Option<String>, String) {
-    let parsed: Option<serde_json::Value> = serde_json::from_slice(body).ok();
-    let field = |v: &serde_json::Value, k: &str| v.get(k).and_then(|x| x.as_str()).map(str::to_string);
-    match parsed {
-        Some(v) if field(&v, "errorCode").is_some() => {
-            (field(&v, "errorCode"), field(&v, "message").unwrap_or_default())
-        }
-        _ => (None, String::from_utf8_lossy(body).into_owned()),
     }
 }

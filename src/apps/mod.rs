@@ -4,6 +4,7 @@
 //! print as events, so the displays show the same lines the quickstart's terminals would.
 
 pub mod checkout;
+mod http;
 pub mod order_processor;
 pub mod state_order_processor;
 

@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::http::{Answer, SidecarClient};
 use crate::event::{AppEvent, EventBus};
 
 pub struct StateOrderProcessor {
@@ -18,71 +19,56 @@ pub struct StateOrderProcessor {
 impl StateOrderProcessor {
     /// Runs until the task is dropped or aborted.
     pub async fn run(self, bus: EventBus) {
-        let client = reqwest::Client::builder()
-            .no_proxy()
-            .build()
-            .expect("an HTTP client without TLS always builds");
-        let base = format!("http://{}/v1.0/state/{}", self.sidecar, self.store);
+        let client = SidecarClient::new(self.sidecar);
+        let base = format!("/v1.0/state/{}", self.store);
         for order_id in 1u64.. {
             bus.app(&self.app_id, AppEvent::OrderSent { order_id });
             let body = format!("[{{\"key\":\"{order_id}\",\"value\":{{\"orderId\":\"{order_id}\"}}}}]");
-            let saved = client
-                .post(&base)
-                .header("content-type", "application/json")
-                .body(body)
-                .send()
-                .await;
-            match saved {
-                Ok(r) if r.status().is_success() => bus.app(&self.app_id, AppEvent::OrderSaved { order_id }),
-                other => {
-                    bus.app(&self.app_id, failure(order_id, other).await);
-                    tokio::time::sleep(self.interval).await;
-                    continue;
+            let event = match client.post_json(&base, &[], body).await {
+                Ok(answer) if answer.is_success() => {
+                    bus.app(&self.app_id, AppEvent::OrderSaved { order_id });
+                    read_back(&client, &base, order_id).await
                 }
-            }
-            let read = client.get(format!("{base}/{order_id}")).send().await;
-            match read {
-                Ok(r) if r.status().as_u16() == 200 => {
-                    let body = r.bytes().await.unwrap_or_default();
-                    if super::order_id(&body) == Some(order_id) {
-                        bus.app(&self.app_id, AppEvent::OrderRead { order_id });
-                    } else {
-                        let message = format!("read back {} instead", String::from_utf8_lossy(&body));
-                        let event = AppEvent::OrderFailed {
-                            order_id,
-                            status: 200,
-                            error_code: None,
-                            message,
-                        };
-                        bus.app(&self.app_id, event);
-                    }
-                }
-                other => bus.app(&self.app_id, failure(order_id, other).await),
-            }
+                saved => failure(order_id, saved),
+            };
+            bus.app(&self.app_id, event);
             tokio::time::sleep(self.interval).await;
         }
     }
 }
 
-async fn failure(order_id: u64, answer: Result<reqwest::Response, reqwest::Error>) -> AppEvent {
+/// Reads the order back: `OrderRead` when the store holds it, else why not.
+async fn read_back(client: &SidecarClient, base: &str, order_id: u64) -> AppEvent {
+    match client.get(&format!("{base}/{order_id}")).await {
+        Ok(answer) if answer.status == 200 && super::order_id(&answer.body) == Some(order_id) => {
+            AppEvent::OrderRead { order_id }
+        }
+        Ok(answer) if answer.status == 200 => AppEvent::OrderFailed {
+            order_id,
+            status: 200,
+            error_code: None,
+            message: format!("read back {} instead", String::from_utf8_lossy(&answer.body)),
+        },
+        other => failure(order_id, other),
+    }
+}
+
+fn failure(order_id: u64, answer: Result<Answer, String>) -> AppEvent {
     match answer {
-        Ok(r) => {
-            let status = r.status().as_u16();
-            let body: serde_json::Value =
-                serde_json::from_slice(&r.bytes().await.unwrap_or_default()).unwrap_or_default();
-            let field = |k: &str| body.get(k).and_then(|v| v.as_str()).map(str::to_string);
+        Ok(answer) => {
+            let (error_code, message) = answer.dapr_error();
             AppEvent::OrderFailed {
                 order_id,
-                status,
-                error_code: field("errorCode"),
-                message: field("message").unwrap_or_default(),
+                status: answer.status,
+                error_code,
+                message,
             }
         }
-        Err(e) => AppEvent::OrderFailed {
+        Err(message) => AppEvent::OrderFailed {
             order_id,
             status: 503,
             error_code: None,
-            message: format!("could not reach the sidecar: {e}"),
+            message,
         },
     }
 }

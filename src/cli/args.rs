@@ -97,6 +97,7 @@ impl RunArgs {
             redis_container: self.redis_container,
             listen_address: self.listen_address,
             max_body_bytes: Some(self.max_body_size),
+            sidecars_on_this_runtime: false,
         }
     }
 }

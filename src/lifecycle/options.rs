@@ -29,6 +29,8 @@ pub struct RunOptions {
     pub listen_address: Option<std::net::IpAddr>,
     /// The sidecars' request body limit (daprd's `--max-body-size`); 4Mi when not given.
     pub max_body_bytes: Option<usize>,
+    /// Serve the sidecars on the caller's runtime instead of a thread each (tests on a paused clock).
+    pub sidecars_on_this_runtime: bool,
 }
 
 /// `--state-store`: where the state-management scenario's Redis comes from.

@@ -146,7 +146,11 @@ async fn start_sidecars(
             .filter(|c| c.applies_to(app_id))
             .cloned()
             .collect();
-        let sidecar = Sidecar::start(options, resiliency, resolver.clone(), components).await?;
+        let sidecar = if opts.sidecars_on_this_runtime {
+            Sidecar::start_on_this_runtime(options, resiliency, resolver.clone(), components).await?
+        } else {
+            Sidecar::start(options, resiliency, resolver.clone(), components).await?
+        };
         tracing::info!(app_id, addr = %sidecar.addr(), "sidecar listening");
         sidecars.push(sidecar);
     }

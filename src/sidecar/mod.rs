@@ -74,6 +74,13 @@ pub(crate) struct SidecarState {
     pub options: SidecarOptions,
 }
 
+/// Where a sidecar's requests are served.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Where {
+    OwnThread,
+    ThisRuntime,
+}
+
 /// A running sidecar; [`Sidecar::stop`] ends it.
 pub struct Sidecar {
     addr: SocketAddr,
@@ -97,6 +104,27 @@ impl Sidecar {
         resolver: Arc<NameResolver>,
         components: Vec<ComponentSpec>,
     ) -> Result<Sidecar, SidecarError> {
+        Self::start_where(Where::OwnThread, options, resiliency, resolver, components).await
+    }
+
+    /// [`Sidecar::start`], but served by a task on the caller's runtime: a test on a paused clock then runs
+    /// the sidecar's retries and breakers on its clock, over real TCP (as mini-redis's tests do).
+    pub async fn start_on_this_runtime(
+        options: SidecarOptions,
+        resiliency: Resiliency,
+        resolver: Arc<NameResolver>,
+        components: Vec<ComponentSpec>,
+    ) -> Result<Sidecar, SidecarError> {
+        Self::start_where(Where::ThisRuntime, options, resiliency, resolver, components).await
+    }
+
+    async fn start_where(
+        place: Where,
+        options: SidecarOptions,
+        resiliency: Resiliency,
+        resolver: Arc<NameResolver>,
+        components: Vec<ComponentSpec>,
+    ) -> Result<Sidecar, SidecarError> {
         let who = format!("the {} sidecar", options.app_id);
         let listener = crate::net::bind_std(&who, options.listen, &options.port_flag)?;
         let addr = listener.local_addr().unwrap_or(options.listen);
@@ -111,77 +139,18 @@ impl Sidecar {
             stores,
             options,
         });
-        let router = Router::new()
-            .route("/v1.0/healthz", get(api::healthz).fallback(api::method_not_allowed))
-            .route(
-                "/v1.0/healthz/outbound",
-                get(api::healthz).fallback(api::method_not_allowed),
-            )
-            .route("/v1.0/metadata", get(api::metadata).fallback(api::method_not_allowed))
-            .route("/v1.0/invoke/{app_id}/method/{*method}", any(invoke::by_path))
-            .route(
-                "/v1.0/state/{store}",
-                post(state::save).put(state::save).fallback(api::method_not_allowed),
-            )
-            .route(
-                "/v1.0/state/{store}/bulk",
-                post(state::bulk_get)
-                    .put(state::bulk_get)
-                    .fallback(api::method_not_allowed),
-            )
-            .route(
-                "/v1.0/state/{store}/transaction",
-                post(state::transaction).fallback(api::method_not_allowed),
-            )
-            .route(
-                "/v1.0/state/{store}/{key}",
-                get(state::get).delete(state::delete).fallback(api::method_not_allowed),
-            )
-            .fallback(invoke::by_header)
-            .layer(axum::extract::DefaultBodyLimit::max(state.options.max_body_bytes))
-            .layer(axum::middleware::from_fn_with_state(state.clone(), api::check_token))
-            .with_state(state.clone());
+        let router = routes(state.clone());
         let (shutdown_tx, shutdown_rx) = oneshot::channel::<()>();
         let (done_tx, done_rx) = oneshot::channel::<()>();
-        let name = format!("sidecar-{}", state.app_id);
-        let bind_error = |source| SidecarError::Bind {
-            app_id: format!("the {} sidecar", state.app_id),
-            addr,
-            source,
-        };
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .on_thread_park(batch::flush_if_urgent)
-            .build()
-            .map_err(bind_error)?;
-        std::thread::Builder::new()
-            .name(name)
-            .spawn(move || {
-                batch::batch_on_this_thread();
-                let flush_soon = Arc::new(tokio::sync::Notify::new());
-                batch::flush_soon_with(flush_soon.clone());
-                runtime.block_on(async move {
-                    // Routine events (healthy calls) go out at most this late, in one hand-over.
-                    tokio::spawn(async move {
-                        loop {
-                            flush_soon.notified().await;
-                            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-                            batch::flush_this_thread();
-                        }
-                    });
-                    let Ok(listener) = tokio::net::TcpListener::from_std(listener) else {
-                        return;
-                    };
-                    let serve = axum::serve(listener, router).with_graceful_shutdown(async {
-                        let _ = shutdown_rx.await;
-                    });
-                    // Serving ends only on shutdown or when the listener itself fails; the scenario reports exits.
-                    let _ = serve.await;
+        match place {
+            Where::OwnThread => serve_on_own_thread(&state.app_id, addr, listener, router, shutdown_rx, done_tx)?,
+            Where::ThisRuntime => {
+                tokio::spawn(async move {
+                    serve(listener, router, shutdown_rx).await;
+                    let _ = done_tx.send(());
                 });
-                batch::flush_this_thread();
-                let _ = done_tx.send(());
-            })
-            .map_err(bind_error)?;
+            }
+        }
         Ok(Sidecar {
             addr,
             state,
@@ -250,4 +219,92 @@ fn state_stores(components: &[ComponentSpec]) -> (state::Stores, HashMap<String,
         stores.insert(c.name.clone(), state::StoreBinding { store, key_prefix });
     }
     (stores, memory)
+}
+
+/// Dapr's HTTP API, as daprd serves it.
+fn routes(state: Arc<SidecarState>) -> Router {
+    Router::new()
+        .route("/v1.0/healthz", get(api::healthz).fallback(api::method_not_allowed))
+        .route(
+            "/v1.0/healthz/outbound",
+            get(api::healthz).fallback(api::method_not_allowed),
+        )
+        .route("/v1.0/metadata", get(api::metadata).fallback(api::method_not_allowed))
+        .route("/v1.0/invoke/{app_id}/method/{*method}", any(invoke::by_path))
+        .route(
+            "/v1.0/state/{store}",
+            post(state::save).put(state::save).fallback(api::method_not_allowed),
+        )
+        .route(
+            "/v1.0/state/{store}/bulk",
+            post(state::bulk_get)
+                .put(state::bulk_get)
+                .fallback(api::method_not_allowed),
+        )
+        .route(
+            "/v1.0/state/{store}/transaction",
+            post(state::transaction).fallback(api::method_not_allowed),
+        )
+        .route(
+            "/v1.0/state/{store}/{key}",
+            get(state::get).delete(state::delete).fallback(api::method_not_allowed),
+        )
+        .fallback(invoke::by_header)
+        .layer(axum::extract::DefaultBodyLimit::max(state.options.max_body_bytes))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), api::check_token))
+        .with_state(state.clone())
+}
+
+/// Serves on a thread of its own with a single-threaded runtime whose events are handed over in batches.
+fn serve_on_own_thread(
+    app_id: &str,
+    addr: SocketAddr,
+    listener: std::net::TcpListener,
+    router: Router,
+    shutdown_rx: oneshot::Receiver<()>,
+    done_tx: oneshot::Sender<()>,
+) -> Result<(), SidecarError> {
+    let bind_error = |source| SidecarError::Bind {
+        app_id: format!("the {app_id} sidecar"),
+        addr,
+        source,
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .on_thread_park(batch::flush_if_urgent)
+        .build()
+        .map_err(bind_error)?;
+    std::thread::Builder::new()
+        .name(format!("sidecar-{app_id}"))
+        .spawn(move || {
+            batch::batch_on_this_thread();
+            let flush_soon = Arc::new(tokio::sync::Notify::new());
+            batch::flush_soon_with(flush_soon.clone());
+            runtime.block_on(async move {
+                // Routine events (healthy calls) go out at most this late, in one hand-over.
+                tokio::spawn(async move {
+                    loop {
+                        flush_soon.notified().await;
+                        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+                        batch::flush_this_thread();
+                    }
+                });
+                serve(listener, router, shutdown_rx).await;
+            });
+            batch::flush_this_thread();
+            let _ = done_tx.send(());
+        })
+        .map_err(bind_error)?;
+    Ok(())
+}
+
+/// Serves until `shutdown` fires or the listener itself fails (the scenario reports exits).
+async fn serve(listener: std::net::TcpListener, router: Router, shutdown: oneshot::Receiver<()>) {
+    let Ok(listener) = tokio::net::TcpListener::from_std(listener) else {
+        return;
+    };
+    let serving = axum::serve(listener, router).with_graceful_shutdown(async {
+        let _ = shutdown.await;
+    });
+    let _ = serving.await;
 }

@@ -72,64 +72,14 @@ fn decode(ctx: &mut Ctx, doc: &Yaml, path: &Path) -> Option<Scenario> {
     let mut text = |field: &str| f.get(field).and_then(|n| ctx.string(n, field)).unwrap_or_default();
     let (name, title, summary, resources) = (text("name"), text("title"), text("summary"), text("resources"));
     let base = path.parent().unwrap_or(Path::new("."));
-    let mut apps = Vec::new();
-    if let Some(node) = f.get("apps") {
-        for (app_id, _, app) in ctx.entries(node, "apps", "apps") {
-            let path = join("apps", &app_id);
-            let a = ctx.fields(
-                app,
-                &path,
-                "an app",
-                &["kind", "daprHttpPort", "appPort", "target", "store"],
-            );
-            let mut port = |field: &str| -> Option<u16> {
-                let n = a.get(field)?;
-                let v = ctx.int(n, &join(&path, field))?;
-                let port = u16::try_from(v).ok().filter(|p| *p > 0);
-                if port.is_none() {
-                    ctx.error(
-                        n,
-                        &join(&path, field),
-                        format!("{v} is not a TCP port"),
-                        "use a port between 1 and 65535",
-                    );
-                }
-                port
-            };
-            let (dapr, app_port) = (port("daprHttpPort"), port("appPort"));
-            let kind = a.get("kind").and_then(|n| ctx.string(n, &join(&path, "kind")));
-            let target = a.get("target").and_then(|n| ctx.string(n, &join(&path, "target")));
-            let store = a.get("store").and_then(|n| ctx.string(n, &join(&path, "store")));
-            let spec = match (kind.as_deref(), dapr, app_port, target) {
-                (Some("state-order-processor"), Some(dapr_http_port), _, _) => AppSpec::StateOrderProcessor {
-                    app_id,
-                    dapr_http_port,
-                    store: store.unwrap_or_else(|| "statestore".into()),
-                },
-                (Some("checkout"), Some(dapr_http_port), _, Some(target)) => AppSpec::Checkout {
-                    app_id,
-                    dapr_http_port,
-                    target,
-                },
-                (Some("order-processor"), Some(dapr_http_port), Some(app_port), _) => AppSpec::OrderProcessor {
-                    app_id,
-                    app_port,
-                    dapr_http_port,
-                },
-                _ => {
-                    let help = "checkout needs daprHttpPort and target; order-processor needs daprHttpPort and appPort; state-order-processor needs daprHttpPort (and store)";
-                    ctx.error(
-                        app,
-                        &path,
-                        "this app needs `kind: checkout`, `order-processor` or `state-order-processor` and its ports",
-                        help,
-                    );
-                    continue;
-                }
-            };
-            apps.push(spec);
-        }
-    }
+    let apps = match f.get("apps") {
+        Some(node) => ctx
+            .entries(node, "apps", "apps")
+            .into_iter()
+            .filter_map(|(app_id, _, app)| decode_app(ctx, app_id, app))
+            .collect(),
+        None => Vec::new(),
+    };
     let faults = match f.get("faults") {
         Some(node) => decode_faults(ctx, node, &apps),
         None => Vec::new(),
@@ -143,6 +93,63 @@ fn decode(ctx: &mut Ctx, doc: &Yaml, path: &Path) -> Option<Scenario> {
         faults,
         file: path.to_path_buf(),
     })
+}
+
+/// One entry of `apps`: its kind and the ports and fields that kind needs.
+fn decode_app(ctx: &mut Ctx, app_id: String, app: &Yaml) -> Option<AppSpec> {
+    let path = join("apps", &app_id);
+    let a = ctx.fields(
+        app,
+        &path,
+        "an app",
+        &["kind", "daprHttpPort", "appPort", "target", "store"],
+    );
+    let mut port = |field: &str| -> Option<u16> {
+        let n = a.get(field)?;
+        let v = ctx.int(n, &join(&path, field))?;
+        let port = u16::try_from(v).ok().filter(|p| *p > 0);
+        if port.is_none() {
+            ctx.error(
+                n,
+                &join(&path, field),
+                format!("{v} is not a TCP port"),
+                "use a port between 1 and 65535",
+            );
+        }
+        port
+    };
+    let (dapr, app_port) = (port("daprHttpPort"), port("appPort"));
+    let kind = a.get("kind").and_then(|n| ctx.string(n, &join(&path, "kind")));
+    let target = a.get("target").and_then(|n| ctx.string(n, &join(&path, "target")));
+    let store = a.get("store").and_then(|n| ctx.string(n, &join(&path, "store")));
+    let spec = match (kind.as_deref(), dapr, app_port, target) {
+        (Some("state-order-processor"), Some(dapr_http_port), _, _) => AppSpec::StateOrderProcessor {
+            app_id,
+            dapr_http_port,
+            store: store.unwrap_or_else(|| "statestore".into()),
+        },
+        (Some("checkout"), Some(dapr_http_port), _, Some(target)) => AppSpec::Checkout {
+            app_id,
+            dapr_http_port,
+            target,
+        },
+        (Some("order-processor"), Some(dapr_http_port), Some(app_port), _) => AppSpec::OrderProcessor {
+            app_id,
+            app_port,
+            dapr_http_port,
+        },
+        _ => {
+            let help = "checkout needs daprHttpPort and target; order-processor needs daprHttpPort and appPort; state-order-processor needs daprHttpPort (and store)";
+            ctx.error(
+                app,
+                &path,
+                "this app needs `kind: checkout`, `order-processor` or `state-order-processor` and its ports",
+                help,
+            );
+            return None;
+        }
+    };
+    Some(spec)
 }
 
 fn decode_faults(ctx: &mut Ctx, node: &Yaml, apps: &[AppSpec]) -> Vec<FaultSpec> {

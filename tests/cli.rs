@@ -21,9 +21,7 @@ fn run(args: &[&str]) -> (i32, String, String) {
 }
 
 fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("resilience-tui-cli-{name}-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+    common::temp_dir(&format!("cli-{name}"))
 }
 
 #[test]

@@ -13,7 +13,7 @@ use resilience_tui::lifecycle::{RunOptions, start};
 use resilience_tui::scenario::{AppSpec, Scenario};
 
 fn scenario(ports: [u16; 3]) -> Scenario {
-    let dir = std::env::temp_dir().join(format!("resilience-tui-exposure-{}-{}", std::process::id(), ports[0]));
+    let dir = common::temp_dir("exposure");
     std::fs::create_dir_all(&dir).unwrap();
     Scenario {
         name: "exposure".into(),

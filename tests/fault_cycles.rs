@@ -54,7 +54,7 @@ spec:
 "#;
 
 fn resources(tag: &str, yaml: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("resilience-tui-cycles-{tag}-{}", std::process::id()));
+    let dir = common::temp_dir(&format!("cycles-{tag}"));
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("resources.yaml"), yaml).unwrap();
     dir

@@ -37,7 +37,7 @@ fn run(state_dir: &std::path::Path, resources: &std::path::Path, container: &str
 #[test]
 fn a_container_left_stopped_by_a_killed_run_is_started_by_the_next() {
     let container = common::docker::RedisContainer::create();
-    let dir = std::env::temp_dir().join(format!("rtui-leftover-{}", std::process::id()));
+    let dir = common::temp_dir("leftover");
     let (state_dir, resources) = (dir.join("state"), dir.join("resources"));
     std::fs::create_dir_all(&resources).unwrap();
     let host = format!("127.0.0.1:{}", container.port);

@@ -32,7 +32,7 @@ spec:
 "#;
 
 fn scenario() -> Scenario {
-    let dir = std::env::temp_dir().join(format!("resilience-tui-e2e-{}", std::process::id()));
+    let dir = common::temp_dir("e2e");
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("resiliency.yaml"), FAST_POLICY).unwrap();
     Scenario {

@@ -43,7 +43,7 @@ spec:
 "#;
 
 fn scenario(tag: &str, redis_host: &str) -> Scenario {
-    let dir = std::env::temp_dir().join(format!("resilience-tui-state-{tag}-{}", std::process::id()));
+    let dir = common::temp_dir(&format!("state-{tag}"));
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("resources.yaml"), FAST.replace("localhost:6379", redis_host)).unwrap();
     Scenario {

@@ -18,7 +18,7 @@ fn start(tag: &str, extra: &str) -> Session {
 
 /// [`start`] with environment assignments (`NAME=value …`) for the program.
 fn start_env(tag: &str, env: &str, extra: &str) -> Session {
-    let dir = std::env::temp_dir().join(format!("resilience-tui-tmux-{tag}-{}", std::process::id()));
+    let dir = common::temp_dir(&format!("tmux-{tag}"));
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("resiliency.yaml"), FAST_POLICY).unwrap();
     let port = common::free_port;
@@ -43,7 +43,7 @@ fn start_env(tag: &str, env: &str, extra: &str) -> Session {
 
 #[test]
 fn a_person_at_the_keyboard() {
-    let log = std::env::temp_dir().join(format!("resilience-tui-{}.log", std::process::id()));
+    let log = common::temp_dir("log").join("run.log");
     let s = start("keys", &format!("--log-file {}", log.display()));
 
     s.wait_for("orders passing in the UI", |sc| {
@@ -84,7 +84,7 @@ fn a_person_at_the_keyboard() {
 /// markers at the fault's inject and clear and at every breaker transition.
 #[test]
 fn a_scripted_recording() {
-    let cast = std::env::temp_dir().join(format!("resilience-tui-{}.cast", std::process::id()));
+    let cast = common::temp_dir("cast").join("demo.cast");
     let args = format!(
         "--viewport 100x30 --record {} --fault-at 300ms --clear-at 1500ms --duration 2500ms",
         cast.display()
@@ -169,13 +169,14 @@ impl Session {
 /// the summary printed.
 #[test]
 fn signals_restore_the_terminal() {
-    for signal in ["-TERM", "-HUP"] {
-        let s = start(&format!("sig{}", &signal[1..]), "");
+    for signal in [nix::sys::signal::Signal::SIGTERM, nix::sys::signal::Signal::SIGHUP] {
+        let s = start(&format!("{signal}"), "");
         s.wait_for("orders passing", |sc| sc.contains("Order passed: {\"orderId\":2}"));
         s.keys("f");
         s.wait_for("the fault", |sc| sc.contains("INJECTED"));
         let pid = s.program_pid();
-        assert!(Command::new("kill").args([signal, &pid]).status().unwrap().success());
+        let pid = nix::unistd::Pid::from_raw(pid.trim().parse().unwrap());
+        nix::sys::signal::kill(pid, signal).unwrap();
         let end = s.wait_for("the exit", |sc| sc.contains("EXIT="));
         assert!(end.contains("EXIT=0"), "{signal}: {end}");
         assert!(end.contains("== SUMMARY =="), "{signal}: {end}");

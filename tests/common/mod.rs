@@ -231,3 +231,13 @@ pub fn finishes_within<T: Send + 'static>(bound: Duration, what: &str, f: impl F
         Err(RecvTimeoutError::Disconnected) => panic!("{what} panicked (see above)"),
     }
 }
+
+/// A new folder with an unpredictable name under the temp dir, kept after the test (its files help when a
+/// test fails); `tag` makes it recognizable.
+pub fn temp_dir(tag: &str) -> std::path::PathBuf {
+    tempfile::Builder::new()
+        .prefix(&format!("resilience-tui-{tag}-"))
+        .tempdir()
+        .expect("a temp dir")
+        .keep()
+}

@@ -181,8 +181,8 @@ fn bench_sidecar(args: SidecarBenchArgs) -> anyhow::Result<ExitCode> {
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     let report = runtime.block_on(crate::bench::run(&opts))?;
     match args.output {
-        BenchOutput::Text => print!("{}", report.to_text()),
-        BenchOutput::Json => println!("{}", report.to_json()),
+        BenchOutput::Text => print_quietly(&report.to_text()),
+        BenchOutput::Json => print_quietly(&format!("{}\n", report.to_json())),
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -208,22 +208,28 @@ fn list_scenarios() -> anyhow::Result<ExitCode> {
 
 fn init(name: Option<&str>, dir: &std::path::Path, force: bool) -> anyhow::Result<ExitCode> {
     let written = scenario::init::write(name, dir, force)?;
-    for path in &written {
-        println!("wrote {}", path.display());
-    }
+    let mut out: String = written.iter().map(|p| format!("wrote {}\n", p.display())).collect();
     let first = written.first().map(|p| p.display().to_string()).unwrap_or_default();
-    println!("\nedit them, then run: resilience-tui scenario {first}");
+    out.push_str(&format!("\nedit them, then run: resilience-tui scenario {first}\n"));
     let resources = written
         .iter()
         .filter_map(|p| p.parent())
         .find(|d| d.starts_with(dir.join("resources")));
     if let Some(resources) = resources {
-        println!(
-            "check the resources: resilience-tui validate --resources-path {}",
+        out.push_str(&format!(
+            "check the resources: resilience-tui validate --resources-path {}\n",
             resources.display()
-        );
+        ));
     }
+    print_quietly(&out);
     Ok(ExitCode::SUCCESS)
+}
+
+/// Writes to stdout; a reader that went away (`| head`) is not an error worth a panic.
+pub fn print_quietly(text: &str) {
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
 }
 
 fn run_scenario(args: ScenarioArgs) -> anyhow::Result<ExitCode> {

@@ -307,3 +307,35 @@ fn filter_and_freeze_indicators() {
         "orders 1, 10, 11, 12 match the filter:\n{screen}"
     );
 }
+
+#[test]
+fn shutting_down_while_a_fault_clears() {
+    let mut run = Run::new();
+    run.outage();
+    run.at(
+        25.0,
+        Event::ShuttingDown {
+            reason: resilience_tui::event::StopReason::Quit,
+        },
+    );
+    run.at(
+        25.0,
+        Event::Fault(FaultEvent::Changing {
+            fault: "stop-order-processor".into(),
+            what: resilience_tui::event::FaultChange::Clearing,
+            description: "order-processor listens again on 127.0.0.1:8001".into(),
+        }),
+    );
+    run.model.now = Duration::from_secs(25);
+    let screen = render(&run.model, &View::new(3), 100, 30);
+    assert!(
+        screen.contains("SHUTTING DOWN: clearing faults (q again: stop waiting)"),
+        "{screen}"
+    );
+    assert!(screen.contains("stop-order-processor: clearing\u{2026}"), "{screen}");
+    assert!(
+        screen.contains("shutting down (quit)"),
+        "the sidecar log says it too: {screen}"
+    );
+    assert_snapshot!(screen);
+}

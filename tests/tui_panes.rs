@@ -329,7 +329,9 @@ fn shutting_down_while_a_fault_clears() {
     run.model.now = Duration::from_secs(25);
     let screen = render(&run.model, &View::new(3), 100, 30);
     assert!(
-        screen.contains("SHUTTING DOWN: clearing faults (q again: stop waiting)"),
+        screen.contains(
+            "SHUTTING DOWN (q: stop waiting)  clearing: order-processor listens again on 127.0.0.1:8001\u{2026}"
+        ),
         "{screen}"
     );
     assert!(screen.contains("stop-order-processor: clearing\u{2026}"), "{screen}");

@@ -117,6 +117,8 @@ pub struct Model {
     pub container: Option<(String, ContainerState)>,
     /// The run is shutting down (faults being cleared, apps and sidecars stopping).
     pub stopping: bool,
+    /// What the shutdown is doing now (`clearing: docker start dapr_redis…`).
+    pub stopping_detail: Option<String>,
 }
 
 impl Model {
@@ -162,6 +164,7 @@ impl Model {
             events: 0,
             container: None,
             stopping: false,
+            stopping_detail: None,
         }
     }
 
@@ -297,6 +300,9 @@ impl Model {
         if let FaultEvent::Changing { fault, what, .. } = f {
             if let Some(v) = self.faults.iter_mut().find(|v| &v.name == fault) {
                 v.pending = Some(*what);
+            }
+            if self.stopping {
+                self.stopping_detail = whole.text();
             }
             return;
         }

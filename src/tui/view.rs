@@ -97,19 +97,25 @@ pub fn draw(frame: &mut Frame, model: &Model, view: &View, keymap: &[Binding], e
 }
 
 fn header_line(frame: &mut Frame, area: Rect, model: &Model, view: &View, theme: Theme) {
+    let clock = Span::raw(format!(" {:.1}s ", model.now.as_secs_f64()));
+    if model.stopping {
+        // While the run ends, the header says only that, and what it is doing: nothing else matters now.
+        let doing = model.stopping_detail.as_deref().unwrap_or("clearing faults");
+        let line = Line::from(vec![
+            clock,
+            Span::styled(" SHUTTING DOWN (q: stop waiting) ", theme.fault_active()),
+            Span::raw(format!(" {doing}")),
+        ]);
+        frame.render_widget(Paragraph::new(line), area);
+        return;
+    }
     let mut spans = vec![
         Span::styled(format!(" {} ", model.title), Style::new().add_modifier(Modifier::BOLD)),
-        Span::raw(format!(" {:.1}s ", model.now.as_secs_f64())),
+        clock,
     ];
     if let Some(behind) = view.frozen_behind {
         spans.push(Span::styled(
             format!(" FROZEN ({behind} new events) "),
-            theme.fault_active(),
-        ));
-    }
-    if model.stopping {
-        spans.push(Span::styled(
-            " SHUTTING DOWN: clearing faults (q again: stop waiting) ",
             theme.fault_active(),
         ));
     }

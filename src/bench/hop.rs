@@ -8,6 +8,8 @@
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::{Either, Full};
@@ -32,9 +34,12 @@ pub fn start(listen: SocketAddr, app_addr: SocketAddr) -> anyhow::Result<SocketA
             let Ok(listener) = tokio::net::TcpListener::from_std(listener) else {
                 return;
             };
-            let client = app_client();
+            // Shared, not cloned per request (a client clone is several reference counts), as the sidecar's state.
+            let client = Arc::new(app_client());
             loop {
                 let Ok((stream, _)) = listener.accept().await else {
+                    // Out of descriptors, say: do not spin.
+                    tokio::time::sleep(Duration::from_millis(10)).await;
                     continue;
                 };
                 // As the load generator and the sidecar's client do: a proxy's small writes must not wait.
@@ -51,7 +56,7 @@ pub fn start(listen: SocketAddr, app_addr: SocketAddr) -> anyhow::Result<SocketA
 }
 
 async fn forward(
-    client: HopClient,
+    client: Arc<HopClient>,
     app: SocketAddr,
     request: Request<Incoming>,
 ) -> Result<Response<HopBody>, Infallible> {

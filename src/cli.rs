@@ -56,7 +56,7 @@ pub enum Command {
     /// Measure what the sidecar costs: added latency over a direct call, CPU, memory, throughput.
     #[command(subcommand)]
     Bench(BenchCommand),
-    /// Internal: a process `bench sidecar` measures (an app, or a sidecar in front of it).
+    /// Internal: a process `bench sidecar` measures (an app, or a sidecar or a bare proxy hop in front of it).
     #[command(hide = true)]
     BenchServe {
         #[arg(value_enum)]
@@ -72,8 +72,9 @@ pub enum Command {
 
 #[derive(Subcommand, Debug)]
 pub enum BenchCommand {
-    /// The same fixed-rate load at an order-processor-like app, directly and through a sidecar applying the
-    /// service-invoke quickstart's policy, alternating in one run; then each path saturated.
+    /// The same fixed-rate load at an order-processor-like app, directly, through a sidecar applying the
+    /// service-invoke quickstart's policy and through a bare proxy hop (the yardstick), alternating in one run;
+    /// then each path saturated.
     Sidecar(SidecarBenchArgs),
 }
 
@@ -91,7 +92,7 @@ pub struct SidecarBenchArgs {
     /// Kept-alive connections per path (Dapr's perf tests use 16).
     #[arg(long, value_name = "N", default_value_t = 16)]
     pub connections: usize,
-    /// Length of one direct or sidecar slice.
+    /// Length of one slice of one path.
     #[arg(long, value_name = "DUR", value_parser = parse_duration, default_value = "5s")]
     pub slice: Duration,
     /// Unrecorded load per path before measuring.
@@ -100,7 +101,7 @@ pub struct SidecarBenchArgs {
     /// Closed-loop time per path for the saturated throughput (0 skips it).
     #[arg(long, value_name = "DUR", value_parser = parse_duration, default_value = "5s")]
     pub saturate: Duration,
-    /// The policy the sidecar applies: the quickstart's, or none (the bare hop).
+    /// The policy the sidecar applies: the quickstart's, or none (the sidecar with no resiliency resource).
     #[arg(long, value_enum, default_value_t = crate::bench::serve::PolicyChoice::Quickstart)]
     pub policy: crate::bench::serve::PolicyChoice,
     /// text for people, json for machines.

@@ -2,10 +2,13 @@
 //!
 //! Dapr's perf tests drive the same fixed-rate load at the app directly and then through the sidecar, and
 //! report the difference per percentile ("added latency"), with the sidecar's CPU and memory. We do the same
-//! in one run on one machine: an app process and a sidecar process (`serve.rs`), and a load generator here
-//! (`load.rs`) that alternates between the two paths in short slices so both see the same machine weather.
-//! Then each path is saturated to find its throughput. Timings are never asserted in tests: see BENCHMARKS.md.
+//! in one run on one machine: an app process, a sidecar process and a bare proxy hop (`serve.rs`, `hop.rs`),
+//! and a load generator here (`load.rs`) that alternates between the three paths in short slices so all see
+//! the same machine weather. The bare hop is the yardstick: the sidecar's cost over it is what Dapr's
+//! semantics cost. Then each path is saturated to find its throughput. Timings are never asserted in tests:
+//! see BENCHMARKS.md.
 
+pub mod hop;
 pub mod load;
 pub mod procstat;
 pub mod report;
@@ -20,8 +23,8 @@ use bytes::Bytes;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
-use load::{RequestTemplate, Sample};
-use report::{Report, Throughput};
+use load::{Connection, RequestTemplate, Sample};
+use report::{ProcessCost, Report, Throughput};
 use serve::PolicyChoice;
 
 /// What `bench sidecar` runs.
@@ -49,7 +52,7 @@ struct Server {
 }
 
 impl Server {
-    async fn spawn(args: &[String]) -> anyhow::Result<Server> {
+    async fn spawn(args: &[&str]) -> anyhow::Result<Server> {
         let exe = std::env::current_exe().context("cannot find the resilience-tui executable to start the bench")?;
         let spawned = Instant::now();
         let mut child = Command::new(exe)
@@ -82,8 +85,74 @@ impl Server {
         })
     }
 
-    fn pid(&self) -> Option<u32> {
-        self.child.id()
+    fn pid(&self) -> anyhow::Result<u32> {
+        self.child.id().context("a bench server process ended at once")
+    }
+}
+
+/// One of the three ways to the app, with what was measured on it.
+struct Path {
+    name: &'static str,
+    conns: Vec<Connection>,
+    template: RequestTemplate,
+    sample: Sample,
+    /// The process in the way (none for direct) and the name prefix of its serving thread.
+    process: Option<(u32, &'static str)>,
+    cpu: Duration,
+    thread_cpu: Duration,
+    /// Load time over which `cpu` was counted.
+    cpu_wall: Duration,
+}
+
+impl Path {
+    async fn new(
+        name: &'static str,
+        server: &Server,
+        path: &str,
+        opts: &BenchOptions,
+        thread: &'static str,
+    ) -> anyhow::Result<Path> {
+        let process = if thread.is_empty() {
+            None
+        } else {
+            Some((server.pid()?, thread))
+        };
+        Ok(Path {
+            name,
+            conns: load::connect(server.addr, opts.connections).await?,
+            template: RequestTemplate {
+                path: path.into(),
+                body: order_body(opts.body_bytes),
+            },
+            sample: Sample::empty(),
+            process,
+            cpu: Duration::ZERO,
+            thread_cpu: Duration::ZERO,
+            cpu_wall: Duration::ZERO,
+        })
+    }
+
+    /// The process's and its serving thread's CPU time so far.
+    fn cpu_now(&self) -> Option<(Duration, Duration)> {
+        let (pid, thread) = self.process?;
+        Some((procstat::cpu_time(pid)?, procstat::thread_cpu_time(pid, thread)?))
+    }
+
+    /// One fixed-rate slice; the process's CPU counts only while its own path carries the load.
+    async fn slice(&mut self, rps: u32, length: Duration) {
+        let before = self.cpu_now();
+        let (back, part) = load::open_loop(std::mem::take(&mut self.conns), &self.template, rps, length).await;
+        if let (Some((p0, t0)), Some((p1, t1))) = (before, self.cpu_now()) {
+            self.cpu += p1.saturating_sub(p0);
+            self.thread_cpu += t1.saturating_sub(t0);
+            self.cpu_wall += part.elapsed;
+        }
+        self.conns = back;
+        self.sample.add(&part);
+    }
+
+    fn rss(&self, field: &str) -> Option<f64> {
+        procstat::vm_kib(self.process?.0, field).map(kib_to_mb)
     }
 }
 
@@ -91,145 +160,123 @@ impl Server {
 pub async fn run(opts: &BenchOptions) -> anyhow::Result<Report> {
     anyhow::ensure!(opts.rps > 0, "--rps must be at least 1");
     anyhow::ensure!(opts.connections > 0, "--connections must be at least 1");
-    let loopback = "127.0.0.1:0".to_string();
-    let app = Server::spawn(&["app".into(), "--listen".into(), loopback.clone()]).await?;
+    let loopback = "127.0.0.1:0";
+    let app = Server::spawn(&["app", "--listen", loopback]).await?;
+    let app_addr = app.addr.to_string();
     let policy = match opts.policy {
         PolicyChoice::Quickstart => "quickstart",
         PolicyChoice::None => "none",
     };
-    let sidecar = Server::spawn(&[
-        "sidecar".into(),
-        "--listen".into(),
-        loopback,
-        "--app-addr".into(),
-        app.addr.to_string(),
-        "--policy".into(),
-        policy.into(),
-    ])
-    .await?;
-    let sidecar_pid = sidecar.pid().context("the sidecar process ended at once")?;
-
-    let body = order_body(opts.body_bytes);
-    let direct = RequestTemplate {
-        path: "/orders".into(),
-        body: body.clone(),
+    let proxy_args = |role| {
+        [
+            role,
+            "--listen",
+            loopback,
+            "--app-addr",
+            app_addr.as_str(),
+            "--policy",
+            policy,
+        ]
     };
-    let via_sidecar = RequestTemplate {
-        path: "/v1.0/invoke/order-processor/method/orders".into(),
-        body,
-    };
+    let sidecar = Server::spawn(&proxy_args("sidecar")).await?;
+    let hop = Server::spawn(&proxy_args("bare-hop")).await?;
     let mut paths = [
-        (
-            load::connect(app.addr, opts.connections).await?,
-            direct,
-            Sample::empty(),
-        ),
-        (
-            load::connect(sidecar.addr, opts.connections).await?,
-            via_sidecar,
-            Sample::empty(),
-        ),
+        Path::new("direct", &app, "/orders", opts, "").await?,
+        Path::new(
+            "the sidecar",
+            &sidecar,
+            "/v1.0/invoke/order-processor/method/orders",
+            opts,
+            "sidecar-",
+        )
+        .await?,
+        Path::new("the bare hop", &hop, "/orders", opts, "bare-hop").await?,
     ];
     let progress = Progress::new(opts);
 
-    // Warm-up: connections, allocator and caches on both paths; not recorded.
-    for (conns, template, _) in paths.iter_mut() {
-        progress.phase("warming up");
-        let (back, _) = load::open_loop(std::mem::take(conns), template, opts.rps, opts.warmup).await;
-        *conns = back;
-        progress.advance(opts.warmup);
-    }
+    let rss_after_warmup = fixed_rate(&mut paths, opts, &progress).await;
+    let peak_rss = rss_of(&paths, "VmHWM");
+    let rss_after_load = rss_of(&paths, "VmRSS");
 
-    let rss_after_warmup = procstat::vm_kib(sidecar_pid, "VmRSS").map(kib_to_mb);
-    // Alternating fixed-rate slices; the sidecar's CPU is counted only while its path carries the load.
-    let slices = (opts.duration.as_secs_f64() / opts.slice.as_secs_f64()).ceil().max(1.0) as u32;
-    let slice = opts.duration / slices;
-    // The sidecar's own thread, and the whole process (which also carries its events to a consumer, as the
-    // scenario's displays do).
-    let (mut sidecar_cpu, mut process_cpu, mut sidecar_wall) = (Duration::ZERO, Duration::ZERO, Duration::ZERO);
-    for _ in 0..slices {
-        for (i, (conns, template, sample)) in paths.iter_mut().enumerate() {
-            progress.phase(if i == 0 { "direct" } else { "via the sidecar" });
-            let before = (
-                procstat::thread_cpu_time(sidecar_pid, "sidecar-"),
-                procstat::cpu_time(sidecar_pid),
-            );
-            let (back, part) = load::open_loop(std::mem::take(conns), template, opts.rps, slice).await;
-            let after = (
-                procstat::thread_cpu_time(sidecar_pid, "sidecar-"),
-                procstat::cpu_time(sidecar_pid),
-            );
-            if i == 1
-                && let ((Some(t0), Some(p0)), (Some(t1), Some(p1))) = (before, after)
-            {
-                sidecar_cpu += t1.saturating_sub(t0);
-                process_cpu += p1.saturating_sub(p0);
-                sidecar_wall += part.elapsed;
-            }
-            *conns = back;
-            sample.add(&part);
-            progress.advance(slice);
-        }
-    }
-    let peak_rss = procstat::vm_kib(sidecar_pid, "VmHWM").map(kib_to_mb);
-    let rss_after_load = procstat::vm_kib(sidecar_pid, "VmRSS").map(kib_to_mb);
-
-    let saturated = if opts.saturate.is_zero() {
-        None
-    } else {
-        let mut rates = [(0.0, 0u64); 2];
-        for (i, (conns, template, _)) in paths.iter_mut().enumerate() {
-            progress.phase(if i == 0 {
-                "saturating direct"
-            } else {
-                "saturating the sidecar"
-            });
-            let (back, part) = load::closed_loop(std::mem::take(conns), template, opts.saturate).await;
-            *conns = back;
-            rates[i] = (part.latency.len() as f64 / part.elapsed.as_secs_f64(), part.errors);
-            progress.advance(opts.saturate);
-        }
-        Some(Throughput {
-            direct_rps: rates[0].0.round(),
-            sidecar_rps: rates[1].0.round(),
-            direct_errors: rates[0].1,
-            sidecar_errors: rates[1].1,
-        })
-    };
+    let saturated = saturate(&mut paths, opts, &progress).await;
     progress.finish();
 
-    let (direct, via, added) = Report::compare(&paths[0].2, &paths[1].2);
-    let per_1000 = |cpu: Duration| {
-        (!sidecar_wall.is_zero()).then(|| {
-            let v = cpu.as_secs_f64() / sidecar_wall.as_secs_f64() / (f64::from(opts.rps) / 1000.0);
-            (v * 1000.0).round() / 1000.0
-        })
+    let cost = |i: usize| {
+        let p: &Path = &paths[i];
+        ProcessCost {
+            vcpu_per_1000_rps: report::vcpu_per_1000_rps(p.cpu, p.cpu_wall, opts.rps),
+            thread_vcpu_per_1000_rps: report::vcpu_per_1000_rps(p.thread_cpu, p.cpu_wall, opts.rps),
+            peak_rss_mb: peak_rss[i],
+            rss_mb_after_warmup: rss_after_warmup[i],
+            rss_mb_after_load: rss_after_load[i],
+            peak_rss_mb_saturated: p.rss("VmHWM"),
+        }
     };
+    let samples = [&paths[0].sample, &paths[1].sample, &paths[2].sample];
     Ok(Report {
-        rps: opts.rps,
-        duration_s: opts.duration.as_secs_f64(),
-        body_bytes: opts.body_bytes,
-        connections: opts.connections,
-        policy: opts.policy,
-        direct,
-        sidecar: via,
-        added_p50_ms: added[0],
-        added_p90_ms: added[1],
-        added_p99_ms: added[2],
-        added_p999_ms: added[3],
-        sidecar_vcpu_per_1000_rps: per_1000(sidecar_cpu),
-        sidecar_process_vcpu_per_1000_rps: per_1000(process_cpu),
-        sidecar_peak_rss_mb: peak_rss,
-        sidecar_rss_mb_after_warmup: rss_after_warmup,
-        sidecar_rss_mb_after_load: rss_after_load,
-        sidecar_peak_rss_mb_saturated: procstat::vm_kib(sidecar_pid, "VmHWM").map(kib_to_mb),
         saturated,
         sidecar_start_ms: (sidecar.started_in.as_secs_f64() * 1e4).round() / 10.0,
         binary_bytes: std::env::current_exe()
             .ok()
             .and_then(|p| std::fs::metadata(p).ok())
             .map(|m| m.len()),
+        ..Report::build(opts, samples, &cost(1), &cost(2))
     })
+}
+
+/// The warm-up (connections, allocator and caches on every path; not recorded), then the alternating fixed-rate
+/// slices. Returns each process's resident set after the warm-up.
+async fn fixed_rate(paths: &mut [Path; 3], opts: &BenchOptions, progress: &Progress) -> [Option<f64>; 3] {
+    for path in paths.iter_mut() {
+        progress.phase(format!("warming up {}", path.name));
+        let (back, _) = load::open_loop(std::mem::take(&mut path.conns), &path.template, opts.rps, opts.warmup).await;
+        path.conns = back;
+        progress.advance(opts.warmup);
+    }
+    let rss_after_warmup = rss_of(paths, "VmRSS");
+    // The order rotates each round so no path always follows the same one.
+    let slices = (opts.duration.as_secs_f64() / opts.slice.as_secs_f64()).ceil().max(1.0) as u32;
+    let slice = opts.duration / slices;
+    for round in 0..slices as usize {
+        for k in 0..paths.len() {
+            let path = &mut paths[(round + k) % 3];
+            progress.phase(format!("through {}", path.name));
+            path.slice(opts.rps, slice).await;
+            progress.advance(slice);
+        }
+    }
+    rss_after_warmup
+}
+
+/// Every connection of each path sending back to back in turn: the throughput (`None` when skipped).
+async fn saturate(paths: &mut [Path; 3], opts: &BenchOptions, progress: &Progress) -> Option<Throughput> {
+    if opts.saturate.is_zero() {
+        return None;
+    }
+    let mut rates = [(0.0, 0u64); 3];
+    for (path, rate) in paths.iter_mut().zip(rates.iter_mut()) {
+        progress.phase(format!("saturating {}", path.name));
+        let (back, part) = load::closed_loop(std::mem::take(&mut path.conns), &path.template, opts.saturate).await;
+        path.conns = back;
+        *rate = (
+            (part.latency.len() as f64 / part.elapsed.as_secs_f64()).round(),
+            part.errors,
+        );
+        progress.advance(opts.saturate);
+    }
+    Some(Throughput {
+        direct_rps: rates[0].0,
+        sidecar_rps: rates[1].0,
+        bare_hop_rps: rates[2].0,
+        direct_errors: rates[0].1,
+        sidecar_errors: rates[1].1,
+        bare_hop_errors: rates[2].1,
+    })
+}
+
+/// A memory figure of each path's process.
+fn rss_of(paths: &[Path; 3], field: &str) -> [Option<f64>; 3] {
+    std::array::from_fn(|i| paths[i].rss(field))
 }
 
 fn kib_to_mb(kib: u64) -> f64 {
@@ -255,7 +302,7 @@ impl Progress {
         if !opts.progress {
             return Progress(None);
         }
-        let total = opts.warmup * 2 + opts.duration * 2 + opts.saturate * 2;
+        let total = (opts.warmup + opts.duration + opts.saturate) * 3;
         let bar = indicatif::ProgressBar::with_draw_target(
             Some(total.as_millis() as u64),
             indicatif::ProgressDrawTarget::stderr(),
@@ -267,7 +314,7 @@ impl Progress {
         Progress(Some(bar))
     }
 
-    fn phase(&self, what: &'static str) {
+    fn phase(&self, what: String) {
         if let Some(bar) = &self.0 {
             bar.set_message(what);
         }

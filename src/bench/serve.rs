@@ -1,10 +1,11 @@
-//! The two processes `bench sidecar` measures, started as `resilience-tui bench-serve app|sidecar` so the
-//! sidecar's CPU and memory are its own, not mixed with the load generator's.
+//! The processes `bench sidecar` measures, started as `resilience-tui bench-serve app|sidecar|bare-hop` so
+//! each one's CPU and memory are its own, not mixed with the load generator's.
 //!
 //! - `app`: an order-processor-like HTTP app: `POST /orders` (any path) answers 200 with the body it got.
 //! - `sidecar`: the checkout app's sidecar exactly as the service-invoke scenario runs it: the quickstart's
 //!   `resiliency.yaml` (retry forever every 5 s, `simpleCB`), its events drained as the scenario's bus would,
 //!   and `order-processor` resolved to the app above.
+//! - `bare-hop`: a reverse proxy to the same app with no Dapr semantics, the sidecar's reference (`hop.rs`).
 //!
 //! Each prints `listening <addr>` once it serves, and exits when its standard input closes, so it never
 //! outlives the bench (even one killed with SIGKILL).
@@ -29,7 +30,7 @@ pub const QUICKSTART_RESILIENCY: &str = include_str!("../../resources/service-in
 pub enum PolicyChoice {
     /// The service-invoke quickstart's resiliency.yaml (retry + circuit breaker on order-processor).
     Quickstart,
-    /// No resiliency resource: the bare cost of the sidecar hop.
+    /// No resiliency resource: the sidecar's cost without a policy.
     None,
 }
 
@@ -37,6 +38,7 @@ pub enum PolicyChoice {
 pub enum Role {
     App,
     Sidecar,
+    BareHop,
 }
 
 /// Runs one role until standard input closes.
@@ -61,6 +63,10 @@ pub async fn serve(
             // Kept running until the process exits.
             std::mem::forget(sidecar);
             addr
+        }
+        Role::BareHop => {
+            let app_addr = app_addr.ok_or_else(|| anyhow::anyhow!("bench-serve bare-hop needs --app-addr"))?;
+            super::hop::start(listen, app_addr)?
         }
     };
     println!("listening {addr}");

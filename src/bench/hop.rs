@@ -27,7 +27,7 @@ type HopBody = Either<Incoming, Full<Bytes>>;
 pub fn start(listen: SocketAddr, app_addr: SocketAddr) -> anyhow::Result<SocketAddr> {
     let listener = std::net::TcpListener::bind(listen)?;
     listener.set_nonblocking(true)?;
-    let addr = crate::sidecar::connectable(listener.local_addr()?);
+    let addr = crate::net::connectable(listener.local_addr()?);
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     std::thread::Builder::new().name("bare-hop".into()).spawn(move || {
         runtime.block_on(async move {

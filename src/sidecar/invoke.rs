@@ -301,5 +301,7 @@ fn forwardable(headers: &HeaderMap) -> HeaderMap {
     }
     out.remove("keep-alive");
     out.remove("proxy-connection");
+    // The caller's token is for this sidecar, never the app's (daprd strips it too).
+    out.remove("dapr-api-token");
     out
 }

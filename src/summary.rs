@@ -67,8 +67,10 @@ pub struct Ledger {
     last_at: Duration,
     /// When the run began to shut down.
     ended_at: Option<Duration>,
-    /// Routine events the display could not keep up with (see `event::bus`); set by the display.
+    /// Routine events a display that fell behind did not get (see `event::bus`).
     pub routine_dropped: u64,
+    /// News a display that fell far behind did not get (only a flood from outside fills that many places).
+    pub news_dropped: u64,
 }
 
 /// The numbers of the summary.
@@ -215,11 +217,15 @@ impl Ledger {
                 let _ = writeln!(out, "               {:>7.1}s  {from} -> {to}", at.as_secs_f64());
             }
         }
-        if self.routine_dropped > 0 {
+        if self.routine_dropped > 0 || self.news_dropped > 0 {
             let _ = writeln!(
                 out,
-                "== SUMMARY == {} routine events dropped: the output could not keep up (orders, retries, breaker changes and faults are all above)",
-                self.routine_dropped
+                "== SUMMARY == {} routine events dropped: the output could not keep up ({}); the counts above are exact",
+                self.routine_dropped,
+                match self.news_dropped {
+                    0 => "orders, retries, breaker changes and faults are all above".to_string(),
+                    n => format!("nor could it show {n} other events, orders among them"),
+                }
             );
         }
         if s.lost > 0 {
@@ -264,6 +270,7 @@ impl Ledger {
             "lost_ids": self.lost_ids(),
             "breakers": breakers,
             "routine_events_dropped": self.routine_dropped,
+            "news_events_dropped": self.news_dropped,
         })
     }
 }

@@ -1,11 +1,13 @@
 //! The event path from emitters (sidecar threads, app tasks, faults) to the one display of a run.
 //!
-//! It is bounded where it can be without losing anything that matters: routine events (a healthy call's
-//! attempt, the breaker's count, its end; see [`ResiliencyEvent::is_routine`]) are held at most
-//! [`ROUTINE_HELD`] at a time, and past that they are dropped and counted. News (orders, retries, breaker
-//! transitions, faults, notices) is never dropped: it arrives at the rate of orders and retries, so even a
-//! display that stops reading for minutes holds a few megabytes of it, while routine events can arrive at
-//! thousands a second. Emitting never blocks, so a slow display can never stall a sidecar.
+//! It is bounded, and what it bounds never changes the counts: routine events (a healthy call's attempt, the
+//! breaker's count, its end; see [`ResiliencyEvent::is_routine`]) are held at most [`ROUTINE_HELD`] at a
+//! time, and past that they are dropped and counted. News (orders, retries, breaker transitions, faults,
+//! notices) arrives at the rate of the scenario's orders and retries, so a display that stops reading for
+//! many minutes still gets all of it; only a flood from outside (a load generator sending thousands of
+//! orders a second through a sidecar) can fill its [`NEWS_HELD`] places, and then the excess is dropped and
+//! counted too. The [`Ledger`] is kept here, as events are emitted, so the summary's counts are exact
+//! whatever was dropped. Emitting never blocks, so a slow display can never stall a sidecar.
 //!
 //! One queue keeps the order in which events were emitted. [`EventBus::close`] ends the stream: the display
 //! reads what is left, then [`Events::recv`] returns `None`.
@@ -19,15 +21,19 @@ use tokio::time::Instant;
 
 use super::{Event, Stamped};
 use crate::resiliency::{Observer, ResiliencyEvent, SharedObserver};
+use crate::summary::Ledger;
 
 /// Routine events held for a display that is behind; more are dropped (and counted).
 pub const ROUTINE_HELD: usize = 4096;
+/// News held for a display that is behind (some 10 MB); more is dropped (and counted).
+pub const NEWS_HELD: usize = 65_536;
 
 #[derive(Default)]
 struct Queue {
     events: VecDeque<Stamped>,
     routine_held: usize,
-    routine_dropped: u64,
+    /// Every event, counted as it is emitted (dropped or not).
+    ledger: Ledger,
     closed: bool,
 }
 
@@ -85,12 +91,17 @@ impl EventBus {
             if q.closed {
                 return;
             }
+            q.ledger.record(&stamped);
+            let news = q.events.len() - q.routine_held;
             if routine {
                 if q.routine_held >= ROUTINE_HELD {
-                    q.routine_dropped += 1;
+                    q.ledger.routine_dropped += 1;
                     return;
                 }
                 q.routine_held += 1;
+            } else if news >= NEWS_HELD {
+                q.ledger.news_dropped += 1;
+                return;
             }
             q.events.push_back(stamped);
         }
@@ -144,7 +155,12 @@ impl Events {
 
     /// Routine events dropped so far because this reader was behind.
     pub fn routine_dropped(&self) -> u64 {
-        self.shared.lock().routine_dropped
+        self.shared.lock().ledger.routine_dropped
+    }
+
+    /// The counts of every event emitted so far, dropped or not: what the summary says.
+    pub fn ledger(&self) -> Ledger {
+        self.shared.lock().ledger.clone()
     }
 
     /// Events waiting to be read.
@@ -220,6 +236,22 @@ mod tests {
         }
         assert_eq!(orders, (0..51).collect::<Vec<_>>(), "every order, in order");
         assert_eq!(routine, ROUTINE_HELD);
+    }
+
+    #[tokio::test]
+    async fn a_flood_of_news_is_bounded_and_the_ledger_still_counts_every_order() {
+        let (bus, mut events) = EventBus::new();
+        let flood = NEWS_HELD as u64 + 10;
+        for id in 1..=flood {
+            bus.emit(order(id));
+        }
+        let ledger = events.ledger();
+        assert_eq!(ledger.news_dropped, 10);
+        assert_eq!(ledger.summary().sent, flood as usize, "the counts are exact");
+        assert_eq!(events.queued(), NEWS_HELD);
+        assert!(events.try_recv().is_some());
+        bus.emit(order(flood + 1));
+        assert_eq!(events.ledger().news_dropped, 10, "one was read, so one more fits");
     }
 
     #[tokio::test]

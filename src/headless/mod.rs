@@ -46,7 +46,6 @@ impl Headless {
 impl Display for Headless {
     async fn show(self, mut events: Events, control: Control) -> anyhow::Result<Ledger> {
         let writer = Writer::spawn(std::io::stdout())?;
-        let mut ledger = Ledger::default();
         let mut open = true;
         loop {
             // Room first: while stdout is blocked, events wait in the bus, which bounds them.
@@ -59,13 +58,12 @@ impl Display for Headless {
                 control.stop(StopReason::OutputClosed);
             }
             let Some(e) = events.recv().await else { break };
-            ledger.record(&e);
             let text = self.render(&e);
             if let Some(permit) = permit.filter(|_| !text.is_empty()) {
                 permit.send(text);
             }
         }
-        ledger.routine_dropped = events.routine_dropped();
+        let ledger = events.ledger();
         if open {
             let _ = writer.tx.send(self.summary(&ledger)).await;
         }

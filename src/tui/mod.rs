@@ -92,10 +92,9 @@ impl Display for Tui {
         while let Some(e) = events.recv().await {
             self.model.apply(&e);
         }
-        let ledger = &mut self.model.ledger;
-        ledger.routine_dropped = events.routine_dropped();
+        let ledger = events.ledger();
         let _ = write!(std::io::stdout(), "{}", ledger.text(ledger.end()));
-        result.map(|()| self.model.ledger)
+        result.map(|()| ledger)
     }
 }
 

@@ -157,7 +157,7 @@ async fn ten_order_processor_outages_lose_nothing() {
             dapr_http_port: free_port(),
         },
     ];
-    let action = FaultAction::StopApp {
+    let action = FaultAction::StopAppAndSidecar {
         app_id: "order-processor".into(),
     };
     let scenario = scenario("invoke-cycles", resources("invoke", INVOKE_POLICY), apps, action);

@@ -71,32 +71,26 @@ async fn the_quickstart_story_exactly_over_real_tcp() {
 
     let story: Vec<String> = story(&events);
     let expected = [
-        "10.0s injected: stop order-processor (127.0.0.1:PORT refuses connections)",
+        "10.0s injected: stop order-processor and its sidecar (127.0.0.1:PORT and 127.0.0.1:PORT refuse connections)",
         "10.0s retrying in 5s",
         "30.0s closed -> open",
         "35.0s open -> half-open",
         "35.0s half-open -> open",
         "40.0s open -> half-open",
         "40.0s half-open -> open",
-        "45.0s cleared: order-processor listens again on 127.0.0.1:PORT",
+        "45.0s cleared: order-processor and its sidecar listen again on 127.0.0.1:PORT and 127.0.0.1:PORT",
         "45.0s open -> half-open",
         "45.0s half-open -> closed",
         "45.0s recovered after 8 attempts",
     ];
-    let port_free: Vec<String> = story
-        .iter()
-        .map(|l| {
-            let mut l = l.clone();
-            if let Some(at) = l.find("127.0.0.1:") {
-                let end = l[at + 10..]
-                    .find(|c: char| !c.is_ascii_digit())
-                    .map_or(l.len(), |n| at + 10 + n);
-                l.replace_range(at + 10..end, "PORT");
-            }
-            l
-        })
-        .collect();
+    let port_free: Vec<String> = story.iter().map(|l| without_ports(l)).collect();
     assert_eq!(port_free, expected);
+    // The quickstart's fault stops the sidecar too: checkout's sidecar meets daprd's Unavailable.
+    let errors = attempt_errors(&events);
+    assert!(!errors.is_empty());
+    for e in errors {
+        assert_eq!(without_ports(&e), UNAVAILABLE);
+    }
 
     let mut ledger = Ledger::default();
     events.iter().for_each(|e| ledger.record(e));
@@ -116,4 +110,130 @@ async fn the_quickstart_story_exactly_over_real_tcp() {
         Some(11),
         "the order held in the retry loop is the first one delivered after the clear"
     );
+}
+
+/// `127.0.0.1:PORT` for every port, so lines compare across runs.
+fn without_ports(line: &str) -> String {
+    let mut out = String::new();
+    let mut rest = line;
+    while let Some(at) = rest.find("127.0.0.1:") {
+        out.push_str(&rest[..at + 10]);
+        out.push_str("PORT");
+        rest = rest[at + 10..].trim_start_matches(|c: char| c.is_ascii_digit());
+    }
+    out + rest
+}
+
+/// The error of every failed attempt, in order.
+fn attempt_errors(events: &[Stamped]) -> Vec<String> {
+    events
+        .iter()
+        .filter_map(|e| match &e.event {
+            Event::Resiliency {
+                event: ResiliencyEvent::AttemptFailed { error, .. },
+                ..
+            } => Some(error.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Runs the built-in service-invoke scenario on a paused clock with `resources` (None: the built-in ones),
+/// injects fault `fault` at 2 s, ends at `end_s`, and returns every event.
+async fn run_story(resources: Option<std::path::PathBuf>, fault: usize, end_s: u64) -> Vec<Stamped> {
+    let scenario = scenario::find("service-invoke").unwrap().load().unwrap();
+    let port = common::free_port;
+    let opts = RunOptions {
+        resources_path: resources,
+        ports: PortOverrides {
+            dapr_http: vec![("checkout".into(), port()), ("order-processor".into(), port())],
+            app: vec![("order-processor".into(), port())],
+        },
+        sidecars_on_this_runtime: true,
+        ..RunOptions::default()
+    };
+    let t0 = Instant::now();
+    let (running, mut events) = start(scenario, &opts).await.expect("the scenario starts");
+    let collector = tokio::spawn(async move {
+        let mut all = Vec::new();
+        while let Some(e) = events.recv().await {
+            all.push(e);
+        }
+        all
+    });
+    sleep_until(t0 + Duration::from_secs(2)).await;
+    running.faults.inject(fault).await;
+    sleep_until(t0 + Duration::from_secs(end_s)).await;
+    assert!(running.shutdown().await.is_empty());
+    collector.await.unwrap()
+}
+
+fn failed_orders(events: &[Stamped]) -> Vec<(f64, String)> {
+    events
+        .iter()
+        .filter_map(|e| match &e.event {
+            Event::App {
+                event: AppEvent::OrderFailed { message, .. },
+                ..
+            } => Some((e.at.as_secs_f64(), without_ports(message))),
+            _ => None,
+        })
+        .collect()
+}
+
+fn retrying_lines(events: &[Stamped]) -> Vec<(f64, String)> {
+    events
+        .iter()
+        .filter_map(|e| match &e.event {
+            Event::Resiliency {
+                event: ResiliencyEvent::Retrying { .. },
+                ..
+            } => Some((e.at.as_secs_f64(), e.event.text().unwrap())),
+            _ => None,
+        })
+        .collect()
+}
+
+const UNAVAILABLE: &str = "rpc error: code = Unavailable desc = connection error: desc = \"transport: Error while dialing: dial tcp 127.0.0.1:PORT: connect: connection refused\"";
+const INTERNAL: &str = "rpc error: code = Internal desc = error invoking app channel: Post \"http://127.0.0.1:PORT/orders\": dial tcp 127.0.0.1:PORT: connect: connection refused";
+
+/// With no Resiliency resource, daprd's built-in service retries still retry an unreachable sidecar: 3
+/// retries, 1 s apart, then the order fails with daprd's message.
+#[tokio::test(start_paused = true)]
+async fn without_a_resiliency_resource_the_built_in_retries_try_three_more_times() {
+    let empty = tempfile::tempdir().unwrap();
+    let events = run_story(Some(empty.path().to_path_buf()), 0, 6).await;
+    let retrying = retrying_lines(&events);
+    let line = "Error processing operation DaprBuiltInServiceRetries. Retrying in 1s\u{2026}";
+    assert_eq!(retrying.first(), Some(&(2.0, line.to_string())), "{retrying:?}");
+    let failed = failed_orders(&events);
+    let message = format!(
+        "failed to invoke, id: order-processor, err: failed to invoke target order-processor after 3 retries. Error: {UNAVAILABLE}"
+    );
+    assert_eq!(
+        failed.first(),
+        Some(&(5.0, message)),
+        "attempts at 2, 3, 4 and 5 s, then the order fails: {failed:?}"
+    );
+}
+
+/// With only the app stopped, the callee's sidecar answers Internal: the quickstart's policy retries it
+/// like any failure, but the built-in retries do not (daprd retries only Unavailable).
+#[tokio::test(start_paused = true)]
+async fn with_only_the_app_stopped_its_sidecar_answers_internal() {
+    let events = run_story(None, 1, 12).await;
+    let errors = attempt_errors(&events);
+    assert!(errors.len() >= 2, "retried by the policy: {errors:?}");
+    assert!(errors.iter().all(|e| without_ports(e) == INTERNAL), "{errors:?}");
+    assert!(failed_orders(&events).is_empty(), "retried for ever, never failed");
+
+    let empty = tempfile::tempdir().unwrap();
+    let events = run_story(Some(empty.path().to_path_buf()), 1, 4).await;
+    assert!(
+        retrying_lines(&events).is_empty(),
+        "Internal is not retried by the built-in retries"
+    );
+    let failed = failed_orders(&events);
+    let message = format!("failed to invoke, id: order-processor, err: {INTERNAL}");
+    assert_eq!(failed.first(), Some(&(2.0, message)), "{failed:?}");
 }

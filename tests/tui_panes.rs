@@ -41,7 +41,7 @@ fn scenario() -> Scenario {
         faults: vec![FaultSpec {
             name: "stop-order-processor".into(),
             key: 'f',
-            action: FaultAction::StopApp {
+            action: FaultAction::StopAppAndSidecar {
                 app_id: "order-processor".into(),
             },
             explain: "order-processor stops listening; watch the retries and the breaker.".into(),

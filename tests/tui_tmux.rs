@@ -133,7 +133,7 @@ fn a_scripted_recording() {
     assert!(
         markers
             .iter()
-            .any(|m| m.starts_with("cleared: order-processor listens again")),
+            .any(|m| m.starts_with("cleared: order-processor and its sidecar listen again")),
         "{markers:?}"
     );
     assert!(

@@ -20,6 +20,7 @@ use tokio::sync::Mutex;
 use crate::apps::order_processor::OrderProcessor;
 use crate::event::{Event, EventBus, FaultChange, FaultEvent};
 use crate::scenario::FaultSpec;
+use crate::sidecar::Sidecar;
 use crate::state::memory::MemoryStore;
 use docker::Container;
 use redis_server::RedisServer;
@@ -27,6 +28,11 @@ use redis_server::RedisServer;
 /// What a fault acts on.
 pub enum FaultTarget {
     App(Arc<OrderProcessor>),
+    /// An app and its sidecar, stopped and started together.
+    AppAndSidecar {
+        app: Arc<OrderProcessor>,
+        sidecar: Arc<Sidecar>,
+    },
     RedisServer(Arc<RedisServer>),
     MemoryOutage {
         component: String,
@@ -85,7 +91,17 @@ impl Fault {
     /// What injecting does, in words.
     pub fn description(&self) -> String {
         match &self.target {
-            FaultTarget::App(app) => format!("stop {} ({} refuses connections)", app.app_id(), app.addr()),
+            FaultTarget::App(app) => format!(
+                "stop {}'s app only ({} refuses connections; its sidecar answers)",
+                app.app_id(),
+                app.addr()
+            ),
+            FaultTarget::AppAndSidecar { app, sidecar } => format!(
+                "stop {} and its sidecar ({} and {} refuse connections)",
+                app.app_id(),
+                app.addr(),
+                sidecar.addr()
+            ),
             FaultTarget::RedisServer(p) => format!("stop redis-server ({} refuses connections)", p.addr()),
             FaultTarget::MemoryOutage { component, .. } => {
                 format!("simulated outage of the in-memory {component} store (every call fails)")
@@ -97,6 +113,12 @@ impl Fault {
     fn cleared_description(&self) -> String {
         match &self.target {
             FaultTarget::App(app) => format!("{} listens again on {}", app.app_id(), app.addr()),
+            FaultTarget::AppAndSidecar { app, sidecar } => format!(
+                "{} and its sidecar listen again on {} and {}",
+                app.app_id(),
+                app.addr(),
+                sidecar.addr()
+            ),
             FaultTarget::RedisServer(p) => format!("redis-server listens again on {}", p.addr()),
             FaultTarget::MemoryOutage { component, .. } => format!("the in-memory {component} store answers again"),
             FaultTarget::Container(c) => format!("docker start {}", c.name()),
@@ -112,6 +134,11 @@ impl Fault {
         self.changing(bus, FaultChange::Injecting, self.description());
         let result = match &self.target {
             FaultTarget::App(app) => {
+                app.stop().await;
+                Ok(())
+            }
+            FaultTarget::AppAndSidecar { app, sidecar } => {
+                sidecar.stop_serving().await;
                 app.stop().await;
                 Ok(())
             }
@@ -149,6 +176,10 @@ impl Fault {
         self.changing(bus, FaultChange::Clearing, self.cleared_description());
         let result = match &self.target {
             FaultTarget::App(app) => app.start().await.map_err(|e| e.to_string()),
+            FaultTarget::AppAndSidecar { app, sidecar } => match app.start().await {
+                Ok(()) => sidecar.start_serving().await.map_err(|e| e.to_string()),
+                Err(e) => Err(e.to_string()),
+            },
             FaultTarget::RedisServer(p) => p.start().await.map_err(|e| e.to_string()),
             FaultTarget::MemoryOutage { store, .. } => {
                 store.set_down(false);

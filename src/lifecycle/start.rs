@@ -26,7 +26,7 @@ use crate::sidecar::{DEFAULT_MAX_BODY_BYTES, NameResolver, Sidecar, SidecarOptio
 pub struct Running {
     pub bus: EventBus,
     pub faults: Arc<FaultSet>,
-    sidecars: Vec<Sidecar>,
+    sidecars: Vec<Arc<Sidecar>>,
     apps: Vec<Arc<OrderProcessor>>,
     tasks: Vec<JoinHandle<()>>,
     /// redis-server processes the tool started; stopped at shutdown (and killed if dropped).
@@ -44,7 +44,7 @@ pub async fn start(mut scenario: Scenario, opts: &RunOptions) -> anyhow::Result<
     warn_about_exposure(&bus, opts);
     let stores = choose_state_stores(&scenario, &mut loaded, &bus, opts.state_store, &opts.redis_container).await?;
     let resolver = Arc::new(NameResolver::default());
-    let apps = start_order_processors(&scenario, opts, &bus, &resolver).await?;
+    let apps = start_order_processors(&scenario, opts, &bus).await?;
     let sidecars = start_sidecars(&scenario, opts, &bus, &resolver, &loaded).await?;
     let mut tasks = Vec::new();
     let faults = build_faults(&scenario.faults, &apps, &sidecars, &stores, &bus, &mut tasks)?;
@@ -95,12 +95,11 @@ fn warn_about_exposure(bus: &EventBus, opts: &RunOptions) {
     bus.emit(Event::Notice { text });
 }
 
-/// The apps that serve an HTTP port, registered with name resolution.
+/// The apps that serve an HTTP port.
 async fn start_order_processors(
     scenario: &Scenario,
     opts: &RunOptions,
     bus: &EventBus,
-    resolver: &NameResolver,
 ) -> anyhow::Result<Vec<Arc<OrderProcessor>>> {
     let mut apps = Vec::new();
     for app in &scenario.apps {
@@ -108,21 +107,21 @@ async fn start_order_processors(
             let flag = format!("--app-port {app_id}=PORT");
             let processor = Arc::new(OrderProcessor::new(app_id, opts.listen(*app_port), &flag, bus.clone()));
             processor.start().await?;
-            resolver.register(app_id, processor.addr());
             apps.push(processor);
         }
     }
     Ok(apps)
 }
 
-/// One sidecar per app, each with the resources scoped to it.
+/// One sidecar per app, each with the resources scoped to it, registered with name resolution: apps are
+/// reached through their sidecars, as in Dapr.
 async fn start_sidecars(
     scenario: &Scenario,
     opts: &RunOptions,
     bus: &EventBus,
     resolver: &Arc<NameResolver>,
     loaded: &Resources,
-) -> anyhow::Result<Vec<Sidecar>> {
+) -> anyhow::Result<Vec<Arc<Sidecar>>> {
     let mut sidecars = Vec::new();
     for app in &scenario.apps {
         let app_id = app.app_id();
@@ -152,7 +151,8 @@ async fn start_sidecars(
             Sidecar::start(options, resiliency, resolver.clone(), components).await?
         };
         tracing::info!(app_id, addr = %sidecar.addr(), "sidecar listening");
-        sidecars.push(sidecar);
+        resolver.register_sidecar(app_id, sidecar.addr());
+        sidecars.push(Arc::new(sidecar));
     }
     Ok(sidecars)
 }
@@ -162,7 +162,7 @@ async fn start_sidecars(
 fn build_faults(
     specs: &[FaultSpec],
     apps: &[Arc<OrderProcessor>],
-    sidecars: &[Sidecar],
+    sidecars: &[Arc<Sidecar>],
     stores: &[(String, StoreServer)],
     bus: &EventBus,
     tasks: &mut Vec<JoinHandle<()>>,
@@ -170,12 +170,25 @@ fn build_faults(
     let mut faults = Vec::new();
     for spec in specs {
         let target = match &spec.action {
-            FaultAction::StopApp { app_id } => {
+            FaultAction::StopApp { app_id } | FaultAction::StopAppAndSidecar { app_id } => {
                 let app = apps
                     .iter()
                     .find(|a| &**a.app_id() == app_id.as_str())
-                    .with_context(|| format!("fault `{}`: no app `{app_id}` serves a port", spec.name))?;
-                FaultTarget::App(app.clone())
+                    .with_context(|| format!("fault `{}`: no app `{app_id}` serves a port", spec.name))?
+                    .clone();
+                match &spec.action {
+                    FaultAction::StopAppAndSidecar { .. } => {
+                        let sidecar = sidecars
+                            .iter()
+                            .find(|s| s.app_id() == app_id)
+                            .with_context(|| format!("fault `{}`: `{app_id}` has no sidecar", spec.name))?;
+                        FaultTarget::AppAndSidecar {
+                            app,
+                            sidecar: sidecar.clone(),
+                        }
+                    }
+                    _ => FaultTarget::App(app),
+                }
             }
             FaultAction::StopStateStore { component } => match stores.iter().find(|(c, _)| c == component) {
                 Some((_, StoreServer::RedisServer(process))) => FaultTarget::RedisServer(process.clone()),
@@ -237,14 +250,14 @@ fn start_clients(
     scenario: &Scenario,
     opts: &RunOptions,
     bus: &EventBus,
-    sidecars: &[Sidecar],
+    sidecars: &[Arc<Sidecar>],
 ) -> anyhow::Result<Vec<JoinHandle<()>>> {
     let interval = opts.order_interval.unwrap_or(Duration::from_secs(1));
     let sidecar_of = |app_id: &str| {
         sidecars
             .iter()
             .find(|s| s.app_id() == app_id)
-            .map(Sidecar::addr)
+            .map(|s| s.addr())
             .with_context(|| format!("no sidecar for {app_id}"))
     };
     let mut tasks = Vec::new();
@@ -313,18 +326,9 @@ impl Running {
     }
 
     async fn stop_servers(self) {
-        for sidecar in self.sidecars {
-            // A request held in a retry loop would keep a graceful stop waiting: give it a moment, no more.
-            let app_id = sidecar.app_id().to_string();
-            if tokio::time::timeout(Duration::from_secs(1), sidecar.stop())
-                .await
-                .is_err()
-            {
-                tracing::warn!(
-                    app_id,
-                    "the sidecar did not stop within 1s (a request was held in a retry loop)"
-                );
-            }
+        for sidecar in &self.sidecars {
+            // A request held in a retry loop would keep a graceful stop waiting: it waits a second, no more.
+            sidecar.stop_serving().await;
         }
         for app in &self.apps {
             let _ = tokio::time::timeout(Duration::from_secs(1), app.stop()).await;

@@ -243,6 +243,19 @@ impl Resiliency {
         self.definition(name, &names, breaker)
     }
 
+    /// Dapr's `PolicyDefined(app, Endpoint)`: whether a Resiliency resource names this app as a target. Only
+    /// then does a caller's sidecar skip its built-in service retries (`direct_messaging.go invokeWithRetry`):
+    /// default policies do not count, so with only `DefaultRetryPolicy` both apply, the built-in one inside.
+    pub fn app_target_defined(&self, app_id: &str) -> bool {
+        self.apps.contains_key(app_id)
+    }
+
+    /// One of Dapr's built-in retry policies (`BuiltInPolicy(name)`): its retry only, named after itself, so
+    /// its log line reads `Error processing operation DaprBuiltInServiceRetries. Retrying in 1s…`.
+    pub fn built_in_policy(&self, name: &str) -> PolicyDefinition {
+        PolicyDefinition::new(name, None, self.retries.get(name).cloned(), None, self.observer.clone())
+    }
+
     /// Every breaker created so far (for displays), sorted by name.
     pub fn breakers(&self) -> Vec<Arc<CircuitBreaker>> {
         let mut all: Vec<Arc<CircuitBreaker>> = Vec::new();

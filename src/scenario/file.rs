@@ -183,9 +183,13 @@ fn decode_faults(ctx: &mut Ctx, node: &Yaml, apps: &[AppSpec]) -> Vec<FaultSpec>
                 check_app(ctx, &ff, &path, &app_id, apps);
                 FaultAction::StopApp { app_id }
             }
+            (Some("stop-app-and-sidecar"), Some(app_id), _) => {
+                check_app(ctx, &ff, &path, &app_id, apps);
+                FaultAction::StopAppAndSidecar { app_id }
+            }
             (Some("stop-state-store"), _, Some(component)) => FaultAction::StopStateStore { component },
             _ => {
-                let help = "use `action: stop-app` with `app`, or `action: stop-state-store` with `component`";
+                let help = "use `action: stop-app-and-sidecar` or `stop-app` with `app`, or `action: stop-state-store` with `component`";
                 ctx.error(node, &path, "this fault needs `name` and a known action", help);
                 continue;
             }

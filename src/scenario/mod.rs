@@ -56,8 +56,12 @@ impl AppSpec {
 /// What a fault does.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FaultAction {
-    /// Stop an app's listener (connections refused); clearing starts it again on the same port.
+    /// Stop an app's listener (connections refused); clearing starts it again on the same port. Its sidecar
+    /// stays up and answers callers that its app channel fails (gRPC Internal).
     StopApp { app_id: String },
+    /// Stop an app and its sidecar, as Ctrl-C on the quickstart's `dapr run` does: callers' sidecars cannot
+    /// reach it (gRPC Unavailable). Clearing starts both again on the same ports.
+    StopAppAndSidecar { app_id: String },
     /// Stop a state store component's server (see `run.rs` for which one a run uses); clearing starts it.
     StopStateStore { component: String },
 }
@@ -66,7 +70,8 @@ impl FaultAction {
     /// What pressing the fault's key does, in a few words.
     pub fn summary(&self) -> String {
         match self {
-            FaultAction::StopApp { app_id } => format!("stop {app_id}"),
+            FaultAction::StopApp { .. } => "stop app only".to_string(),
+            FaultAction::StopAppAndSidecar { app_id } => format!("stop {app_id}"),
             FaultAction::StopStateStore { component } => format!("stop Redis ({component})"),
         }
     }

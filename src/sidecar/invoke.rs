@@ -4,7 +4,10 @@
 //! - method, query, headers and body are forwarded to the app, and its status, headers and body come back;
 //! - each call runs under the caller's resiliency policy for `<appId>:<method>`; an app status outside
 //!   200–399 is a failure (retried, counted by the breaker), and when retries end the app's last response is
-//!   passed through verbatim; failures of Dapr's own (transport, timeout, breaker) become 500 ERR_DIRECT_INVOKE.
+//!   passed through verbatim; failures of Dapr's own (transport, timeout, breaker) become 500 ERR_DIRECT_INVOKE;
+//! - the call reaches the app through the app's own sidecar (`hop.rs`); when no Resiliency resource names
+//!   the app as a target, that hop runs under daprd's built-in service retries (`DaprBuiltInServiceRetries`:
+//!   Unavailable retried 3 times, 1 s apart; `direct_messaging.go invokeWithRetry`).
 
 use std::fmt;
 use std::net::SocketAddr;
@@ -17,8 +20,9 @@ use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 
 use super::api::{PathArgs, path_arg};
-use super::{DaprError, SidecarState};
-use crate::resiliency::{Failure, OperationError};
+use super::{DaprError, Route, SidecarState, hop};
+use crate::resiliency::registry::BUILT_IN_SERVICE_RETRIES;
+use crate::resiliency::{Failure, OperationError, PolicyDefinition};
 
 const ERR_DIRECT_INVOKE: &str = "ERR_DIRECT_INVOKE";
 
@@ -87,6 +91,17 @@ pub struct AppResponse {
     body: Bytes,
 }
 
+impl AppResponse {
+    pub(super) fn new(status: StatusCode, headers: HeaderMap, body: Bytes) -> Self {
+        Self { status, headers, body }
+    }
+
+    /// Dapr's success: a status from 200 to 399 (v1.11+).
+    fn is_success(&self) -> bool {
+        (200..=399).contains(&self.status.as_u16())
+    }
+}
+
 impl IntoResponse for AppResponse {
     fn into_response(self) -> Response {
         let mut response = Response::new(Body::from(self.body));
@@ -98,7 +113,7 @@ impl IntoResponse for AppResponse {
 
 /// Why one attempt to reach the app failed.
 #[derive(Debug)]
-enum InvokeError {
+pub(super) enum InvokeError {
     /// The app answered with a status outside 200–399.
     App(AppResponse),
     /// The app could not be reached (or no app has that id).
@@ -108,7 +123,12 @@ enum InvokeError {
 impl fmt::Display for InvokeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            InvokeError::App(r) => write!(f, "received non-successful status code from app: {}", r.status.as_u16()),
+            // `pkg/api/http/directmessaging.go`: the CodeError's text.
+            InvokeError::App(r) => write!(
+                f,
+                "received non-successful status code in response: {}",
+                r.status.as_u16()
+            ),
             InvokeError::Channel(e) => f.write_str(e),
         }
     }
@@ -130,8 +150,12 @@ async fn invoke(state: Arc<SidecarState>, app_id: String, method: String, reques
         return body_too_large(limit, "its Content-Length says more").into_response();
     }
     let policy = state.resiliency.endpoint_policy(&app_id, &method);
+    let route = state.resolver.resolve(&app_id);
+    let built_in = matches!(route, Some(Route::Sidecar(_))) && !state.resiliency.app_target_defined(&app_id);
+    let built_in = built_in.then(|| state.resiliency.built_in_policy(BUILT_IN_SERVICE_RETRIES));
     // Buffered only when a retry may replay it (as Dapr does); otherwise it streams through, under the limit.
-    let mut body = if policy.has_retries() {
+    let replays = policy.has_retries() || built_in.as_ref().is_some_and(|p| p.has_retries());
+    let body = if replays {
         match axum::body::to_bytes(body, limit).await {
             Ok(b) => OutgoingBody::Buffered(b),
             Err(e) => return body_too_large(limit, &e.to_string()).into_response(),
@@ -144,24 +168,101 @@ async fn invoke(state: Arc<SidecarState>, app_id: String, method: String, reques
         Some(q) => format!("/{method}?{q}"),
         None => format!("/{method}"),
     };
-    let result = policy
-        .run(|_attempt| {
-            let target = state.resolver.resolve(&app_id);
-            let request = body.take().map(|body| {
-                let mut request = http::Request::new(body);
-                *request.method_mut() = parts.method.clone();
-                *request.headers_mut() = headers.clone();
-                request
-            });
-            send(&state.client, target, &path_and_query, &app_id, request)
-        })
-        .await;
+    let call = Call {
+        state: &state,
+        app_id: &app_id,
+        path_and_query: &path_and_query,
+        method: &parts.method,
+        headers: &headers,
+        built_in: built_in.as_ref(),
+    };
+    let body = std::sync::Mutex::new(body);
+    let result = policy.run(|_attempt| call.attempt(&body)).await;
     match result {
         Ok(response) | Err(Failure::Operation(InvokeError::App(response))) => response.into_response(),
         Err(failure) => {
             let message = format!("failed to invoke, id: {app_id}, err: {failure}");
             DaprError::new(StatusCode::INTERNAL_SERVER_ERROR, ERR_DIRECT_INVOKE, message).into_response()
         }
+    }
+}
+
+/// One call to an app, attempted as often as the policy says.
+struct Call<'a> {
+    state: &'a SidecarState,
+    app_id: &'a str,
+    path_and_query: &'a str,
+    method: &'a Method,
+    headers: &'a HeaderMap,
+    /// daprd's built-in service retries, when no Resiliency resource names the app.
+    built_in: Option<&'a PolicyDefinition>,
+}
+
+impl Call<'_> {
+    /// The request for one attempt: `None` when a streamed body was already sent.
+    fn request(&self, body: &std::sync::Mutex<OutgoingBody>) -> Option<http::Request<Body>> {
+        let body = body.lock().unwrap_or_else(|p| p.into_inner()).take();
+        body.map(|body| {
+            let mut request = http::Request::new(body);
+            *request.method_mut() = self.method.clone();
+            *request.headers_mut() = self.headers.clone();
+            request
+        })
+    }
+
+    async fn attempt(&self, body: &std::sync::Mutex<OutgoingBody>) -> Result<AppResponse, InvokeError> {
+        let sidecar = match self.state.resolver.resolve(self.app_id) {
+            Some(Route::Sidecar(sidecar)) => sidecar,
+            Some(Route::App(addr)) => {
+                let request = self.request(body);
+                return send(
+                    &self.state.client,
+                    Some(addr),
+                    self.path_and_query,
+                    self.app_id,
+                    request,
+                )
+                .await;
+            }
+            None => return Err(InvokeError::Channel(format!("couldn't find service: {}", self.app_id))),
+        };
+        let answer = match self.built_in {
+            None => match self.request(body) {
+                Some(request) => hop::call(&self.state.client, sidecar, self.path_and_query, request)
+                    .await
+                    .map_err(|e| e.to_string()),
+                None => Err(format!("cannot replay a streamed request body to {}", self.app_id)),
+            },
+            Some(built_in) => {
+                let attempt = |n: u32| self.hop_attempt(sidecar, self.request(body), n);
+                built_in.run(attempt).await.map_err(|failure| failure.to_string())
+            }
+        };
+        match answer {
+            Ok(response) if response.is_success() => Ok(response),
+            Ok(response) => Err(InvokeError::App(response)),
+            Err(error) => Err(InvokeError::Channel(error)),
+        }
+    }
+
+    async fn hop_attempt(
+        &self,
+        sidecar: SocketAddr,
+        request: Option<http::Request<Body>>,
+        attempt: u32,
+    ) -> Result<AppResponse, hop::BuiltInAttempt> {
+        let failed = |error| hop::BuiltInAttempt {
+            error,
+            app_id: self.app_id.to_string(),
+            attempt,
+        };
+        let Some(request) = request else {
+            let why = format!("cannot replay a streamed request body to {}", self.app_id);
+            return Err(failed(hop::HopError::Internal(why)));
+        };
+        hop::call(&self.state.client, sidecar, self.path_and_query, request)
+            .await
+            .map_err(failed)
     }
 }
 
@@ -173,7 +274,7 @@ enum OutgoingBody {
 
 impl OutgoingBody {
     /// The body for the next attempt; `None` when a streamed body was already sent.
-    fn take(&mut self) -> Option<Body> {
+    pub(super) fn take(&mut self) -> Option<Body> {
         match self {
             OutgoingBody::Buffered(bytes) => Some(Body::from(bytes.clone())),
             OutgoingBody::Streamed(body) => body.take(),
@@ -202,7 +303,7 @@ pub(crate) fn app_client() -> AppClient {
     hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new()).build(connector)
 }
 
-async fn send(
+pub(super) async fn send(
     client: &AppClient,
     target: Option<SocketAddr>,
     path_and_query: &str,
@@ -246,7 +347,7 @@ async fn send(
         headers: forwardable(&parts.headers),
         body,
     };
-    if (200..=399).contains(&parts.status.as_u16()) {
+    if reply.is_success() {
         Ok(reply)
     } else {
         Err(InvokeError::App(reply))
@@ -286,7 +387,7 @@ fn limit_error(e: &(dyn std::error::Error + 'static)) -> Option<String> {
 }
 
 /// Headers that go end to end (hop-by-hop ones are the connection's own).
-fn forwardable(headers: &HeaderMap) -> HeaderMap {
+pub(super) fn forwardable(headers: &HeaderMap) -> HeaderMap {
     const HOP_BY_HOP: [HeaderName; 6] = [
         header::CONNECTION,
         header::TRANSFER_ENCODING,

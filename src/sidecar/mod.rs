@@ -6,6 +6,7 @@
 
 mod api;
 pub mod batch;
+mod hop;
 mod invoke;
 mod state;
 
@@ -26,23 +27,42 @@ pub use api::DaprError;
 /// Dapr's default `--max-body-size` (4Mi): larger request bodies are refused.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 4 << 20;
 
-/// In-process name resolution: app id to the address of that app's channel (its HTTP port).
+/// Where an app id is reached.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Route {
+    /// The app's own sidecar, as in Dapr: caller's sidecar → callee's sidecar → app (`hop.rs`).
+    Sidecar(SocketAddr),
+    /// The app itself, through this sidecar's app channel (daprd does this when a sidecar invokes its own
+    /// app). The bench and the caller-side tests use it to measure and test one sidecar alone.
+    App(SocketAddr),
+}
+
+/// In-process name resolution (mDNS in self-hosted Dapr): app id to where it is reached. Like an mDNS
+/// cache, an entry stays while its sidecar is stopped, so callers meet "connection refused" (Unavailable).
 #[derive(Default)]
 pub struct NameResolver {
-    apps: RwLock<HashMap<String, SocketAddr>>,
+    apps: RwLock<HashMap<String, Route>>,
 }
 
 impl NameResolver {
-    /// Registers an app's address; an unspecified one (0.0.0.0, ::) is reached on loopback.
+    /// Registers an app reached directly; an unspecified address (0.0.0.0, ::) is reached on loopback.
     pub fn register(&self, app_id: &str, addr: SocketAddr) {
-        let addr = crate::net::connectable(addr);
+        self.insert(app_id, Route::App(crate::net::connectable(addr)));
+    }
+
+    /// Registers an app reached through its own sidecar at `addr`.
+    pub fn register_sidecar(&self, app_id: &str, addr: SocketAddr) {
+        self.insert(app_id, Route::Sidecar(crate::net::connectable(addr)));
+    }
+
+    fn insert(&self, app_id: &str, route: Route) {
         self.apps
             .write()
             .unwrap_or_else(|p| p.into_inner())
-            .insert(app_id.to_string(), addr);
+            .insert(app_id.to_string(), route);
     }
 
-    pub fn resolve(&self, app_id: &str) -> Option<SocketAddr> {
+    pub fn resolve(&self, app_id: &str) -> Option<Route> {
         self.apps.read().unwrap_or_else(|p| p.into_inner()).get(app_id).copied()
     }
 }
@@ -66,6 +86,8 @@ pub use crate::net::BindError as SidecarError;
 
 pub(crate) struct SidecarState {
     pub app_id: String,
+    /// This sidecar's own app (`app_port` on the listen address), which other sidecars' calls reach.
+    pub app_channel: Option<SocketAddr>,
     pub resiliency: Resiliency,
     pub resolver: Arc<NameResolver>,
     pub client: invoke::AppClient,
@@ -81,13 +103,20 @@ enum Where {
     ThisRuntime,
 }
 
-/// A running sidecar; [`Sidecar::stop`] ends it.
+/// A running sidecar; [`Sidecar::stop`] ends it. It can stop serving and start again on the same port (the
+/// quickstart's fault: Ctrl-C on `dapr run` stops the app and its sidecar).
 pub struct Sidecar {
     addr: SocketAddr,
     state: Arc<SidecarState>,
+    router: Router,
+    place: Where,
     memory_stores: HashMap<String, Arc<MemoryStore>>,
-    shutdown: Option<oneshot::Sender<()>>,
-    /// Fires when the sidecar's thread has stopped serving.
+    serving: tokio::sync::Mutex<Option<Serving>>,
+}
+
+/// A sidecar that is serving: how to stop it, and when it has stopped.
+struct Serving {
+    shutdown: oneshot::Sender<()>,
     done: oneshot::Receiver<()>,
 }
 
@@ -130,8 +159,12 @@ impl Sidecar {
         let addr = listener.local_addr().unwrap_or(options.listen);
         let client = invoke::app_client();
         let (stores, memory_stores) = state_stores(&components);
+        let app_channel = options
+            .app_port
+            .map(|port| crate::net::connectable(SocketAddr::new(options.listen.ip(), port)));
         let state = Arc::new(SidecarState {
             app_id: options.app_id.clone(),
+            app_channel,
             resiliency,
             resolver,
             client,
@@ -140,10 +173,26 @@ impl Sidecar {
             options,
         });
         let router = routes(state.clone());
-        let (shutdown_tx, shutdown_rx) = oneshot::channel::<()>();
-        let (done_tx, done_rx) = oneshot::channel::<()>();
-        match place {
-            Where::OwnThread => serve_on_own_thread(&state.app_id, addr, listener, router, shutdown_rx, done_tx)?,
+        let sidecar = Sidecar {
+            addr,
+            state,
+            router,
+            place,
+            memory_stores,
+            serving: tokio::sync::Mutex::new(None),
+        };
+        *sidecar.serving.lock().await = Some(sidecar.serve(listener)?);
+        Ok(sidecar)
+    }
+
+    fn serve(&self, listener: std::net::TcpListener) -> Result<Serving, SidecarError> {
+        let (shutdown, shutdown_rx) = oneshot::channel::<()>();
+        let (done_tx, done) = oneshot::channel::<()>();
+        let router = self.router.clone();
+        match self.place {
+            Where::OwnThread => {
+                serve_on_own_thread(&self.state.app_id, self.addr, listener, router, shutdown_rx, done_tx)?
+            }
             Where::ThisRuntime => {
                 tokio::spawn(async move {
                     serve(listener, router, shutdown_rx).await;
@@ -151,13 +200,33 @@ impl Sidecar {
                 });
             }
         }
-        Ok(Sidecar {
-            addr,
-            state,
-            memory_stores,
-            shutdown: Some(shutdown_tx),
-            done: done_rx,
-        })
+        Ok(Serving { shutdown, done })
+    }
+
+    /// Stops accepting connections and waits, at most a second, for requests in flight (one held in a retry
+    /// loop would keep a graceful stop waiting for ever). Nothing happens when it is not serving.
+    pub async fn stop_serving(&self) {
+        let Some(serving) = self.serving.lock().await.take() else {
+            return;
+        };
+        let _ = serving.shutdown.send(());
+        if tokio::time::timeout(std::time::Duration::from_secs(1), serving.done)
+            .await
+            .is_err()
+        {
+            tracing::warn!(app_id = %self.state.app_id, "the sidecar did not stop within 1s (a request was held)");
+        }
+    }
+
+    /// Listens again on the same address (after [`Sidecar::stop_serving`]); nothing when it is serving.
+    pub async fn start_serving(&self) -> Result<(), SidecarError> {
+        let mut serving = self.serving.lock().await;
+        if serving.is_none() {
+            let who = format!("the {} sidecar", self.state.app_id);
+            let listener = crate::net::bind_std(&who, self.addr, &self.state.options.port_flag)?;
+            *serving = Some(self.serve(listener)?);
+        }
+        Ok(())
     }
 
     /// Where to reach the sidecar (loopback when it listens on every address).
@@ -178,12 +247,9 @@ impl Sidecar {
         self.memory_stores.get(name)
     }
 
-    /// Stops accepting connections and waits for requests in flight.
-    pub async fn stop(mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
-        let _ = (&mut self.done).await;
+    /// Stops it for good (see [`Sidecar::stop_serving`]).
+    pub async fn stop(self) {
+        self.stop_serving().await;
     }
 }
 
@@ -231,6 +297,7 @@ fn routes(state: Arc<SidecarState>) -> Router {
         )
         .route("/v1.0/metadata", get(api::metadata).fallback(api::method_not_allowed))
         .route("/v1.0/invoke/{app_id}/method/{*method}", any(invoke::by_path))
+        .route(hop::ROUTE, any(hop::serve_call))
         .route(
             "/v1.0/state/{store}",
             post(state::save).put(state::save).fallback(api::method_not_allowed),

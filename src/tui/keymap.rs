@@ -117,7 +117,7 @@ mod tests {
         );
         assert_eq!(press(KeyCode::Char('c'), KeyModifiers::CONTROL), Some(Command::Quit));
         assert_eq!(press(KeyCode::Char('F'), KeyModifiers::SHIFT), None);
-        assert_eq!(map[0].help, "stop op");
+        assert_eq!(map[0].help, "stop app only");
     }
 
     #[test]

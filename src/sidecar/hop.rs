@@ -1,0 +1,150 @@
+//! The hop between two sidecars: the caller's sidecar hands a call to the callee's sidecar, which calls its
+//! own app. daprd does this over gRPC (`CallLocal` on the internal port); ours is HTTP on the sidecar's own
+//! port under [`ROUTE`], but the outcomes are daprd's, because they decide what the caller retries:
+//! - the callee's sidecar is down: `rpc error: code = Unavailable desc = connection error: …` (what daprd's
+//!   built-in service retries retry);
+//! - the callee's sidecar is up but its app is not: `rpc error: code = Internal desc = error invoking app
+//!   channel: …` (`pkg/api/grpc/daprinternal.go` wraps the app channel's error in `codes.Internal`);
+//! - the app answered: its response, whatever its status, for the caller to judge.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::body::{Body, Bytes};
+use axum::extract::{Request, State};
+use axum::http::{self as http, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+
+use super::SidecarState;
+use super::api::{PathArgs, path_arg};
+use super::invoke::{AppClient, AppResponse, InvokeError, forwardable, send};
+use crate::resiliency::OperationError;
+
+/// The callee sidecar's route for calls from other sidecars (ours; daprd's is gRPC).
+pub const ROUTE: &str = "/dapr-internal/v1/invoke/{*method}";
+const PREFIX: &str = "/dapr-internal/v1/invoke/";
+/// Says, on the callee's answer, whether the app answered or the app channel failed.
+const OUTCOME: &str = "x-dapr-internal-outcome";
+
+/// The gRPC status of a failed hop, as the caller's sidecar sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HopError {
+    Unavailable(String),
+    Internal(String),
+}
+
+impl fmt::Display for HopError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            HopError::Unavailable(desc) => write!(f, "rpc error: code = Unavailable desc = {desc}"),
+            HopError::Internal(desc) => write!(f, "rpc error: code = Internal desc = {desc}"),
+        }
+    }
+}
+
+/// One attempt of daprd's built-in service retries (`direct_messaging.go invokeWithRetry`): Unavailable is
+/// retried and reported as "failed to invoke target X after N retries"; any other error is permanent.
+#[derive(Debug)]
+pub struct BuiltInAttempt {
+    pub error: HopError,
+    pub app_id: String,
+    pub attempt: u32,
+}
+
+impl fmt::Display for BuiltInAttempt {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.error {
+            HopError::Unavailable(_) => write!(
+                f,
+                "failed to invoke target {} after {} retries. Error: {}",
+                self.app_id,
+                self.attempt - 1,
+                self.error
+            ),
+            HopError::Internal(_) => self.error.fmt(f),
+        }
+    }
+}
+
+impl OperationError for BuiltInAttempt {
+    fn is_permanent(&self) -> bool {
+        !matches!(self.error, HopError::Unavailable(_))
+    }
+}
+
+/// Hands one call to the callee's sidecar at `sidecar`: the app's answer, or why there is none.
+pub async fn call(
+    client: &AppClient,
+    sidecar: SocketAddr,
+    path_and_query: &str,
+    request: http::Request<Body>,
+) -> Result<AppResponse, HopError> {
+    let url = format!("http://{sidecar}{PREFIX}{}", path_and_query.trim_start_matches('/'));
+    let mut request = request;
+    *request.uri_mut() = url
+        .parse()
+        .map_err(|e| HopError::Internal(format!("invalid method path {path_and_query:?}: {e}")))?;
+    let response = client.request(request).await.map_err(|e| {
+        let desc = if e.is_connect() {
+            format!("dial tcp {sidecar}: connect: connection refused")
+        } else {
+            e.to_string()
+        };
+        HopError::Unavailable(format!(
+            "connection error: desc = \"transport: Error while dialing: {desc}\""
+        ))
+    })?;
+    let (parts, body) = response.into_parts();
+    let body = http_body_util::BodyExt::collect(body)
+        .await
+        .map_err(|e| HopError::Unavailable(format!("error reading from the callee's sidecar: {e}")))?
+        .to_bytes();
+    if parts.headers.get(OUTCOME).is_some_and(|v| v == "internal") {
+        return Err(HopError::Internal(String::from_utf8_lossy(&body).into_owned()));
+    }
+    let mut headers = forwardable(&parts.headers);
+    headers.remove(OUTCOME);
+    Ok(AppResponse::new(parts.status, headers, body))
+}
+
+/// The callee's side: calls this sidecar's own app, and says whether it answered.
+pub async fn serve_call(State(state): State<Arc<SidecarState>>, path: PathArgs<String>, request: Request) -> Response {
+    let method = match path_arg(path) {
+        Ok(m) => m,
+        Err(r) => return r,
+    };
+    let path_and_query = match request.uri().query() {
+        Some(q) => format!("/{method}?{q}"),
+        None => format!("/{method}"),
+    };
+    let (parts, body) = request.into_parts();
+    let body = Body::new(http_body_util::Limited::new(body, state.options.max_body_bytes));
+    let mut app_request = http::Request::new(body);
+    *app_request.method_mut() = parts.method;
+    *app_request.headers_mut() = forwardable(&parts.headers);
+    let answered = |r: AppResponse| with_outcome(r.into_response(), "app");
+    match send(
+        &state.client,
+        state.app_channel,
+        &path_and_query,
+        &state.app_id,
+        Some(app_request),
+    )
+    .await
+    {
+        Ok(response) | Err(InvokeError::App(response)) => answered(response),
+        Err(InvokeError::Channel(error)) => {
+            let mut response = Response::new(Body::from(Bytes::from(error)));
+            *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+            with_outcome(response, "internal")
+        }
+    }
+}
+
+fn with_outcome(mut response: Response, outcome: &'static str) -> Response {
+    response
+        .headers_mut()
+        .insert(OUTCOME, HeaderValue::from_static(outcome));
+    response
+}

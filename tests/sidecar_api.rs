@@ -49,6 +49,7 @@ async fn start_app(calls: Arc<AtomicU32>) -> SocketAddr {
                 "contentType": headers.get("content-type").map(|v| v.to_str().unwrap()),
                 "token": headers.get("dapr-api-token").is_some(),
                 "appIdHeader": headers.get("dapr-app-id").is_some(),
+                "authorization": headers.get("authorization").is_some(),
                 "body": String::from_utf8_lossy(&body),
             });
             (StatusCode::OK, [("x-app", "yes")], echo.to_string())
@@ -148,6 +149,44 @@ async fn invoke_by_path_and_basic_auth() {
         (status, echo["method"].as_str(), echo["path"].as_str()),
         (200, Some("GET"), Some("/orders"))
     );
+}
+
+/// daprd's `findTargetIDAndMethod`: the header wins even on an invoke path (the whole path is the method,
+/// path-cleaned with its trailing slash kept); Basic auth's user name ignores case and the header is kept.
+#[tokio::test]
+async fn header_and_basic_auth_win_as_in_daprd() {
+    let h = harness(None).await;
+    let (status, echo) = json(
+        h.client
+            .post(format!("{}/v1.0/invoke/nosuch/method/x/../y/", h.base))
+            .header("dapr-app-id", "echo")
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(
+        (status, echo["path"].as_str()),
+        (200, Some("/v1.0/invoke/nosuch/method/y/"))
+    );
+    let r = h
+        .client
+        .get(format!("{}/orders/", h.base))
+        .header("authorization", base64_basic("DAPR-APP-ID:fragile"))
+        .send()
+        .await
+        .unwrap();
+    let (status, echo) = json(r).await;
+    assert_eq!((status, echo["path"].as_str()), (200, Some("/orders/")));
+    assert_eq!(echo["authorization"], true, "daprd keeps the Authorization header");
+    let breakers: Vec<String> = h
+        ._sidecar
+        .resiliency()
+        .breakers()
+        .iter()
+        .map(|b| b.name().to_string())
+        .collect();
+    assert!(breakers.contains(&"fragile:orders/".to_string()), "{breakers:?}");
 }
 
 fn base64_basic(s: &str) -> String {

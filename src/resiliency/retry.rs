@@ -172,7 +172,8 @@ impl StatusMatching {
         } else if code <= GRPC_CODES.1 {
             &self.grpc
         } else {
-            return true;
+            // Neither an HTTP nor a gRPC code: never retried, matching or not (`retry.go statusCodeNeedRetry`).
+            return false;
         };
         list.is_empty() || list.iter().any(|&(lo, hi)| (lo..=hi).contains(&code))
     }
@@ -226,5 +227,27 @@ impl std::fmt::Display for StatusMatching {
             (true, false) => write!(f, "gRPC {}", list(&self.grpc)),
             (true, true) => Ok(()),
         }
+    }
+}
+
+#[cfg(test)]
+mod matching_tests {
+    use super::StatusMatching;
+
+    #[test]
+    fn codes_outside_both_ranges_are_never_retried() {
+        let none = StatusMatching::default();
+        assert!(
+            none.should_retry(503) && none.should_retry(14),
+            "no matching: every valid code"
+        );
+        for odd in [17, 42, 99, 600, 999] {
+            assert!(!none.should_retry(odd), "{odd}");
+        }
+        let http = StatusMatching {
+            http: vec![(500, 503)],
+            grpc: Vec::new(),
+        };
+        assert!(http.should_retry(502) && !http.should_retry(404) && !http.should_retry(700));
     }
 }

@@ -14,74 +14,15 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::body::{Body, Bytes};
-use axum::extract::{Request, State};
+use axum::extract::Request;
 use axum::http::{self as http, HeaderMap, HeaderName, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use base64::Engine as _;
 
-use super::api::{PathArgs, path_arg};
 use super::{DaprError, Route, SidecarState, hop};
 use crate::resiliency::registry::BUILT_IN_SERVICE_RETRIES;
 use crate::resiliency::{Failure, OperationError, PolicyDefinition};
 
-const ERR_DIRECT_INVOKE: &str = "ERR_DIRECT_INVOKE";
-
-/// `ANY /v1.0/invoke/{appId}/method/{method...}`.
-pub async fn by_path(
-    State(state): State<Arc<SidecarState>>,
-    path: PathArgs<(String, String)>,
-    request: Request,
-) -> Response {
-    let (app_id, method) = match path_arg(path) {
-        Ok(p) => p,
-        Err(r) => return r,
-    };
-    let app_id = percent_encoding::percent_decode_str(&app_id)
-        .decode_utf8_lossy()
-        .into_owned();
-    invoke(state, app_id, clean_path(&method), request).await
-}
-
-/// Any other path: service invocation when the target is named by header, else Dapr's "no app id" error.
-pub async fn by_header(State(state): State<Arc<SidecarState>>, mut request: Request) -> Response {
-    let headers = request.headers_mut();
-    let app_id = match headers.remove("dapr-app-id") {
-        Some(v) => Some(String::from_utf8_lossy(v.as_bytes()).into_owned()),
-        None => basic_auth_app_id(headers).inspect(|_| {
-            headers.remove(header::AUTHORIZATION);
-        }),
-    };
-    let Some(app_id) = app_id else {
-        let msg = "failed getting app id either from the URL path or the header dapr-app-id";
-        return DaprError::new(StatusCode::NOT_FOUND, ERR_DIRECT_INVOKE, msg).into_response();
-    };
-    let method = request.uri().path().trim_start_matches('/').to_string();
-    invoke(state, app_id, method, request).await
-}
-
-/// `Authorization: Basic base64("dapr-app-id:<id>")`.
-fn basic_auth_app_id(headers: &HeaderMap) -> Option<String> {
-    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
-    let encoded = value.strip_prefix("Basic ").or_else(|| value.strip_prefix("basic "))?;
-    let decoded = base64::engine::general_purpose::STANDARD.decode(encoded.trim()).ok()?;
-    let text = String::from_utf8(decoded).ok()?;
-    text.strip_prefix("dapr-app-id:").map(str::to_string)
-}
-
-/// Path-cleans the method as Go's `path.Clean` does for the parts that matter: no empty, `.` or `..` segments.
-fn clean_path(method: &str) -> String {
-    let mut parts: Vec<&str> = Vec::new();
-    for segment in method.split('/') {
-        match segment {
-            "" | "." => {}
-            ".." => {
-                parts.pop();
-            }
-            s => parts.push(s),
-        }
-    }
-    parts.join("/")
-}
+pub(super) const ERR_DIRECT_INVOKE: &str = "ERR_DIRECT_INVOKE";
 
 /// The app's answer.
 #[derive(Debug, Clone)]
@@ -143,7 +84,7 @@ impl OperationError for InvokeError {
     }
 }
 
-async fn invoke(state: Arc<SidecarState>, app_id: String, method: String, request: Request) -> Response {
+pub(super) async fn invoke(state: Arc<SidecarState>, app_id: String, method: String, request: Request) -> Response {
     let (parts, body) = request.into_parts();
     let limit = state.options.max_body_bytes;
     if content_length(&parts.headers).is_some_and(|n| n > limit as u64) {

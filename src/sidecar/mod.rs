@@ -9,6 +9,7 @@ pub mod batch;
 mod hop;
 mod invoke;
 mod state;
+mod target;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -296,7 +297,7 @@ fn routes(state: Arc<SidecarState>) -> Router {
             get(api::healthz).fallback(api::method_not_allowed),
         )
         .route("/v1.0/metadata", get(api::metadata).fallback(api::method_not_allowed))
-        .route("/v1.0/invoke/{app_id}/method/{*method}", any(invoke::by_path))
+        .route("/v1.0/invoke/{app_id}/method/{*method}", any(target::by_path))
         .route(hop::ROUTE, any(hop::serve_call))
         .route(
             "/v1.0/state/{store}",
@@ -316,7 +317,7 @@ fn routes(state: Arc<SidecarState>) -> Router {
             "/v1.0/state/{store}/{key}",
             get(state::get).delete(state::delete).fallback(api::method_not_allowed),
         )
-        .fallback(invoke::by_header)
+        .fallback(target::by_header)
         .layer(axum::extract::DefaultBodyLimit::max(state.options.max_body_bytes));
     // Without DAPR_API_TOKEN there is nothing to check: no middleware on every request (see BENCHMARKS.md).
     let router = match state.options.api_token {

@@ -151,3 +151,28 @@ async fn a_wrong_password_says_which_setting_to_fix() {
     let store = RedisStore::new(&server.host(), Some("s/e#c@ret")).unwrap();
     store.set("k", Bytes::from_static(b"1"), None, false).await.unwrap();
 }
+
+/// components-contrib's Redis store: `Delete` maps every error, Redis down included, to an ETag mismatch and
+/// does not parse the ETag; `Set` with an ETag does the same; the mismatch text is the script's own reply.
+#[tokio::test]
+async fn errors_map_as_components_contrib_maps_them() {
+    let down = RedisStore::new(&format!("127.0.0.1:{}", common::free_port()), None).unwrap();
+    let deleted = down.delete("k", None).await;
+    assert!(matches!(deleted, Err(StoreError::EtagMismatch(_))), "{deleted:?}");
+    let saved = down.set("k", Bytes::from_static(b"1"), Some("1"), false).await;
+    assert!(matches!(saved, Err(StoreError::EtagMismatch(_))), "{saved:?}");
+    let saved = down.set("k", Bytes::from_static(b"1"), None, false).await;
+    assert!(
+        matches!(saved, Err(StoreError::Unavailable(_))),
+        "without an ETag Redis down is not a conflict"
+    );
+
+    let server = RedisServer::start();
+    let store = RedisStore::new(&server.host(), None).unwrap();
+    store.set("k", Bytes::from_static(b"1"), None, false).await.unwrap();
+    let deleted = store.delete("k", Some("abc")).await;
+    let Err(StoreError::EtagMismatch(text)) = deleted else {
+        panic!("a non-numeric ETag on delete is not parsed, it just never matches: {deleted:?}")
+    };
+    assert_eq!(text, "failed to delete k", "the script's reply, as go-redis prints it");
+}

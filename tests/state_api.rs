@@ -235,11 +235,17 @@ async fn bulk_get_and_transactions() {
         ]),
         "values come back as `data`, a missing key as just its key"
     );
+    // daprd: any error of `Multi`, an ETag conflict included, is a plain 500 (and retried by the policy).
     let conflict = r#"{"operations":[{"operation":"upsert","request":{"key":"a","value":0,"etag":"9"}}]}"#;
     let (status, _, body) = send(h.client.post(format!("{}/transaction", h.save)).body(conflict)).await;
     assert_eq!(
         (status, json(&body)["errorCode"].as_str()),
-        (409, Some("ERR_STATE_TRANSACTION"))
+        (500, Some("ERR_STATE_TRANSACTION"))
+    );
+    let message = json(&body)["message"].as_str().unwrap().to_string();
+    assert!(
+        message.starts_with("error while executing state transaction: possible etag mismatch"),
+        "{message}"
     );
     let bad = r#"{"operations":[{"operation":"merge","request":{"key":"a"}}]}"#;
     let (status, _, _) = send(h.client.post(format!("{}/transaction", h.save)).body(bad)).await;
@@ -265,4 +271,37 @@ async fn query_forms_the_sdks_send() {
     )))
     .await;
     assert_eq!(status, 200);
+}
+
+/// daprd runs one policy call around the whole bulk get, and the default bulk store never fails it: with the
+/// store down every item carries its error at once (no retries, the breaker counts a success); a key with
+/// `||` fails the whole request.
+#[tokio::test]
+async fn bulk_get_is_one_call_that_never_fails() {
+    let h = harness().await;
+    let (status, _, body) = send(
+        h.client
+            .post(format!("{}/bulk", h.save))
+            .body(r#"{"keys":["a","b||c"]}"#),
+    )
+    .await;
+    assert_eq!(
+        (status, json(&body)["errorCode"].as_str()),
+        (400, Some("ERR_MALFORMED_REQUEST")),
+        "{body}"
+    );
+    h.sidecar.memory_store("statestore").unwrap().set_down(true);
+    for _ in 0..6 {
+        let (status, _, body) = send(h.client.post(format!("{}/bulk", h.save)).body(r#"{"keys":["a","b"]}"#)).await;
+        assert_eq!(status, 200, "{body}");
+        let items = json(&body);
+        assert!(items[0]["error"].is_string() && items[1]["error"].is_string(), "{body}");
+    }
+    let breaker = h.sidecar.resiliency().breakers().into_iter().next().unwrap();
+    assert_eq!(
+        breaker.state(),
+        BreakerState::Closed,
+        "six bulk gets with the store down are six successes"
+    );
+    h.sidecar.memory_store("statestore").unwrap().set_down(false);
 }

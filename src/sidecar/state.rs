@@ -273,8 +273,11 @@ struct BulkRequest {
     keys: Vec<String>,
 }
 
-/// `POST|PUT /v1.0/state/{store}/bulk`: each key read under the policy (as Dapr does for stores without a
-/// native bulk get); 200 with `[{key, data, etag}]`, `{key}` for a missing key, `{key, error}` for a failure.
+/// `POST|PUT /v1.0/state/{store}/bulk`: 200 with `[{key, data, etag}]`, `{key}` for a missing key, `{key,
+/// error}` for a failure. As daprd does for stores without a native bulk get (Redis uses components-contrib's
+/// `DefaultBulkStore`, whose `DoBulkGet` never fails): one policy call around the whole bulk get, which
+/// therefore succeeds even with the store down (no retries, the breaker counts a success) while each item
+/// carries its own error; a key with `||` fails the whole request (400).
 pub async fn bulk_get(State(s): State<Arc<SidecarState>>, path: PathArgs<String>, body: BodyArg) -> Response {
     let (store, body) = match (path_arg(path), body_arg(body, s.options.max_body_bytes)) {
         (Ok(store), Ok(body)) => (store, body),
@@ -288,33 +291,34 @@ pub async fn bulk_get(State(s): State<Arc<SidecarState>>, path: PathArgs<String>
         Ok(r) => r,
         Err(e) => return malformed(format!("failed to parse request body: {e}")),
     };
-    let policy = outbound_policy(&s, &store);
-    let mut items = Vec::new();
-    for key in request.keys {
-        if key.contains("||") {
-            items.push(json!({ "key": key, "error": format!("input key/keyPrefix '{key}' can't contain '||'") }));
-            continue;
-        }
-        let full = prefixed_key(binding.key_prefix.as_deref(), &s.app_id, &store, &key);
-        let result = policy
-            .run(|_| async {
-                binding.store.get(&full).await.map_err(|error| StoreFailure {
-                    error,
-                    permanent: false,
-                })
-            })
-            .await;
-        items.push(match result {
-            Ok(Some(item)) => {
-                let data: Value = serde_json::from_slice(&item.data)
-                    .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&item.data).into_owned()));
-                json!({ "key": key, "data": data, "etag": item.etag })
-            }
-            Ok(None) => json!({ "key": key }),
-            Err(f) => json!({ "key": key, "error": f.to_string() }),
-        });
+    if let Some(Err(r)) = request.keys.iter().map(|k| check_key(k)).find(Result::is_err) {
+        return r;
     }
-    (StatusCode::OK, axum::Json(Value::Array(items))).into_response()
+    let policy = outbound_policy(&s, &store);
+    let result = policy
+        .run(|_| async {
+            let mut items = Vec::new();
+            for key in &request.keys {
+                let full = prefixed_key(binding.key_prefix.as_deref(), &s.app_id, &store, key);
+                items.push(match binding.store.get(&full).await {
+                    Ok(Some(item)) => {
+                        let data: Value = serde_json::from_slice(&item.data)
+                            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&item.data).into_owned()));
+                        json!({ "key": key, "data": data, "etag": item.etag })
+                    }
+                    Ok(None) => json!({ "key": key }),
+                    Err(error) => json!({ "key": key, "error": error.to_string() }),
+                });
+            }
+            Ok::<_, StoreFailure>(items)
+        })
+        .await;
+    match result {
+        Ok(items) => (StatusCode::OK, axum::Json(Value::Array(items))).into_response(),
+        Err(f) => store_error(f, "ERR_STATE_BULK_GET", |e| {
+            format!("failed getting state in bulk: {e}")
+        }),
+    }
 }
 
 #[derive(Deserialize)]
@@ -329,7 +333,9 @@ struct TransactionOperation {
 }
 
 /// `POST /v1.0/state/{store}/transaction`: upserts and deletes applied in order under one policy run; 204.
-/// (Applied one by one: the in-memory and Redis stores here do not offer Dapr's multi-key atomicity.)
+/// (Applied one by one: the in-memory and Redis stores here do not offer Dapr's multi-key atomicity.) As in
+/// daprd (`pkg/api/http/http.go onPostStateTransaction`), any error of the store's `Multi`, an ETag error
+/// included, is a plain error: retried by the policy, and answered 500 `ERR_STATE_TRANSACTION`.
 pub async fn transaction(State(s): State<Arc<SidecarState>>, path: PathArgs<String>, body: BodyArg) -> Response {
     let (store, body) = match (path_arg(path), body_arg(body, s.options.max_body_bytes)) {
         (Ok(store), Ok(body)) => (store, body),
@@ -359,7 +365,7 @@ pub async fn transaction(State(s): State<Arc<SidecarState>>, path: PathArgs<Stri
         }
     }
     let policy = outbound_policy(&s, &store);
-    let result = policy
+    let result: Result<(), Failure<StoreFailure>> = policy
         .run(|_| async {
             for (operation, key, data, etag) in &steps {
                 let done = match operation.as_str() {
@@ -367,7 +373,7 @@ pub async fn transaction(State(s): State<Arc<SidecarState>>, path: PathArgs<Stri
                     _ => binding.store.delete(key, etag.as_deref()).await,
                 };
                 done.map_err(|error| StoreFailure {
-                    permanent: error.is_etag_error(),
+                    permanent: false,
                     error,
                 })?;
             }
@@ -376,8 +382,9 @@ pub async fn transaction(State(s): State<Arc<SidecarState>>, path: PathArgs<Stri
         .await;
     match result {
         Ok(()) => StatusCode::NO_CONTENT.into_response(),
-        Err(f) => store_error(f, "ERR_STATE_TRANSACTION", |e| {
-            format!("failed to execute transaction: {e}")
-        }),
+        Err(f) => {
+            let message = format!("error while executing state transaction: {f}");
+            DaprError::new(StatusCode::INTERNAL_SERVER_ERROR, "ERR_STATE_TRANSACTION", message).into_response()
+        }
     }
 }

@@ -160,22 +160,22 @@ fn check_etag(etag: Option<&str>) -> Result<String, StoreError> {
     }
 }
 
+/// An error as go-redis prints it: a script's `error_reply` verbatim (redis-rs splits off its first word as
+/// a code, `failed: to set key …`).
+fn go_redis_text(e: &redis::RedisError) -> String {
+    match (e.code(), e.detail()) {
+        (Some(code), Some(detail)) => format!("{code} {detail}"),
+        _ => e.to_string(),
+    }
+}
+
 impl RedisStore {
-    /// Runs one of the ETag scripts: unreachable Redis is `Unavailable`; a refusal by the script is an ETag
-    /// conflict, as Dapr reports it.
-    async fn run_script(&self, invocation: &redis::ScriptInvocation<'_>) -> Result<(), StoreError> {
-        match bounded(&self.connection, |mut c| async move {
+    async fn run_script(&self, invocation: &redis::ScriptInvocation<'_>) -> Result<(), redis::RedisError> {
+        bounded(&self.connection, |mut c| async move {
             invocation.invoke_async::<i64>(&mut c).await
         })
         .await
-        {
-            Ok(_) => Ok(()),
-            Err(e) if is_unreachable(&e) || is_refused_login(&e) => Err(unavailable(e)),
-            // Our scripts refuse with "failed to set key …" / "failed to delete …" (redis-rs reads the first word
-            // as the error code): that is the ETag conflict.
-            Err(e) if is_script_refusal(&e) => Err(StoreError::EtagMismatch(e.to_string())),
-            Err(e) => Err(unavailable(e)),
-        }
+        .map(|_| ())
     }
 }
 
@@ -211,16 +211,28 @@ impl StateStore for RedisStore {
                 .arg(&given)
                 .arg(data.as_ref())
                 .arg(if first_write { "1" } else { "0" });
-            self.run_script(&invocation).await
+            match self.run_script(&invocation).await {
+                Ok(()) => Ok(()),
+                // components-contrib `state/redis/redis.go Set`: with an ETag, every error (Redis down
+                // included) is an ETag mismatch, so the save is not retried.
+                Err(e) if etag.is_some() && !is_refused_login(&e) => Err(StoreError::EtagMismatch(go_redis_text(&e))),
+                Err(e) if is_script_refusal(&e) => Err(StoreError::EtagMismatch(go_redis_text(&e))),
+                Err(e) => Err(unavailable(e)),
+            }
         })
     }
 
     fn delete<'a>(&'a self, key: &'a str, etag: Option<&'a str>) -> StoreFuture<'a, ()> {
         Box::pin(async move {
-            let given = check_etag(etag)?;
+            // components-contrib `Delete`: the ETag is not parsed (a non-numeric one simply never matches), and
+            // every error, Redis down included, is an ETag mismatch (409).
             let mut invocation = self.delete.key(key);
-            invocation.arg(&given);
-            self.run_script(&invocation).await
+            invocation.arg(etag.unwrap_or("0"));
+            match self.run_script(&invocation).await {
+                Ok(()) => Ok(()),
+                Err(e) if is_refused_login(&e) => Err(unavailable(e)),
+                Err(e) => Err(StoreError::EtagMismatch(go_redis_text(&e))),
+            }
         })
     }
 }

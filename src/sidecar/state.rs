@@ -291,8 +291,10 @@ pub async fn bulk_get(State(s): State<Arc<SidecarState>>, path: PathArgs<String>
         Ok(r) => r,
         Err(e) => return malformed(format!("failed to parse request body: {e}")),
     };
-    if let Some(Err(r)) = request.keys.iter().map(|k| check_key(k)).find(Result::is_err) {
-        return r;
+    for key in &request.keys {
+        if let Err(r) = check_key(key) {
+            return r;
+        }
     }
     let policy = outbound_policy(&s, &store);
     let result = policy

@@ -93,8 +93,35 @@ fn bad_matching_ranges() {
         let d = only(&res, Severity::Error);
         assert!(d.message.starts_with("invalid `httpStatusCodes`: "), "{}", d.message);
         assert!(d.message.contains(expected), "{} / {expected}", d.message);
-        assert_eq!((d.line, d.column), (10, 28));
+        // The bad item inside the quotes, not the opening quote.
+        assert_eq!((d.line, d.column), (10, 29));
     }
+}
+
+#[test]
+fn matching_codes_are_not_trimmed() {
+    // daprd's compilePattern hands each item to strconv.Atoi untrimmed: the resource fails to load.
+    let res = load(&resiliency_with(
+        "    retries:\n      r:\n        matching:\n          httpStatusCodes: \"500, 502\"\n",
+    ));
+    let d = only(&res, Severity::Error);
+    assert_eq!(
+        d.message,
+        "invalid `httpStatusCodes`: ` 502` is not a status code: Dapr does not trim spaces around codes"
+    );
+    assert_eq!((d.line, d.column), (10, 33), "at ` 502`, after the comma");
+    assert_eq!(
+        d.field.as_deref(),
+        Some("spec.policies.retries.r.matching.httpStatusCodes")
+    );
+    assert_eq!(d.help.as_deref(), Some("remove the spaces: write `500,502`"));
+    assert!(res.resiliencies.is_empty(), "the resource does not load, as in daprd");
+    // Atoi takes a leading `+`, and an empty item (a trailing comma) is skipped.
+    let res = load(&resiliency_with(
+        "    retries:\n      r:\n        matching:\n          httpStatusCodes: \"+500,\"\n",
+    ));
+    assert!(res.diagnostics.is_empty(), "{}", res.render_diagnostics());
+    assert_eq!(res.resiliencies[0].config.retries["r"].matching.http, vec![(500, 500)]);
 }
 
 #[test]

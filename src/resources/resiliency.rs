@@ -242,8 +242,15 @@ fn decode_retry(ctx: &mut Ctx, node: &Yaml, path: &str) -> Option<RetryPolicy> {
             match StatusMatching::parse_list(&text, valid) {
                 Ok(ranges) => *list = ranges,
                 Err(e) => {
-                    let help = format!("write codes between {} and {}, e.g. \"429,500-599\"", valid.0, valid.1);
-                    ctx.error(n, &fpath, format!("invalid `{field}`: {e}"), &help);
+                    let compact: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+                    let help = if compact != text && StatusMatching::parse_list(&compact, valid).is_ok() {
+                        format!("remove the spaces: write `{compact}`")
+                    } else {
+                        format!("write codes between {} and {}, e.g. \"429,500-599\"", valid.0, valid.1)
+                    };
+                    let span = inner_span(ctx, n, e.at.clone());
+                    let msg = format!("invalid `{field}`: {e}");
+                    ctx.report(super::Severity::Error, span, &fpath, msg, &help);
                     return None;
                 }
             }

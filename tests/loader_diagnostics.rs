@@ -366,3 +366,32 @@ fn defaults_are_dapr_s() {
         "a zero breaker `timeout` means the default, 60s"
     );
 }
+
+#[test]
+fn breaker_cache_size_zero_means_the_default() {
+    // daprd's decodeTargets replaces 0 with 100 for apps and 5000 for actors: a valid Dapr file.
+    let text = "kind: Resiliency\nmetadata: {name: r}\nspec:\n  targets:\n    apps:\n      a: {circuitBreakerCacheSize: 0}\n    actors:\n      b: {circuitBreakerCacheSize: 0}\n";
+    let res = load(text);
+    assert!(!res.has_errors(), "{}", res.render_diagnostics());
+    let cfg = &res.resiliencies[0].config;
+    assert_eq!(cfg.apps["a"].circuit_breaker_cache_size, 100);
+    assert_eq!(cfg.actors["b"].circuit_breaker_cache_size, 5000);
+    let notes: Vec<(&str, usize, usize)> = res
+        .diagnostics
+        .iter()
+        .map(|d| (d.message.as_str(), d.line, d.column))
+        .collect();
+    assert_eq!(
+        notes,
+        [
+            ("`circuitBreakerCacheSize: 0` means the default, 100", 6, 36),
+            ("`circuitBreakerCacheSize: 0` means the default, 5000", 8, 36)
+        ]
+    );
+    // A negative size makes daprd's lru.New fail: still an error.
+    let res =
+        load("kind: Resiliency\nmetadata: {name: r}\nspec: {targets: {apps: {a: {circuitBreakerCacheSize: -1}}}}\n");
+    let d = only(&res, Severity::Error);
+    assert_eq!(d.field.as_deref(), Some("spec.targets.apps.a.circuitBreakerCacheSize"));
+    assert!(res.resiliencies.is_empty());
+}

@@ -395,3 +395,37 @@ fn breaker_cache_size_zero_means_the_default() {
     assert_eq!(d.field.as_deref(), Some("spec.targets.apps.a.circuitBreakerCacheSize"));
     assert!(res.resiliencies.is_empty());
 }
+
+#[test]
+fn only_the_first_document_of_a_file_is_a_resiliency() {
+    // daprd's loadLocalResiliencyPath unmarshals the whole file once: only the first document is read.
+    let first = "apiVersion: dapr.io/v1alpha1\nkind: Resiliency\nmetadata: {name: first}\nspec: {}\n";
+    let second = "apiVersion: dapr.io/v1alpha1\nkind: Resiliency\nmetadata: {name: second}\nspec: {policies: {timeouts: {t: soon}}}\n";
+    let res = load(&format!("{first}---\n{second}"));
+    let d = only(&res, Severity::Warning);
+    assert_eq!(
+        d.message,
+        "this Resiliency is document 2 of its file; daprd reads only a file's first document for a Resiliency, so it ignores this one"
+    );
+    assert_eq!((d.line, d.column), (6, 1));
+    assert!(d.help.as_deref().unwrap().contains("a file of its own"));
+    let names: Vec<&str> = res.resiliencies.iter().map(|r| r.config.name.as_str()).collect();
+    assert_eq!(
+        names,
+        ["first"],
+        "the second is neither loaded nor decoded (its bad duration is not reported)"
+    );
+
+    // After a Component: the Component loads (daprd's component loader reads every document), the
+    // Resiliency does not.
+    let component = "apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata: {name: statestore}\nspec: {type: state.in-memory, version: v1}\n";
+    let res = load(&format!("{component}---\n{first}"));
+    assert_eq!(only(&res, Severity::Warning).line, 6);
+    assert!(res.resiliencies.is_empty());
+    assert_eq!(res.components.len(), 1);
+
+    // A Component after a Resiliency: both load.
+    let res = load(&format!("{first}---\n{component}"));
+    assert!(res.diagnostics.is_empty(), "{}", res.render_diagnostics());
+    assert_eq!((res.resiliencies.len(), res.components.len()), (1, 1));
+}

@@ -429,3 +429,76 @@ fn only_the_first_document_of_a_file_is_a_resiliency() {
     assert!(res.diagnostics.is_empty(), "{}", res.render_diagnostics());
     assert_eq!((res.resiliencies.len(), res.components.len()), (1, 1));
 }
+
+#[test]
+fn field_names_match_ignoring_case_as_encoding_json() {
+    // sigs.k8s.io/yaml decodes through encoding/json: `MaxRetries` and `Duration` take effect in daprd.
+    let res = load(&resiliency_with(
+        "    retries:\n      r:\n        MaxRetries: 2\n        Duration: 1s\n",
+    ));
+    assert!(!res.has_errors(), "{}", res.render_diagnostics());
+    let r = &res.resiliencies[0].config.retries["r"];
+    assert_eq!(r.max_retries, 2);
+    assert_eq!(
+        r.backoff,
+        BackoffPolicy::Constant {
+            interval: Duration::from_secs(1)
+        }
+    );
+    let d = &res.diagnostics[0];
+    assert_eq!(d.severity, Severity::Note);
+    assert_eq!(
+        d.message,
+        "`MaxRetries` sets `maxRetries`: Dapr matches field names ignoring case"
+    );
+    assert_eq!((d.line, d.column), (9, 9));
+    assert_eq!(d.field.as_deref(), Some("spec.policies.retries.r.maxRetries"));
+    assert_eq!(d.help.as_deref(), Some("write `maxRetries`"));
+    assert!(res.diagnostics.iter().all(|d| d.severity == Severity::Note));
+
+    // Whole sections too, and `Kind:`; a truly unknown field still warns.
+    let text = "Kind: Resiliency\nMetadata: {name: r}\nSPEC:\n  Policies:\n    timeouts: {t: 1s}\n    retries: {r: {maxRetry: 3}}\n";
+    let res = load(text);
+    assert_eq!(res.resiliencies.len(), 1, "{}", res.render_diagnostics());
+    assert_eq!(res.resiliencies[0].config.timeouts["t"], Duration::from_secs(1));
+    let warnings: Vec<&str> = res
+        .diagnostics
+        .iter()
+        .filter(|d| d.severity == Severity::Warning)
+        .map(|d| d.message.as_str())
+        .collect();
+    assert_eq!(
+        warnings,
+        ["unknown field `maxRetry` in a retry policy; Dapr ignores it"]
+    );
+}
+
+#[test]
+fn of_two_spellings_of_a_field_the_one_sorting_last_wins() {
+    // encoding/json assigns keys in the order json.Marshal wrote them (sorted), so `maxRetries` beats
+    // `MaxRetries` ('m' > 'M') wherever each is in the file.
+    for (first, second, line) in [
+        ("maxRetries: 5", "MaxRetries: 2", 10),
+        ("MaxRetries: 2", "maxRetries: 5", 9),
+    ] {
+        let res = load(&resiliency_with(&format!(
+            "    retries:\n      r:\n        {first}\n        {second}\n"
+        )));
+        assert_eq!(
+            res.resiliencies[0].config.retries["r"].max_retries, 5,
+            "{first} / {second}"
+        );
+        let w: Vec<&Diagnostic> = res
+            .diagnostics
+            .iter()
+            .filter(|d| d.severity == Severity::Warning)
+            .collect();
+        assert_eq!(w.len(), 1, "{}", res.render_diagnostics());
+        assert_eq!(
+            w[0].message,
+            "`MaxRetries` and `maxRetries` both set `maxRetries`; Dapr uses `maxRetries`, so this value is ignored"
+        );
+        assert_eq!(w[0].line, line, "the ignored `MaxRetries`");
+        assert!(w[0].help.is_some());
+    }
+}

@@ -195,9 +195,15 @@ fn load_text(ctx: &mut Ctx, resiliencies: &mut Vec<DecodedResiliency>, component
             continue; // an empty document, e.g. after a trailing `---`
         }
         let kind = match &doc.data {
+            // `Kind:` counts too, and of several the one sorting last wins (see `Ctx::fields`).
             saphyr::YamlDataOwned::Mapping(map) => map
                 .iter()
-                .find(|(k, _)| node::scalar_text(k).as_deref() == Some("kind"))
+                .filter_map(|(k, v)| {
+                    node::scalar_text(k)
+                        .filter(|k| node::go_fold_eq("kind", k))
+                        .map(|k| (k, v))
+                })
+                .max_by(|a, b| a.0.cmp(&b.0))
                 .map(|(_, v)| (v, node::scalar_text(v).unwrap_or_default())),
             _ => {
                 ctx.warning(

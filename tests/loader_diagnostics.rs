@@ -502,3 +502,40 @@ fn of_two_spellings_of_a_field_the_one_sorting_last_wins() {
         assert!(w[0].help.is_some());
     }
 }
+
+#[test]
+fn validate_shows_what_the_engine_uses_for_built_in_overrides() {
+    let res = load(&resiliency_with(
+        "    retries:\n      DaprBuiltInServiceRetries: {maxRetries: 1, duration: 2s}\n      DaprBuiltInActorNotFoundRetries: {maxRetries: 10}\n",
+    ));
+    let report = resilience_tui::validate::report(std::path::Path::new("res"), None, &res);
+    assert!(
+        report.contains(
+            "retry DaprBuiltInServiceRetries      constant 2s, at most 3 retries (raised to daprd's minimum of 3)"
+        ),
+        "{report}"
+    );
+    assert!(report.contains("(built-in; this override is ignored)"), "{report}");
+    assert!(!report.contains("at most 1 retry"), "{report}");
+    let w: Vec<(&str, usize, Option<&str>)> = res
+        .diagnostics
+        .iter()
+        .filter(|d| d.severity == Severity::Warning)
+        .map(|d| (d.message.as_str(), d.line, d.field.as_deref()))
+        .collect();
+    assert_eq!(
+        w,
+        [
+            (
+                "Dapr raises this override of `DaprBuiltInServiceRetries` to 3 retries: built-in retries cannot go below 3",
+                8,
+                Some("spec.policies.retries.DaprBuiltInServiceRetries")
+            ),
+            (
+                "`DaprBuiltInActorNotFoundRetries` is protected: Dapr ignores this override and keeps its own (5 retries, 1s apart)",
+                9,
+                Some("spec.policies.retries.DaprBuiltInActorNotFoundRetries")
+            )
+        ]
+    );
+}

@@ -539,3 +539,51 @@ fn validate_shows_what_the_engine_uses_for_built_in_overrides() {
         ]
     );
 }
+
+#[test]
+fn negative_and_signed_durations_load_as_in_go() {
+    // time.ParseDuration takes a sign; strconv.Atoi too for bare milliseconds.
+    let res = load(&resiliency_with(
+        "    timeouts:\n      neg: -5s\n      plus: +5s\n      ms: \"+500\"\n    retries:\n      r: {duration: -1s}\n",
+    ));
+    assert!(!res.has_errors(), "{}", res.render_diagnostics());
+    let cfg = &res.resiliencies[0].config;
+    assert_eq!(
+        cfg.timeouts["neg"],
+        Duration::ZERO,
+        "no timeout, as daprd's `t > 0` check"
+    );
+    assert_eq!(cfg.timeouts["plus"], Duration::from_secs(5));
+    assert_eq!(cfg.timeouts["ms"], Duration::from_millis(500));
+    assert_eq!(
+        cfg.retries["r"].backoff,
+        BackoffPolicy::Constant {
+            interval: Duration::ZERO
+        }
+    );
+    let w: Vec<(&str, usize, usize)> = res
+        .diagnostics
+        .iter()
+        .map(|d| (d.message.as_str(), d.line, d.column))
+        .collect();
+    assert_eq!(
+        w,
+        [
+            (
+                "`-5s` is negative; Dapr accepts it and applies no timeout, as for 0",
+                8,
+                12
+            ),
+            (
+                "`-1s` is negative; Dapr accepts it and retries without waiting, as for 0",
+                12,
+                21
+            )
+        ]
+    );
+    assert!(
+        res.diagnostics
+            .iter()
+            .all(|d| d.severity == Severity::Warning && d.help.is_some())
+    );
+}

@@ -210,7 +210,14 @@ impl<'a> Ctx<'a> {
     pub fn duration(&mut self, node: &Yaml, path: &str) -> Option<Duration> {
         let text = self.string(node, path)?;
         match parse_dapr_duration(&text) {
-            Ok(d) => {
+            Ok((true, _)) => {
+                // Go accepts negative durations, and Dapr then acts as if it were 0 (no timeout, no wait,
+                // counts never cleared) or, for a breaker's `timeout`, its default.
+                let msg = format!("`{text}` is negative; Dapr accepts it and {}", negative_effect(path));
+                self.warning(node, path, msg, "write a positive duration, or 0");
+                Some(Duration::ZERO)
+            }
+            Ok((false, d)) => {
                 if !d.is_zero() && text.bytes().all(|b| b.is_ascii_digit()) {
                     let msg = format!("`{text}` is a bare number, which Dapr reads as {text} milliseconds");
                     let help = format!("write `{text}ms` to say so, or `{text}s` if you meant seconds");
@@ -240,6 +247,22 @@ impl<'a> Ctx<'a> {
                 Vec::new()
             }
         }
+    }
+}
+
+/// What a negative duration does in Dapr, by field.
+fn negative_effect(path: &str) -> &'static str {
+    let field = path.rsplit('.').next().unwrap_or_default();
+    if path.starts_with("spec.policies.timeouts.") {
+        "applies no timeout, as for 0"
+    } else if path.starts_with("spec.policies.circuitBreakers.") && field == "timeout" {
+        "uses the default, 60s, as for 0"
+    } else if field == "maxInterval" {
+        "caps the waits after the first at 0, as for 0"
+    } else if field == "interval" {
+        "never clears the counts, as for 0"
+    } else {
+        "retries without waiting, as for 0"
     }
 }
 

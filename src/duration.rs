@@ -59,18 +59,20 @@ fn quote(s: &str) -> String {
     out
 }
 
-/// Dapr's rule: ASCII digits alone are milliseconds; anything else is a Go duration.
-pub fn parse_dapr_duration(s: &str) -> Result<Duration, DurationError> {
-    if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) {
-        return s
+/// Dapr's rule: a whole number alone (sign allowed, as `strconv.Atoi`/`ParseInt` read it) is milliseconds;
+/// anything else is a Go duration, negative ones included. Returns `(negative, magnitude)`.
+pub fn parse_dapr_duration(s: &str) -> Result<(bool, Duration), DurationError> {
+    let digits = s.strip_prefix(['+', '-']).unwrap_or(s);
+    if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
+        let nanos = digits
             .parse::<u64>()
             .ok()
             .and_then(|ms| ms.checked_mul(1_000_000))
             .filter(|n| *n <= MAX_NANOS)
-            .map(Duration::from_nanos)
-            .ok_or_else(|| DurationError::Invalid(s.to_string()));
+            .ok_or_else(|| DurationError::Invalid(s.to_string()))?;
+        return Ok((s.starts_with('-') && nanos > 0, Duration::from_nanos(nanos)));
     }
-    parse_go_duration(s)
+    parse_go_duration_signed(s)
 }
 
 fn unit_nanos(unit: &str) -> Option<u64> {
@@ -85,9 +87,18 @@ fn unit_nanos(unit: &str) -> Option<u64> {
     })
 }
 
-/// Go's `time.ParseDuration`: `[-+]?([0-9]*(\.[0-9]*)?[a-z]+)+`, or `0`. A negative non-zero result is
-/// [`DurationError::Negative`], since `std::time::Duration` cannot hold it.
+/// Go's `time.ParseDuration` for what cannot be negative (command-line times): a negative non-zero result
+/// is [`DurationError::Negative`].
 pub fn parse_go_duration(input: &str) -> Result<Duration, DurationError> {
+    match parse_go_duration_signed(input)? {
+        (true, _) => Err(DurationError::Negative(input.to_string())),
+        (false, d) => Ok(d),
+    }
+}
+
+/// Go's `time.ParseDuration`: `[-+]?([0-9]*(\.[0-9]*)?[a-z]+)+`, or `0`, as `(negative, magnitude)`;
+/// negative only when non-zero.
+pub fn parse_go_duration_signed(input: &str) -> Result<(bool, Duration), DurationError> {
     let invalid = || DurationError::Invalid(input.to_string());
     let (negative, mut s) = match input.as_bytes().first() {
         Some(b'-') => (true, &input[1..]),
@@ -95,7 +106,7 @@ pub fn parse_go_duration(input: &str) -> Result<Duration, DurationError> {
         _ => (false, input),
     };
     if s == "0" {
-        return Ok(Duration::ZERO);
+        return Ok((false, Duration::ZERO));
     }
     if s.is_empty() {
         return Err(invalid());
@@ -169,13 +180,11 @@ pub fn parse_go_duration(input: &str) -> Result<Duration, DurationError> {
             return Err(invalid());
         }
     }
-    if negative && total > 0 {
-        return Err(DurationError::Negative(input.to_string()));
-    }
-    if total > MAX_NANOS {
+    // Go allows one more nanosecond below zero than above it.
+    if total > MAX_NANOS && !(negative && total == BOUND) {
         return Err(invalid());
     }
-    Ok(Duration::from_nanos(total))
+    Ok((negative && total > 0, Duration::from_nanos(total)))
 }
 
 /// Go's `Duration.String()`; anything above Go's maximum prints as that maximum.
@@ -300,13 +309,23 @@ mod tests {
 
     #[test]
     fn bare_numbers_are_milliseconds_in_dapr() {
-        assert_eq!(parse_dapr_duration("500"), Ok(ms(500)));
-        assert_eq!(parse_dapr_duration("5"), Ok(ms(5)));
-        assert_eq!(parse_dapr_duration("1500"), Ok(ms(1500)));
-        assert_eq!(parse_dapr_duration("0"), Ok(Duration::ZERO));
-        assert_eq!(parse_dapr_duration("5s"), Ok(ms(5000)));
+        let pos = |d| Ok((false, d));
+        assert_eq!(parse_dapr_duration("500"), pos(ms(500)));
+        assert_eq!(parse_dapr_duration("5"), pos(ms(5)));
+        assert_eq!(parse_dapr_duration("1500"), pos(ms(1500)));
+        assert_eq!(parse_dapr_duration("0"), pos(Duration::ZERO));
+        assert_eq!(parse_dapr_duration("5s"), pos(ms(5000)));
         assert_eq!(parse_dapr_duration(""), Err(DurationError::Invalid(String::new())));
-        assert_eq!(parse_dapr_duration("-5"), Err(DurationError::MissingUnit("-5".into())));
+        // Go accepts a sign: strconv.Atoi for bare numbers, time.ParseDuration for the rest.
+        assert_eq!(parse_dapr_duration("+5"), pos(ms(5)));
+        assert_eq!(parse_dapr_duration("+5s"), pos(ms(5000)));
+        assert_eq!(parse_dapr_duration("-5"), Ok((true, ms(5))));
+        assert_eq!(parse_dapr_duration("-5s"), Ok((true, ms(5000))));
+        assert_eq!(parse_dapr_duration("-0s"), pos(Duration::ZERO));
+        assert_eq!(
+            parse_dapr_duration("-9223372036854775808ns"),
+            Ok((true, Duration::from_nanos(1 << 63)))
+        );
         assert!(parse_dapr_duration("99999999999999999999").is_err());
         assert!(parse_dapr_duration("9223372036855").is_err()); // > Go's max in ns
     }

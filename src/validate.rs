@@ -8,6 +8,7 @@ use anyhow::{Context, bail};
 
 use crate::duration::format_go_duration;
 use crate::resiliency::config::{DEFAULT_APP_BREAKER_CACHE_SIZE, PolicyNames};
+use crate::resiliency::registry::built_in_override;
 use crate::resources::{self, Resources, Severity};
 
 /// Validates `path` (or every folder under `./resources`); exit status 1 when any resource has an error.
@@ -69,7 +70,13 @@ pub fn report(folder: &Path, app_id: Option<&str>, res: &Resources) -> String {
             row(&mut out, &format!("timeout {name}"), &format_go_duration(*d));
         }
         for (name, p) in &c.retries {
-            row(&mut out, &format!("retry {name}"), &p.summary());
+            // What the engine will use: daprd raises or ignores some overrides of its built-in retries.
+            let shown = match built_in_override(name, p) {
+                Some((used, true)) => format!("{} (built-in; this override is ignored)", used.summary()),
+                Some((used, false)) => format!("{} (raised to daprd's minimum of 3)", used.summary()),
+                None => p.summary(),
+            };
+            row(&mut out, &format!("retry {name}"), &shown);
         }
         for (name, p) in &c.circuit_breakers {
             row(&mut out, &format!("circuitBreaker {name}"), &p.summary());

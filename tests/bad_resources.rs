@@ -52,7 +52,7 @@ fn every_bad_file_gets_its_diagnostic_at_its_place() {
         }
         if severity == Severity::Error {
             assert!(
-                loaded.resiliencies.is_empty() || file.starts_with("33-"),
+                loaded.resiliencies.is_empty(),
                 "{file}: an error must keep its resource out"
             );
         }

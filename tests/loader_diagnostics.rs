@@ -93,7 +93,8 @@ fn bad_matching_ranges() {
         let d = only(&res, Severity::Error);
         assert!(d.message.starts_with("invalid `httpStatusCodes`: "), "{}", d.message);
         assert!(d.message.contains(expected), "{} / {expected}", d.message);
-        assert_eq!((d.line, d.column), (10, 28));
+        // The bad item inside the quotes, not the opening quote.
+        assert_eq!((d.line, d.column), (10, 29));
     }
 }
 

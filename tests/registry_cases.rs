@@ -166,6 +166,8 @@ spec:
     assert_eq!(r.retry_policy(BUILT_IN_SERVICE_RETRIES).unwrap().max_retries, 3);
     assert_eq!(r.retry_policy(BUILT_IN_ACTOR_NOT_FOUND_RETRIES).unwrap().max_retries, 5);
     assert_eq!(r.retry_policy(BUILT_IN_ACTOR_RETRIES).unwrap().max_retries, 3);
+    // daprd leaves MaxRetries unset for the reminder retries: Go's zero, no retries.
+    assert_eq!(r.retry_policy(BUILT_IN_ACTOR_REMINDER_RETRIES).unwrap().max_retries, 0);
     let logs: Vec<String> = rec.dapr_logs().into_iter().map(|(_, l)| l.message).collect();
     assert!(
         logs.contains(

@@ -49,9 +49,10 @@ fn built_in_retries() -> [(&'static str, RetryPolicy); 5] {
     [
         (BUILT_IN_SERVICE_RETRIES, constant(1, 3)),
         (BUILT_IN_ACTOR_RETRIES, constant(1, 3)),
+        // daprd's addBuiltInPolicies (pkg/resiliency/resiliency.go) leaves MaxRetries unset here: Go's zero, 0.
         (
             BUILT_IN_ACTOR_REMINDER_RETRIES,
-            exponential(Duration::from_secs(60), Duration::from_secs(15 * 60), -1),
+            exponential(Duration::from_secs(60), Duration::from_secs(15 * 60), 0),
         ),
         (
             BUILT_IN_INITIALIZATION_RETRIES,
@@ -59,6 +60,21 @@ fn built_in_retries() -> [(&'static str, RetryPolicy); 5] {
         ),
         (BUILT_IN_ACTOR_NOT_FOUND_RETRIES, constant(1, 5)),
     ]
+}
+
+/// What daprd does with a user retry policy of this name (`decodePolicies`): `None` when it is not a
+/// built-in or is kept as written; otherwise the policy actually used, and whether the override was ignored
+/// (the protected one) rather than raised to 3 retries (below 3, `-1` included).
+pub fn built_in_override(name: &str, user: &RetryPolicy) -> Option<(RetryPolicy, bool)> {
+    let (_, default) = built_in_retries().into_iter().find(|(n, _)| *n == name)?;
+    if name == BUILT_IN_ACTOR_NOT_FOUND_RETRIES {
+        return Some((default, true));
+    }
+    (user.max_retries < 3).then(|| {
+        let mut fixed = user.clone();
+        fixed.max_retries = 3;
+        (fixed, false)
+    })
 }
 
 type BreakerLru = LruCache<String, Arc<CircuitBreaker>>;
@@ -117,25 +133,19 @@ impl Resiliency {
 
     fn add_built_in_retries(&mut self) {
         for (name, default) in built_in_retries() {
-            let protected = name == BUILT_IN_ACTOR_NOT_FOUND_RETRIES;
-            match self.retries.get(name) {
-                Some(_) if protected => {
-                    self.observer
-                        .on_event(ResiliencyEvent::ProtectedOverrideIgnored { policy: name.into() });
-                    self.retries.insert(name.into(), Arc::new(default));
-                }
-                // Dapr's quirk, copied: "forever" (-1) is also below 3 and is reset to 3.
-                Some(user) if user.max_retries < 3 => {
-                    self.observer
-                        .on_event(ResiliencyEvent::BuiltInOverrideReset { policy: name.into() });
-                    let mut fixed = (**user).clone();
-                    fixed.max_retries = 3;
-                    self.retries.insert(name.into(), Arc::new(fixed));
-                }
-                Some(_) => {}
-                None => {
-                    self.retries.insert(name.into(), Arc::new(default));
-                }
+            let Some(user) = self.retries.get(name) else {
+                self.retries.insert(name.into(), Arc::new(default));
+                continue;
+            };
+            // Dapr's quirk, copied: "forever" (-1) is also below 3 and is reset to 3.
+            if let Some((used, ignored)) = built_in_override(name, user) {
+                let policy = name.into();
+                self.observer.on_event(if ignored {
+                    ResiliencyEvent::ProtectedOverrideIgnored { policy }
+                } else {
+                    ResiliencyEvent::BuiltInOverrideReset { policy }
+                });
+                self.retries.insert(name.into(), Arc::new(used));
             }
         }
     }

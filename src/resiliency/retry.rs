@@ -179,38 +179,63 @@ impl StatusMatching {
     }
 
     /// Parses Dapr's syntax: comma-separated codes or `a-b` ranges within `valid`; empty items are skipped.
-    pub fn parse_list(text: &str, valid: (u16, u16)) -> Result<Vec<(u16, u16)>, String> {
+    ///
+    /// As daprd's `compilePattern` (`pkg/resiliency/retry.go`): each part goes to `strconv.Atoi` untrimmed,
+    /// so `"500, 502"` is an error there (the whole resource fails to load), and a leading `+` is accepted.
+    pub fn parse_list(text: &str, valid: (u16, u16)) -> Result<Vec<(u16, u16)>, MatchingError> {
         let mut ranges = Vec::new();
-        for item in text.split(',').map(str::trim).filter(|i| !i.is_empty()) {
+        let mut offset = 0;
+        for item in text.split(',') {
+            let item_at = offset;
+            offset += item.len() + 1;
+            if item.is_empty() {
+                continue;
+            }
+            let err = |message: String, at: std::ops::Range<usize>| MatchingError { message, at };
+            let item_span = item_at..item_at + item.len();
             let parts: Vec<&str> = item.split('-').collect();
-            let code = |s: &str| -> Result<u16, String> {
-                let n: u16 = s
-                    .trim()
-                    .parse()
-                    .map_err(|_| format!("`{s}` in `{item}` is not a status code"))?;
-                if n < valid.0 || n > valid.1 {
-                    return Err(format!("status code {n} is outside {}..={}", valid.0, valid.1));
+            if parts.len() > 2 {
+                let message = format!("`{item}` has more than one `-`; write a single code or a range like 500-599");
+                return Err(err(message, item_span));
+            }
+            let mut part_at = item_at;
+            let mut codes = Vec::with_capacity(2);
+            for part in &parts {
+                let span = part_at..part_at + part.len();
+                part_at += part.len() + 1;
+                let Ok(n) = part.parse::<i64>() else {
+                    let message = if part.trim() != *part && part.trim().parse::<i64>().is_ok() {
+                        format!("`{part}` is not a status code: Dapr does not trim spaces around codes")
+                    } else {
+                        format!("`{part}` in `{item}` is not a status code")
+                    };
+                    return Err(err(message, span));
+                };
+                // Go's int32(...) conversion wraps, as daprd's does.
+                let n = n as i32;
+                if n < i32::from(valid.0) || n > i32::from(valid.1) {
+                    let message = format!("status code {n} is outside {}..={}", valid.0, valid.1);
+                    return Err(err(message, span));
                 }
-                Ok(n)
-            };
-            let range = match parts.as_slice() {
-                [one] => (code(one)?, code(one)?),
-                [lo, hi] => (code(lo)?, code(hi)?),
-                _ => {
-                    return Err(format!(
-                        "`{item}` has more than one `-`; write a single code or a range like 500-599"
-                    ));
-                }
-            };
+                codes.push(n as u16);
+            }
+            let range = (codes[0], *codes.last().unwrap_or(&codes[0]));
             if range.1 < range.0 {
-                return Err(format!(
-                    "range `{item}` ends before it starts; write the smaller code first"
-                ));
+                let message = format!("range `{item}` ends before it starts; write the smaller code first");
+                return Err(err(message, item_span));
             }
             ranges.push(range);
         }
         Ok(ranges)
     }
+}
+
+/// Why a `matching` list was rejected, and where in the list (a byte range of its text).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct MatchingError {
+    pub message: String,
+    pub at: std::ops::Range<usize>,
 }
 
 impl std::fmt::Display for StatusMatching {

@@ -1,4 +1,5 @@
-//! Loading Dapr resource folders (`--resources-path`): every `.yaml`/`.yml` file, every document in it.
+//! Loading Dapr resource folders (`--resources-path`): every `.yaml`/`.yml` file; every document in it for
+//! Components, only the first for a Resiliency (as daprd reads them).
 //!
 //! `kind: Resiliency` becomes a [`ResiliencyConfig`] for the engine, `kind: Component` a [`ComponentSpec`];
 //! other kinds are noted and skipped. Problems become located [`Diagnostic`]s: an error means that resource
@@ -189,14 +190,20 @@ fn load_text(ctx: &mut Ctx, resiliencies: &mut Vec<DecodedResiliency>, component
         let msg = "this file holds no YAML documents";
         ctx.report(Severity::Note, 0..0, "", msg.into(), "remove it, or add a resource");
     }
-    for doc in &docs {
+    for (index, doc) in docs.iter().enumerate() {
         if matches!(doc.data, saphyr::YamlDataOwned::Value(saphyr::ScalarOwned::Null)) {
             continue; // an empty document, e.g. after a trailing `---`
         }
         let kind = match &doc.data {
+            // `Kind:` counts too, and of several the one sorting last wins (see `Ctx::fields`).
             saphyr::YamlDataOwned::Mapping(map) => map
                 .iter()
-                .find(|(k, _)| node::scalar_text(k).as_deref() == Some("kind"))
+                .filter_map(|(k, v)| {
+                    node::scalar_text(k)
+                        .filter(|k| node::go_fold_eq("kind", k))
+                        .map(|k| (k, v))
+                })
+                .max_by(|a, b| a.0.cmp(&b.0))
                 .map(|(_, v)| (v, node::scalar_text(v).unwrap_or_default())),
             _ => {
                 ctx.warning(
@@ -209,6 +216,7 @@ fn load_text(ctx: &mut Ctx, resiliencies: &mut Vec<DecodedResiliency>, component
             }
         };
         match kind {
+            Some((_, k)) if k == "Resiliency" && index > 0 => ignored_resiliency(ctx, doc, index),
             Some((_, k)) if k == "Resiliency" => resiliencies.extend(resiliency::decode(ctx, doc)),
             Some((_, k)) if k == "Component" => components.extend(component::decode(ctx, doc)),
             Some((n, k)) => ctx.note(
@@ -225,6 +233,23 @@ fn load_text(ctx: &mut Ctx, resiliencies: &mut Vec<DecodedResiliency>, component
             ),
         }
     }
+}
+
+/// A Resiliency after the first document of its file. daprd reads Resiliency files with one
+/// `sigs.k8s.io/yaml.Unmarshal` of the whole file (`loadLocalResiliencyPath`, `pkg/resiliency/resiliency.go`),
+/// which decodes only the first document, kind included; later documents are never seen. Components are read
+/// differently (`pkg/internal/loader/disk/manifest.go` splits a file on `---` and reads every document), so a
+/// Component anywhere in a file loads. Not decoded here either: its policies and errors do not exist for daprd.
+fn ignored_resiliency(ctx: &mut Ctx, doc: &Yaml, index: usize) {
+    let start = ctx.span(doc).start;
+    let text = ctx.text();
+    let end = text[start..].find('\n').map_or(text.len(), |n| start + n);
+    let msg = format!(
+        "this Resiliency is document {} of its file; daprd reads only a file's first document for a Resiliency, so it ignores this one",
+        index + 1
+    );
+    let help = "put each Resiliency in a file of its own, or make it the first document of this file";
+    ctx.report(Severity::Warning, start..end.max(start + 1), "", msg, help);
 }
 
 /// Checks that need every resource: policy names used by targets, overrides, and scopes.

@@ -21,6 +21,9 @@ pub struct Ctx<'a> {
     /// Byte offset of each char, when the file is not pure ASCII (saphyr positions count chars).
     char_offsets: Option<Vec<usize>>,
     pub diagnostics: Vec<Diagnostic>,
+    /// Field names match ignoring case, as in Dapr resources (on by default; our own scenario files turn
+    /// it off).
+    pub fold_case: bool,
 }
 
 impl<'a> Ctx<'a> {
@@ -37,6 +40,7 @@ impl<'a> Ctx<'a> {
             file_id,
             char_offsets,
             diagnostics: Vec::new(),
+            fold_case: true,
         }
     }
 
@@ -105,22 +109,53 @@ impl<'a> Ctx<'a> {
 
     /// A mapping with a fixed set of fields: unknown fields get a warning (Dapr ignores them) with a
     /// did-you-mean suggestion. Returns the value of each known field present.
+    ///
+    /// Names match as `encoding/json` matches them, which is what `sigs.k8s.io/yaml` decodes with: the exact
+    /// name, else ignoring case (`MaxRetries` sets `maxRetries`; a note suggests the usual spelling). When
+    /// several keys name one field, the value that `encoding/json` assigns last wins: `sigs.k8s.io/yaml`
+    /// turns the YAML mapping into a Go map and `json.Marshal` writes map keys sorted, so that is the key
+    /// that sorts last byte-wise, wherever it is in the file (kubernetes-sigs/yaml `yaml.go`
+    /// `yamlToJSONTarget`).
     pub fn fields<'n>(&mut self, node: &'n Yaml, path: &str, what: &str, known: &[&str]) -> Fields<'n> {
-        let mut found = Vec::new();
+        let mut found: Vec<(&str, String, &'n Yaml, &'n Yaml)> = Vec::new();
         for (key, key_node, value) in self.entries(node, path, what) {
-            if known.contains(&key.as_str()) {
-                found.push((key, value));
-            } else {
-                let help = match did_you_mean(&key, known) {
-                    Some(k) => format!("did you mean `{k}`?"),
-                    None => format!("the fields of {what} are: {}", known.join(", ")),
-                };
-                let field = join(path, &key);
-                let msg = format!("unknown field `{key}` in {what}; Dapr ignores it");
-                self.warning(key_node, &field, msg, &help);
+            let exact = known.iter().find(|k| **k == key);
+            let folded = || known.iter().find(|k| self.fold_case && go_fold_eq(k, &key));
+            match exact.or_else(folded) {
+                Some(name) => {
+                    if *name != key {
+                        let msg = format!("`{key}` sets `{name}`: Dapr matches field names ignoring case");
+                        self.note(key_node, &join(path, name), msg, &format!("write `{name}`"));
+                    }
+                    found.push((name, key, key_node, value));
+                }
+                None => {
+                    let help = match did_you_mean(&key, known) {
+                        Some(k) => format!("did you mean `{k}`?"),
+                        None => format!("the fields of {what} are: {}", known.join(", ")),
+                    };
+                    let field = join(path, &key);
+                    let msg = format!("unknown field `{key}` in {what}; Dapr ignores it");
+                    self.warning(key_node, &field, msg, &help);
+                }
             }
         }
-        Fields { found }
+        let mut winners: Vec<(String, &'n Yaml)> = Vec::new();
+        for name in known {
+            let mut same: Vec<&(&str, String, &Yaml, &Yaml)> = found.iter().filter(|f| f.0 == *name).collect();
+            same.sort_by(|a, b| a.1.cmp(&b.1));
+            let Some(&&(_, ref winner, _, value)) = same.last() else {
+                continue;
+            };
+            for (_, key, key_node, _) in &same[..same.len() - 1] {
+                let msg =
+                    format!("`{key}` and `{winner}` both set `{name}`; Dapr uses `{winner}`, so this value is ignored");
+                let help = format!("keep one `{name}`; of keys differing only in case, the one sorting last wins");
+                self.warning(key_node, &join(path, name), msg, &help);
+            }
+            winners.push((name.to_string(), value));
+        }
+        Fields { found: winners }
     }
 
     /// A scalar as a string, the way `sigs.k8s.io/yaml` fills a string field. `None` when absent or null.
@@ -175,7 +210,14 @@ impl<'a> Ctx<'a> {
     pub fn duration(&mut self, node: &Yaml, path: &str) -> Option<Duration> {
         let text = self.string(node, path)?;
         match parse_dapr_duration(&text) {
-            Ok(d) => {
+            Ok((true, _)) => {
+                // Go accepts negative durations, and Dapr then acts as if it were 0 (no timeout, no wait,
+                // counts never cleared) or, for a breaker's `timeout`, its default.
+                let msg = format!("`{text}` is negative; Dapr accepts it and {}", negative_effect(path));
+                self.warning(node, path, msg, "write a positive duration, or 0");
+                Some(Duration::ZERO)
+            }
+            Ok((false, d)) => {
                 if !d.is_zero() && text.bytes().all(|b| b.is_ascii_digit()) {
                     let msg = format!("`{text}` is a bare number, which Dapr reads as {text} milliseconds");
                     let help = format!("write `{text}ms` to say so, or `{text}s` if you meant seconds");
@@ -205,6 +247,22 @@ impl<'a> Ctx<'a> {
                 Vec::new()
             }
         }
+    }
+}
+
+/// What a negative duration does in Dapr, by field.
+fn negative_effect(path: &str) -> &'static str {
+    let field = path.rsplit('.').next().unwrap_or_default();
+    if path.starts_with("spec.policies.timeouts.") {
+        "applies no timeout, as for 0"
+    } else if path.starts_with("spec.policies.circuitBreakers.") && field == "timeout" {
+        "uses the default, 60s, as for 0"
+    } else if field == "maxInterval" {
+        "caps the waits after the first at 0, as for 0"
+    } else if field == "interval" {
+        "never clears the counts, as for 0"
+    } else {
+        "retries without waiting, as for 0"
     }
 }
 
@@ -259,6 +317,17 @@ pub fn kind_of(node: &Yaml) -> &'static str {
         YamlDataOwned::BadValue => "an unreadable value",
         _ => "a single value",
     }
+}
+
+/// Whether a key names a field the way `encoding/json` matches it (`strings.EqualFold`). Field names are
+/// ASCII, and the only other characters that fold to ASCII letters are U+017F (`s`) and U+212A (`k`).
+pub fn go_fold_eq(name: &str, key: &str) -> bool {
+    let fold = |c: char| match c {
+        '\u{17f}' => 's',
+        '\u{212a}' => 'k',
+        c => c.to_ascii_lowercase(),
+    };
+    name.chars().map(fold).eq(key.chars().map(fold))
 }
 
 /// The closest known name, if it is close enough to be a likely typo.

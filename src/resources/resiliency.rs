@@ -143,6 +143,7 @@ fn decode_spec(ctx: &mut Ctx, spec: &Yaml, out: &mut DecodedResiliency) {
                 let path = join("spec.policies.retries", &name);
                 out.definitions.push((PolicyKind::Retry, name.clone(), ctx.span(key)));
                 if let Some(r) = decode_retry(ctx, value, &path) {
+                    built_in_warning(ctx, key, &path, &name, &r);
                     out.config.retries.insert(name, r);
                 }
             }
@@ -242,8 +243,15 @@ fn decode_retry(ctx: &mut Ctx, node: &Yaml, path: &str) -> Option<RetryPolicy> {
             match StatusMatching::parse_list(&text, valid) {
                 Ok(ranges) => *list = ranges,
                 Err(e) => {
-                    let help = format!("write codes between {} and {}, e.g. \"429,500-599\"", valid.0, valid.1);
-                    ctx.error(n, &fpath, format!("invalid `{field}`: {e}"), &help);
+                    let compact: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+                    let help = if compact != text && StatusMatching::parse_list(&compact, valid).is_ok() {
+                        format!("remove the spaces: write `{compact}`")
+                    } else {
+                        format!("write codes between {} and {}, e.g. \"429,500-599\"", valid.0, valid.1)
+                    };
+                    let span = inner_span(ctx, n, e.at.clone());
+                    let msg = format!("invalid `{field}`: {e}");
+                    ctx.report(super::Severity::Error, span, &fpath, msg, &help);
                     return None;
                 }
             }
@@ -324,6 +332,26 @@ fn decode_breaker(ctx: &mut Ctx, node: &Yaml, path: &str) -> Option<CircuitBreak
         }
     }
     Some(cb)
+}
+
+/// daprd's `decodePolicies` resets an override of a built-in retry below 3 retries to 3 and ignores one of
+/// the protected `DaprBuiltInActorNotFoundRetries`, logging a warning; say so where it is defined.
+fn built_in_warning(ctx: &mut Ctx, key: &Yaml, path: &str, name: &str, user: &RetryPolicy) {
+    let Some((_, ignored)) = crate::resiliency::registry::built_in_override(name, user) else {
+        return;
+    };
+    let (msg, help) = if ignored {
+        (
+            format!("`{name}` is protected: Dapr ignores this override and keeps its own (5 retries, 1s apart)"),
+            "remove it; this built-in cannot be changed".to_string(),
+        )
+    } else {
+        (
+            format!("Dapr raises this override of `{name}` to 3 retries: built-in retries cannot go below 3"),
+            "set `maxRetries` to 3 or more (-1, forever, also becomes 3)".to_string(),
+        )
+    };
+    ctx.warning(key, path, msg, &help);
 }
 
 /// A byte range inside a scalar's text, as a span in the file (exact for plain and simply quoted scalars).

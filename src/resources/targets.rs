@@ -30,7 +30,12 @@ pub(super) fn decode_targets(ctx: &mut Ctx, targets: &Yaml, out: &mut DecodedRes
                 policies: names(ctx, &f, &path, out, false),
                 ..AppTarget::default()
             };
-            if let Some(size) = cache_size(ctx, f.get("circuitBreakerCacheSize"), &path) {
+            if let Some(size) = cache_size(
+                ctx,
+                f.get("circuitBreakerCacheSize"),
+                &path,
+                DEFAULT_APP_BREAKER_CACHE_SIZE,
+            ) {
                 target.circuit_breaker_cache_size = size;
             }
             out.config.apps.insert(app, target);
@@ -44,7 +49,13 @@ pub(super) fn decode_targets(ctx: &mut Ctx, targets: &Yaml, out: &mut DecodedRes
                 policies: names(ctx, &f, &path, out, false),
                 ..ActorTarget::default()
             };
-            if let Some(size) = cache_size(ctx, f.get("circuitBreakerCacheSize"), &path) {
+            let size = cache_size(
+                ctx,
+                f.get("circuitBreakerCacheSize"),
+                &path,
+                DEFAULT_ACTOR_BREAKER_CACHE_SIZE,
+            );
+            if let Some(size) = size {
                 target.circuit_breaker_cache_size = size;
             }
             let scope_node = f.get("circuitBreakerScope");
@@ -110,17 +121,25 @@ fn names(ctx: &mut Ctx, f: &Fields, path: &str, out: &mut DecodedResiliency, com
     }
 }
 
-fn cache_size(ctx: &mut Ctx, node: Option<&Yaml>, path: &str) -> Option<usize> {
+/// `circuitBreakerCacheSize`: 0 means the default (daprd's `decodeTargets` in `pkg/resiliency/resiliency.go`
+/// replaces 0 with `defaultEndpointCacheSize` 100 for apps and `defaultActorCacheSize` 5000 for actors); a
+/// negative size makes `lru.New` fail, which fails the resource.
+fn cache_size(ctx: &mut Ctx, node: Option<&Yaml>, path: &str, default: usize) -> Option<usize> {
     let node = node?;
     let fpath = join(path, "circuitBreakerCacheSize");
     match ctx.int(node, &fpath)? {
         v if v > 0 => Some(v as usize),
+        0 => {
+            let msg = format!("`circuitBreakerCacheSize: 0` means the default, {default}");
+            ctx.note(node, &fpath, msg, "");
+            Some(default)
+        }
         v => {
             ctx.error(
                 node,
                 &fpath,
-                format!("`circuitBreakerCacheSize` must be at least 1, found {v}"),
-                "remove it to use the default",
+                format!("`circuitBreakerCacheSize` must not be negative, found {v}"),
+                "remove it (or write 0) to use the default",
             );
             None
         }

@@ -33,6 +33,7 @@ pub fn parse(path: &Path, text: String) -> Result<Scenario, String> {
     let mut files = SourceFiles::default();
     let file_id = files.add(path, text);
     let mut ctx = Ctx::new(&files, file_id);
+    ctx.fold_case = false; // our own format: names are exact
     let scenario = match Yaml::load_from_str(ctx.text()) {
         Ok(docs) if !docs.is_empty() => decode(&mut ctx, &docs[0], path),
         Ok(_) => {

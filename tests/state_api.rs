@@ -13,12 +13,15 @@ use resilience_tui::resources::load_files;
 use resilience_tui::sidecar::{NameResolver, Sidecar};
 use serde_json::Value;
 
-const RESOURCES: &str = r#"
+/// Two files, as daprd reads only the first document of a file as a Resiliency.
+const COMPONENT: &str = r#"
 apiVersion: dapr.io/v1alpha1
 kind: Component
 metadata: {name: statestore}
 spec: {type: state.in-memory, version: v1, metadata: []}
----
+"#;
+
+const RESOURCES: &str = r#"
 apiVersion: dapr.io/v1alpha1
 kind: Resiliency
 metadata: {name: stateresiliency}
@@ -40,8 +43,12 @@ struct Harness {
 }
 
 async fn harness() -> Harness {
-    let loaded = load_files(vec![(PathBuf::from("r.yaml"), RESOURCES.as_bytes().to_vec())], None);
-    assert!(!loaded.has_errors(), "{}", loaded.render_diagnostics());
+    let files = vec![
+        (PathBuf::from("c.yaml"), COMPONENT.as_bytes().to_vec()),
+        (PathBuf::from("r.yaml"), RESOURCES.as_bytes().to_vec()),
+    ];
+    let loaded = load_files(files, None);
+    assert!(loaded.diagnostics.is_empty(), "{}", loaded.render_diagnostics());
     let resiliency = Resiliency::new("order-processor", loaded.resiliency_configs(), Arc::new(Discard));
     let options = common::sidecar_options("order-processor", None);
     let sidecar = Sidecar::start(

@@ -153,7 +153,9 @@ async fn invoke(state: Arc<SidecarState>, app_id: String, method: String, reques
                 *request.headers_mut() = headers.clone();
                 request
             });
-            send(&state.client, target, &path_and_query, &app_id, request)
+            let metrics = state.options.metrics.as_ref().map(|m| &*m.metrics);
+            let sent = send(&state.client, target, &path_and_query, &app_id, request);
+            crate::metrics::server::count_invocation(metrics, &app_id, answered_status, sent)
         })
         .await;
     match result {
@@ -162,6 +164,14 @@ async fn invoke(state: Arc<SidecarState>, app_id: String, method: String, reques
             let message = format!("failed to invoke, id: {app_id}, err: {failure}");
             DaprError::new(StatusCode::INTERNAL_SERVER_ERROR, ERR_DIRECT_INVOKE, message).into_response()
         }
+    }
+}
+
+/// The status of the app's answer to an attempt, when one came back (for the invocation metrics).
+fn answered_status(result: &Result<AppResponse, InvokeError>) -> Option<u16> {
+    match result {
+        Ok(response) | Err(InvokeError::App(response)) => Some(response.status.as_u16()),
+        Err(InvokeError::Channel(_)) => None,
     }
 }
 

@@ -134,3 +134,38 @@ async fn the_quickstart_story_in_daprd_metrics() {
     assert!(warnings.is_empty(), "{warnings:?}");
     drain.await.unwrap();
 }
+
+#[tokio::test]
+async fn a_taken_metrics_port_is_named_with_its_flag() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port();
+    let free = common::free_port;
+    let opts = RunOptions {
+        ports: PortOverrides {
+            dapr_http: vec![("checkout".into(), free()), ("order-processor".into(), free())],
+            app: vec![("order-processor".into(), free())],
+        },
+        metrics_ports: MetricsPorts {
+            first: None,
+            overrides: vec![("checkout".into(), port)],
+        },
+        state_store: StateStoreChoice::Memory,
+        ..RunOptions::default()
+    };
+    let source = scenario::find("service-invoke").expect("built in");
+    let Err(error) = start(source.load().unwrap(), &opts).await else {
+        panic!("started on a taken metrics port");
+    };
+    let text = format!("{error:#}");
+    assert!(text.contains(&format!("port {port} is already in use")), "{text}");
+    assert!(text.contains("--metrics-port checkout=PORT"), "{text}");
+}
+
+#[test]
+fn metrics_ports_count_up_from_daprds_9090_unless_moved() {
+    let ports = MetricsPorts::daprd(vec![("order-processor".into(), 9300)]);
+    assert_eq!(ports.port("checkout", 0), 9090);
+    assert_eq!(ports.port("order-processor", 1), 9300);
+    assert_eq!(ports.port("third", 2), 9092);
+    assert_eq!(MetricsPorts::default().port("checkout", 0), 0, "any free port");
+}

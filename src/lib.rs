@@ -13,6 +13,7 @@ pub mod event;
 pub mod faults;
 pub mod headless;
 pub mod lifecycle;
+pub mod metrics;
 pub mod net;
 pub mod resiliency;
 pub mod resources;

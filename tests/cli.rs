@@ -119,6 +119,10 @@ fn headless_jsonl_run() {
         &format!("order-processor={p2}"),
         "--app-port",
         &format!("order-processor={p3}"),
+        "--metrics-port",
+        &format!("checkout={}", port(4)),
+        "--metrics-port",
+        &format!("order-processor={}", port(5)),
         "--order-interval",
         "50ms",
         "--fault-at",
@@ -186,6 +190,8 @@ fn sigterm_prints_the_summary() {
             &format!("order-processor={p2}"),
         ])
         .args(["--app-port", &format!("order-processor={p3}")])
+        .args(["--metrics-port", &format!("checkout={}", port())])
+        .args(["--metrics-port", &format!("order-processor={}", port())])
         .stdout(std::process::Stdio::piped())
         .spawn()
         .unwrap();
@@ -231,7 +237,10 @@ fn a_copy_of_the_binary_alone_in_an_empty_folder_works() {
     };
     let ports = |apps: &[&str]| -> Vec<String> {
         apps.iter()
-            .flat_map(|a| ["--dapr-http-port".to_string(), format!("{a}={}", common::free_port())])
+            .flat_map(|a| {
+                let port = |flag: &str| [flag.to_string(), format!("{a}={}", common::free_port())];
+                port("--dapr-http-port").into_iter().chain(port("--metrics-port"))
+            })
             .chain([
                 "--app-port".to_string(),
                 format!("order-processor={}", common::free_port()),

@@ -25,6 +25,7 @@ fn run(state_dir: &std::path::Path, resources: &std::path::Path, container: &str
         .args(["--redis-container", container, "--resources-path"])
         .arg(resources)
         .args(["--dapr-http-port", &format!("order-processor={}", common::free_port())])
+        .args(["--metrics-port", &format!("order-processor={}", common::free_port())])
         .args(extra)
         .env("RESILIENCE_TUI_STATE_DIR", state_dir)
         .current_dir(env!("CARGO_MANIFEST_DIR"))

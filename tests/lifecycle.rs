@@ -18,6 +18,8 @@ fn service_invoke(extra: &[&str]) -> (Command, u16) {
         .args(["--dapr-http-port", &format!("checkout={sidecar}")])
         .args(["--dapr-http-port", &format!("order-processor={}", free_port())])
         .args(["--app-port", &format!("order-processor={}", free_port())])
+        .args(["--metrics-port", &format!("checkout={}", free_port())])
+        .args(["--metrics-port", &format!("order-processor={}", free_port())])
         .args(extra)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -121,11 +123,12 @@ fn q_during_a_docker_injection_leaves_the_container_running() {
     std::fs::write(resources.join("statestore.yaml"), STATESTORE.replace("HOST", &host)).unwrap();
     for round in 0..3 {
         let command = format!(
-            "RESILIENCE_TUI_STATE_DIR={} {} scenario state-management --state-store docker --redis-container {} --resources-path {} --dapr-http-port order-processor={}; echo EXIT=$?; sleep 30",
+            "RESILIENCE_TUI_STATE_DIR={} {} scenario state-management --state-store docker --redis-container {} --resources-path {} --dapr-http-port order-processor={} --metrics-port order-processor={}; echo EXIT=$?; sleep 30",
             dir.path().join("state").display(),
             env!("CARGO_BIN_EXE_resilience-tui"),
             container.name,
             resources.display(),
+            free_port(),
             free_port(),
         );
         let name = format!("rtui-q-during-r-{}-{round}", std::process::id());

@@ -345,6 +345,7 @@ async fn port_in_use_names_the_port_and_flag() {
         app_port: None,
         api_token: None,
         max_body_bytes: 1024,
+        metrics: None,
     };
     let resiliency = Resiliency::new("checkout", Vec::new(), Arc::new(Discard));
     let err = Sidecar::start(options, resiliency, Arc::default(), Vec::new())

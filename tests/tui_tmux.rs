@@ -23,9 +23,11 @@ fn start_env(tag: &str, env: &str, extra: &str) -> Session {
     std::fs::write(dir.join("resiliency.yaml"), FAST_POLICY).unwrap();
     let port = common::free_port;
     let command = format!(
-        "{env} {} scenario service-invoke --resources-path {} --dapr-http-port checkout={} --dapr-http-port order-processor={} --app-port order-processor={} --order-interval 100ms {extra}; echo EXIT=$?; sleep 30",
+        "{env} {} scenario service-invoke --resources-path {} --dapr-http-port checkout={} --dapr-http-port order-processor={} --app-port order-processor={} --metrics-port checkout={} --metrics-port order-processor={} --order-interval 100ms {extra}; echo EXIT=$?; sleep 30",
         env!("CARGO_BIN_EXE_resilience-tui"),
         dir.display(),
+        port(),
+        port(),
         port(),
         port(),
         port()

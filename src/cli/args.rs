@@ -62,6 +62,10 @@ pub struct RunArgs {
     /// Move an app's own port, e.g. `--app-port order-processor=8101` (repeatable).
     #[arg(long, value_name = "APP=PORT", value_parser = parse_app_port)]
     pub app_port: Vec<(String, u16)>,
+    /// Move a sidecar's metrics port (daprd's --metrics-port; 9090 for the first sidecar, 9091 for the next…),
+    /// e.g. `--metrics-port checkout=9190` (repeatable).
+    #[arg(long, value_name = "APP=PORT", value_parser = parse_app_port)]
+    pub metrics_port: Vec<(String, u16)>,
     /// Where a stopped state store runs (state-management): a redis-server the tool starts, or in memory.
     #[arg(long, value_enum, default_value_t = StateStoreChoice::Auto)]
     pub state_store: StateStoreChoice,
@@ -98,6 +102,7 @@ impl RunArgs {
             listen_address: self.listen_address,
             max_body_bytes: Some(self.max_body_size),
             sidecars_on_this_runtime: false,
+            metrics_ports: crate::metrics::server::MetricsPorts::daprd(self.metrics_port),
         }
     }
 }

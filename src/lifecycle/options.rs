@@ -31,6 +31,8 @@ pub struct RunOptions {
     pub max_body_bytes: Option<usize>,
     /// Serve the sidecars on the caller's runtime instead of a thread each (tests on a paused clock).
     pub sidecars_on_this_runtime: bool,
+    /// The sidecars' metrics ports: daprd's 9090, 9091, … from the command line; any free port by default.
+    pub metrics_ports: crate::metrics::server::MetricsPorts,
 }
 
 /// `--state-store`: where the state-management scenario's Redis comes from.

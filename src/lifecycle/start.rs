@@ -123,10 +123,12 @@ async fn start_sidecars(
     loaded: &Resources,
 ) -> anyhow::Result<Vec<Arc<Sidecar>>> {
     let mut sidecars = Vec::new();
-    for app in &scenario.apps {
+    for (index, app) in scenario.apps.iter().enumerate() {
         let app_id = app.app_id();
-        // The sidecar's thread hands its events over in batches (see sidecar/batch.rs).
-        let observer = Arc::new(Batched(bus.resiliency_observer(app_id)));
+        // The sidecar's thread hands its events over in batches (see sidecar/batch.rs), counted first by its
+        // metrics (metrics/mod.rs).
+        let metrics = crate::metrics::SidecarMetrics::new(app_id);
+        let observer = crate::metrics::Tee::new(metrics.clone(), Arc::new(Batched(bus.resiliency_observer(app_id))));
         let resiliency = Resiliency::new(app_id, loaded.resiliency_configs(), observer);
         let options = SidecarOptions {
             app_id: app_id.to_string(),
@@ -138,6 +140,11 @@ async fn start_sidecars(
             },
             api_token: opts.api_token.clone(),
             max_body_bytes: opts.max_body_bytes.unwrap_or(DEFAULT_MAX_BODY_BYTES),
+            metrics: Some(crate::metrics::server::MetricsOptions {
+                listen: opts.listen(opts.metrics_ports.port(app_id, index)),
+                port_flag: format!("--metrics-port {app_id}=PORT"),
+                metrics,
+            }),
         };
         let components = loaded
             .components

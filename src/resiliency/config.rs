@@ -82,6 +82,16 @@ pub enum Direction {
     Outbound,
 }
 
+/// Dapr's `flow_direction` words: `outbound`, `inbound`.
+impl fmt::Display for Direction {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Direction::Inbound => "inbound",
+            Direction::Outbound => "outbound",
+        })
+    }
+}
+
 impl Direction {
     /// As it appears in default policy names (`DefaultComponentOutboundRetryPolicy`).
     pub fn policy_word(self) -> &'static str {

@@ -12,6 +12,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use super::breaker::BreakerState;
+use super::config::Direction;
 use super::trip::Counts;
 use crate::duration::format_go_duration;
 
@@ -45,8 +46,9 @@ impl fmt::Display for Rejection {
 pub enum FailureCause {
     /// The operation returned an error; `status` is its status code when it carried one.
     Operation { status: Option<u16> },
-    /// The per-attempt timeout elapsed (`context deadline exceeded`).
-    Timeout,
+    /// The per-attempt timeout elapsed (`context deadline exceeded`). `first_in_request` is set on the first
+    /// timeout of a request only: Dapr counts a timeout activation at most once per request (`policy.go`).
+    Timeout { first_in_request: bool },
 }
 
 /// Everything the engine does that a person may want to see. Operation names are Dapr's
@@ -55,6 +57,24 @@ pub enum FailureCause {
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum ResiliencyEvent {
+    /// A request is about to run under a policy a Resiliency resource gave it: daprd records its resiliency
+    /// metrics here (`addMetricsToPolicy`). Only for policies resolved for a target (`target` is Dapr's metric
+    /// label: `app_<appId>`, `<ComponentType>_<name>`, `actor_<type>`) and having at least one policy kind;
+    /// built-in policies are not reported, as daprd does not instrument them (dapr/dapr#8308).
+    /// `breaker_state` is the breaker's state as daprd reads it then (`cb.State()`, which applies a due
+    /// open -> half-open transition first).
+    PolicyApplied {
+        operation: Arc<str>,
+        target: Arc<str>,
+        #[serde(serialize_with = "as_text")]
+        direction: Direction,
+        timeout: bool,
+        retry: bool,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        breaker: Option<Arc<str>>,
+        #[serde(skip_serializing_if = "Option::is_none", serialize_with = "opt_as_text")]
+        breaker_state: Option<BreakerState>,
+    },
     /// A `kind: Resiliency` resource was applied (`Loading Resiliency configuration: NAME`).
     ResourceLoaded {
         #[serde(rename = "resource")]
@@ -136,6 +156,13 @@ fn as_text<T: fmt::Display, S: serde::Serializer>(v: &T, s: S) -> Result<S::Ok, 
     s.collect_str(v)
 }
 
+fn opt_as_text<T: fmt::Display, S: serde::Serializer>(v: &Option<T>, s: S) -> Result<S::Ok, S::Error> {
+    match v {
+        Some(v) => s.collect_str(v),
+        None => s.serialize_none(),
+    }
+}
+
 fn as_millis<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_u64(u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
@@ -202,6 +229,7 @@ impl ResiliencyEvent {
         matches!(
             self,
             ResiliencyEvent::AttemptStarted { attempt: 1, .. }
+                | ResiliencyEvent::PolicyApplied { .. }
                 | ResiliencyEvent::BreakerCounted { .. }
                 | ResiliencyEvent::Finished {
                     attempts: 1,
@@ -249,7 +277,8 @@ impl ResiliencyEvent {
                 Info,
                 format!("Circuit breaker {:?} changed state from {from} to {to}", &**breaker),
             )],
-            ResiliencyEvent::BreakerCreated { .. }
+            ResiliencyEvent::PolicyApplied { .. }
+            | ResiliencyEvent::BreakerCreated { .. }
             | ResiliencyEvent::BreakerCounted { .. }
             | ResiliencyEvent::AttemptStarted { .. }
             | ResiliencyEvent::AttemptFailed { .. }

@@ -13,6 +13,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::breaker::CircuitBreaker;
+use super::config::Direction;
 use super::events::{FailureCause, Rejection, ResiliencyEvent, SharedObserver};
 use super::retry::RetryPolicy;
 
@@ -45,12 +46,15 @@ pub enum Failure<E> {
 }
 
 impl<E: OperationError> Failure<E> {
-    fn cause(&self) -> Option<FailureCause> {
+    /// `timed_out` says whether an earlier attempt of the same request already timed out.
+    fn cause(&self, timed_out: &mut bool) -> Option<FailureCause> {
         match self {
             Failure::Operation(e) => Some(FailureCause::Operation {
                 status: e.status_code(),
             }),
-            Failure::Timeout => Some(FailureCause::Timeout),
+            Failure::Timeout => Some(FailureCause::Timeout {
+                first_in_request: !std::mem::replace(timed_out, true),
+            }),
             Failure::Rejected(_) => None,
         }
     }
@@ -64,6 +68,9 @@ pub struct PolicyDefinition {
     retry: Option<Arc<RetryPolicy>>,
     breaker: Option<Arc<CircuitBreaker>>,
     observer: SharedObserver,
+    /// Dapr's metric target (`app_order-processor`) and flow direction, when a Resiliency resource resolved
+    /// this policy for a target; each run then starts with [`ResiliencyEvent::PolicyApplied`].
+    target: Option<(Arc<str>, Direction)>,
 }
 
 impl PolicyDefinition {
@@ -82,7 +89,14 @@ impl PolicyDefinition {
             retry,
             breaker,
             observer,
+            target: None,
         }
+    }
+
+    /// The same policy, reported as resolved for `target` (Dapr's metric label) in `direction`.
+    pub fn for_target(mut self, target: impl Into<Arc<str>>, direction: Direction) -> Self {
+        self.target = Some((target.into(), direction));
+        self
     }
 
     pub fn name(&self) -> &Arc<str> {
@@ -113,12 +127,13 @@ impl PolicyDefinition {
         F: FnMut(u32) -> Fut,
         Fut: Future<Output = Result<T, E>>,
     {
+        self.report_applied();
         let mut backoff = self.retry.as_ref().map(|r| r.start());
-        let mut notified = false;
+        let (mut notified, mut timed_out) = (false, false);
         let mut attempt = 0u32;
         loop {
             attempt += 1;
-            let failure = match self.attempt(&mut op, attempt).await {
+            let failure = match self.attempt(&mut op, attempt, &mut timed_out).await {
                 Ok(value) => {
                     if notified {
                         self.emit(ResiliencyEvent::Recovered {
@@ -165,8 +180,28 @@ impl PolicyDefinition {
         }
     }
 
+    /// Dapr's `addMetricsToPolicy`, as an event: which policy kinds this request runs under, and the breaker's
+    /// state read as daprd reads it (`cb.State()`, applying a due transition).
+    fn report_applied(&self) {
+        let Some((target, direction)) = &self.target else {
+            return;
+        };
+        if self.timeout.is_none() && self.retry.is_none() && self.breaker.is_none() {
+            return;
+        }
+        self.emit(ResiliencyEvent::PolicyApplied {
+            operation: self.name.clone(),
+            target: target.clone(),
+            direction: *direction,
+            timeout: self.timeout.is_some(),
+            retry: self.retry.is_some(),
+            breaker: self.breaker.as_ref().map(|b| b.name().clone()),
+            breaker_state: self.breaker.as_ref().map(|b| b.state()),
+        });
+    }
+
     /// One attempt: breaker admission, then the operation under the per-attempt timeout.
-    async fn attempt<T, E, F, Fut>(&self, op: &mut F, attempt: u32) -> Result<T, Failure<E>>
+    async fn attempt<T, E, F, Fut>(&self, op: &mut F, attempt: u32, timed_out: &mut bool) -> Result<T, Failure<E>>
     where
         E: OperationError,
         F: FnMut(u32) -> Fut,
@@ -201,7 +236,7 @@ impl PolicyDefinition {
             None => fut.await.map_err(Failure::Operation),
         };
         if let Err(failure) = &result
-            && let Some(cause) = failure.cause()
+            && let Some(cause) = failure.cause(timed_out)
         {
             self.emit(ResiliencyEvent::AttemptFailed {
                 operation: self.name.clone(),

@@ -189,7 +189,9 @@ impl Resiliency {
         let breaker = self
             .breaker_template(&names)
             .map(|(_, template)| Arc::new(self.new_breaker(endpoint, template)));
-        let definition = self.definition(name, &names, breaker);
+        let definition = self
+            .definition(name, &names, breaker)
+            .for_target(format!("app_{app_id}"), Direction::Outbound);
         caches
             .entry(app_id.to_string())
             .or_insert_with(|| LruCache::new(NonZeroUsize::new(cache_size).unwrap_or(NonZeroUsize::MIN)))
@@ -225,7 +227,9 @@ impl Resiliency {
                 })
                 .clone()
         });
+        // Dapr's `ResiliencyComponentTarget`: `<ComponentType>_<name>`, e.g. `Statestore_statestore`.
         self.definition(name, &names, breaker)
+            .for_target(format!("{kind}_{component}"), direction)
     }
 
     /// An actor call (Dapr's `ActorPreLockPolicy`). With scope `both`, the per-id breaker applies.
@@ -251,6 +255,7 @@ impl Resiliency {
             })
         });
         self.definition(name, &names, breaker)
+            .for_target(format!("actor_{actor_type}"), Direction::Outbound)
     }
 
     /// Dapr's `PolicyDefined(app, Endpoint)`: whether a Resiliency resource names this app as a target. Only

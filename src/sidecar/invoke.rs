@@ -118,7 +118,12 @@ pub(super) async fn invoke(state: Arc<SidecarState>, app_id: String, method: Str
         built_in: built_in.as_ref(),
     };
     let body = std::sync::Mutex::new(body);
-    let result = policy.run(|_attempt| call.attempt(&body)).await;
+    let metrics = state.options.metrics.as_ref().map(|m| &*m.metrics);
+    let result = policy
+        .run(|_attempt| {
+            crate::metrics::server::count_invocation(metrics, &app_id, answered_status, call.attempt(&body))
+        })
+        .await;
     match result {
         Ok(response) | Err(Failure::Operation(InvokeError::App(response))) => response.into_response(),
         Err(failure) => {
@@ -204,6 +209,14 @@ impl Call<'_> {
         hop::call(&self.state.client, sidecar, self.path_and_query, request)
             .await
             .map_err(failed)
+    }
+}
+
+/// The status of the app's answer to an attempt, when one came back (for the invocation metrics).
+fn answered_status(result: &Result<AppResponse, InvokeError>) -> Option<u16> {
+    match result {
+        Ok(response) | Err(InvokeError::App(response)) => Some(response.status.as_u16()),
+        Err(InvokeError::Channel(_)) => None,
     }
 }
 

@@ -81,6 +81,8 @@ pub struct SidecarOptions {
     /// `DAPR_API_TOKEN`: when set, every request but healthz must carry it in `dapr-api-token`.
     pub api_token: Option<String>,
     pub max_body_bytes: usize,
+    /// Where daprd's metrics are served (none: not served, not counted).
+    pub metrics: Option<crate::metrics::server::MetricsOptions>,
 }
 
 pub use crate::net::BindError as SidecarError;
@@ -158,6 +160,10 @@ impl Sidecar {
         let who = format!("the {} sidecar", options.app_id);
         let listener = crate::net::bind_std(&who, options.listen, &options.port_flag)?;
         let addr = listener.local_addr().unwrap_or(options.listen);
+        let metrics = match &options.metrics {
+            Some(m) => Some((crate::metrics::server::bind(m)?, m.metrics.clone())),
+            None => None,
+        };
         let client = invoke::app_client();
         let (stores, memory_stores) = state_stores(&components);
         let app_channel = options
@@ -182,21 +188,27 @@ impl Sidecar {
             memory_stores,
             serving: tokio::sync::Mutex::new(None),
         };
-        *sidecar.serving.lock().await = Some(sidecar.serve(listener)?);
+        *sidecar.serving.lock().await = Some(sidecar.serve(listener, metrics)?);
         Ok(sidecar)
     }
 
-    fn serve(&self, listener: std::net::TcpListener) -> Result<Serving, SidecarError> {
+    fn serve(&self, listener: std::net::TcpListener, metrics: Option<MetricsServer>) -> Result<Serving, SidecarError> {
         let (shutdown, shutdown_rx) = oneshot::channel::<()>();
         let (done_tx, done) = oneshot::channel::<()>();
         let router = self.router.clone();
         match self.place {
-            Where::OwnThread => {
-                serve_on_own_thread(&self.state.app_id, self.addr, listener, router, shutdown_rx, done_tx)?
-            }
+            Where::OwnThread => serve_on_own_thread(
+                &self.state.app_id,
+                self.addr,
+                listener,
+                router,
+                metrics,
+                shutdown_rx,
+                done_tx,
+            )?,
             Where::ThisRuntime => {
                 tokio::spawn(async move {
-                    serve(listener, router, shutdown_rx).await;
+                    serve(listener, router, metrics, shutdown_rx).await;
                     let _ = done_tx.send(());
                 });
             }
@@ -225,7 +237,12 @@ impl Sidecar {
         if serving.is_none() {
             let who = format!("the {} sidecar", self.state.app_id);
             let listener = crate::net::bind_std(&who, self.addr, &self.state.options.port_flag)?;
-            *serving = Some(self.serve(listener)?);
+            // Its metrics port went with it (as daprd's does) and comes back with it.
+            let metrics = match &self.state.options.metrics {
+                Some(m) => Some((crate::metrics::server::bind(m)?, m.metrics.clone())),
+                None => None,
+            };
+            *serving = Some(self.serve(listener, metrics)?);
         }
         Ok(())
     }
@@ -324,6 +341,13 @@ fn routes(state: Arc<SidecarState>) -> Router {
         Some(_) => router.layer(axum::middleware::from_fn_with_state(state.clone(), api::check_token)),
         None => router,
     };
+    let router = match &state.options.metrics {
+        Some(m) => router.layer(axum::middleware::from_fn_with_state(
+            m.metrics.clone(),
+            crate::metrics::server::count_request,
+        )),
+        None => router,
+    };
     router.with_state(state)
 }
 
@@ -333,6 +357,7 @@ fn serve_on_own_thread(
     addr: SocketAddr,
     listener: std::net::TcpListener,
     router: Router,
+    metrics: Option<MetricsServer>,
     shutdown_rx: oneshot::Receiver<()>,
     done_tx: oneshot::Sender<()>,
 ) -> Result<(), SidecarError> {
@@ -361,7 +386,7 @@ fn serve_on_own_thread(
                         batch::flush_this_thread();
                     }
                 });
-                serve(listener, router, shutdown_rx).await;
+                serve(listener, router, metrics, shutdown_rx).await;
             });
             batch::flush_this_thread();
             let _ = done_tx.send(());
@@ -370,13 +395,25 @@ fn serve_on_own_thread(
     Ok(())
 }
 
-/// Serves until `shutdown` fires or the listener itself fails (the scenario reports exits).
-async fn serve(listener: std::net::TcpListener, router: Router, shutdown: oneshot::Receiver<()>) {
-    let Ok(listener) = tokio::net::TcpListener::from_std(listener) else {
-        return;
-    };
-    let serving = axum::serve(listener, router).with_graceful_shutdown(async {
-        let _ = shutdown.await;
-    });
-    let _ = serving.await;
+/// The metrics port, bound, and what it serves.
+type MetricsServer = (std::net::TcpListener, Arc<crate::metrics::SidecarMetrics>);
+
+/// Serves until `shutdown` fires or the listener itself fails (the scenario reports exits); the metrics, on
+/// the same runtime, as long as the API.
+async fn serve(
+    listener: std::net::TcpListener,
+    router: Router,
+    metrics: Option<MetricsServer>,
+    shutdown: oneshot::Receiver<()>,
+) {
+    let metrics = metrics.map(|(listener, metrics)| crate::metrics::server::spawn(listener, metrics));
+    if let Ok(listener) = tokio::net::TcpListener::from_std(listener) {
+        let serving = axum::serve(listener, router).with_graceful_shutdown(async {
+            let _ = shutdown.await;
+        });
+        let _ = serving.await;
+    }
+    if let Some(task) = metrics {
+        task.abort();
+    }
 }

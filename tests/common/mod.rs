@@ -214,6 +214,7 @@ pub fn sidecar_options(app_id: &str, api_token: Option<&str>) -> resilience_tui:
         app_port: None,
         api_token: api_token.map(str::to_string),
         max_body_bytes: 1 << 20,
+        metrics: None,
     }
 }
 

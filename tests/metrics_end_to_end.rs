@@ -162,7 +162,13 @@ async fn the_quickstart_story_in_daprd_metrics() {
     // The callee's sidecar serves its own metrics: the resource is scoped to checkout, so none loaded there.
     let processor = scrape(resilience_tui::net::loopback(processor_metrics)).await;
     assert!(!processor.contains("dapr_resiliency_loaded"), "{processor}");
-    println!("{recovered}");
+    // …and counts the calls that reached it through the hop (none while it was stopped), each answered.
+    let received = r#"app_id="order-processor",src_app_id="checkout""#;
+    let received = sample(&processor, "dapr_runtime_service_invocation_req_recv_total", received);
+    assert!(received.is_some_and(|n| n >= 1.0), "{processor}");
+    let replied = r#"app_id="order-processor",dst_app_id="checkout",status="200""#;
+    let replied = sample(&processor, "dapr_runtime_service_invocation_res_sent_total", replied);
+    assert_eq!(replied, received, "{processor}");
 
     let warnings = running.shutdown().await;
     assert!(warnings.is_empty(), "{warnings:?}");

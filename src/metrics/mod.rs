@@ -84,6 +84,8 @@ pub struct SidecarMetrics {
     req_sent: IntCounterVec,
     res_recv: IntCounterVec,
     res_recv_latency: HistogramVec,
+    req_recv: IntCounterVec,
+    res_sent: IntCounterVec,
     http_requests: IntCounterVec,
     seen: Mutex<Seen>,
 }
@@ -162,6 +164,18 @@ impl SidecarMetrics {
                 &["app_id", "src_app_id", "status", "type"],
             ),
             res_recv_latency,
+            req_recv: counter(
+                &r,
+                "dapr_runtime_service_invocation_req_recv_total",
+                "The number of requests received via service invocation.",
+                &["app_id", "src_app_id"],
+            ),
+            res_sent: counter(
+                &r,
+                "dapr_runtime_service_invocation_res_sent_total",
+                "The number of responses sent via service invocation.",
+                &["app_id", "dst_app_id", "status"],
+            ),
             http_requests: counter(
                 &r,
                 "dapr_http_server_request_count",
@@ -202,6 +216,15 @@ impl SidecarMetrics {
         self.res_recv_latency
             .with_label_values(&[&self.app_id, dst_app_id, &status])
             .observe(elapsed.as_secs_f64() * 1000.0);
+    }
+
+    /// A callee's sidecar received a call from `src_app_id`'s sidecar and answered it with `status`
+    /// (`ServiceInvocationRequestReceived` / `ServiceInvocationResponseSent`).
+    pub fn invocation_served(&self, src_app_id: &str, status: u16) {
+        self.req_recv.with_label_values(&[&self.app_id, src_app_id]).inc();
+        self.res_sent
+            .with_label_values(&[&self.app_id, src_app_id, &status.to_string()])
+            .inc();
     }
 
     /// The sidecar's HTTP server answered one request (`dapr_http_server_request_count`; daprd fills `path`

@@ -26,6 +26,8 @@ pub const ROUTE: &str = "/dapr-internal/v1/invoke/{*method}";
 const PREFIX: &str = "/dapr-internal/v1/invoke/";
 /// Says, on the callee's answer, whether the app answered or the app channel failed.
 const OUTCOME: &str = "x-dapr-internal-outcome";
+/// The caller's app id, as daprd's `dapr-caller-app-id` metadata carries it.
+const CALLER: &str = "dapr-caller-app-id";
 
 /// The gRPC status of a failed hop, as the caller's sidecar sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -76,12 +78,16 @@ impl OperationError for BuiltInAttempt {
 /// Hands one call to the callee's sidecar at `sidecar`: the app's answer, or why there is none.
 pub async fn call(
     client: &AppClient,
+    caller: &str,
     sidecar: SocketAddr,
     path_and_query: &str,
     request: http::Request<Body>,
 ) -> Result<AppResponse, HopError> {
     let url = format!("http://{sidecar}{PREFIX}{}", path_and_query.trim_start_matches('/'));
     let mut request = request;
+    if let Ok(caller) = HeaderValue::from_str(caller) {
+        request.headers_mut().insert(CALLER, caller);
+    }
     *request.uri_mut() = url
         .parse()
         .map_err(|e| HopError::Internal(format!("invalid method path {path_and_query:?}: {e}")))?;
@@ -119,27 +125,38 @@ pub async fn serve_call(State(state): State<Arc<SidecarState>>, path: PathArgs<S
         None => format!("/{method}"),
     };
     let (parts, body) = request.into_parts();
+    let caller = parts
+        .headers
+        .get(CALLER)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
     let body = Body::new(http_body_util::Limited::new(body, state.options.max_body_bytes));
     let mut app_request = http::Request::new(body);
     *app_request.method_mut() = parts.method;
-    *app_request.headers_mut() = forwardable(&parts.headers);
+    let mut headers = forwardable(&parts.headers);
+    headers.remove(CALLER);
+    *app_request.headers_mut() = headers;
     let answered = |r: AppResponse| with_outcome(r.into_response(), "app");
-    match send(
+    let sent = send(
         &state.client,
         state.app_channel,
         &path_and_query,
         &state.app_id,
         Some(app_request),
-    )
-    .await
-    {
+    );
+    let response = match sent.await {
         Ok(response) | Err(InvokeError::App(response)) => answered(response),
         Err(InvokeError::Channel(error)) => {
             let mut response = Response::new(Body::from(Bytes::from(error)));
             *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
             with_outcome(response, "internal")
         }
+    };
+    if let Some(m) = &state.options.metrics {
+        m.metrics.invocation_served(&caller, response.status().as_u16());
     }
+    response
 }
 
 fn with_outcome(mut response: Response, outcome: &'static str) -> Response {

@@ -174,9 +174,15 @@ impl Call<'_> {
         };
         let answer = match self.built_in {
             None => match self.request(body) {
-                Some(request) => hop::call(&self.state.client, sidecar, self.path_and_query, request)
-                    .await
-                    .map_err(|e| e.to_string()),
+                Some(request) => hop::call(
+                    &self.state.client,
+                    &self.state.app_id,
+                    sidecar,
+                    self.path_and_query,
+                    request,
+                )
+                .await
+                .map_err(|e| e.to_string()),
                 None => Err(format!("cannot replay a streamed request body to {}", self.app_id)),
             },
             Some(built_in) => {
@@ -206,9 +212,15 @@ impl Call<'_> {
             let why = format!("cannot replay a streamed request body to {}", self.app_id);
             return Err(failed(hop::HopError::Internal(why)));
         };
-        hop::call(&self.state.client, sidecar, self.path_and_query, request)
-            .await
-            .map_err(failed)
+        hop::call(
+            &self.state.client,
+            &self.state.app_id,
+            sidecar,
+            self.path_and_query,
+            request,
+        )
+        .await
+        .map_err(failed)
     }
 }
 

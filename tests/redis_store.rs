@@ -130,6 +130,17 @@ async fn state_api_into_redis() {
     let got = http.get(format!("{base}/1")).send().await.unwrap();
     assert_eq!(got.headers()["etag"], "1");
     assert_eq!(got.text().await.unwrap(), r#"{"orderId":"1"}"#);
+    // Written as components-contrib's Redis store writes it (jsoniter ConfigFastest): 1.0 is 1, 6 decimals,
+    // no HTML escaping.
+    let body = r#"[{"key":"2","value":{"n":1.0,"pi":3.14159265,"t":"<b>"}}]"#;
+    assert_eq!(http.post(&base).body(body).send().await.unwrap().status().as_u16(), 204);
+    let data: String = redis::cmd("HGET")
+        .arg("order-processor||2")
+        .arg("data")
+        .query_async(&mut c)
+        .await
+        .unwrap();
+    assert_eq!(data, r#"{"n":1,"pi":3.141593,"t":"<b>"}"#);
 }
 
 #[tokio::test]

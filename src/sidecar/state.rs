@@ -1,8 +1,8 @@
 //! Dapr's state API (`/v1.0/state/...`), each store call under the component's outbound resiliency policy
 //! (operation `component[<store>] output`, breaker `<policy>-<store>`).
 //!
-//! As Dapr does: values are stored as compact JSON text (Go's `json.Marshal`: a string keeps its quotes, object
-//! keys sorted); a missing key reads as 204; an ETag conflict on save is not retried but counts as a breaker
+//! As Dapr does: values are stored as the store's Go encoder writes them (`state/json.rs`: a string keeps
+//! its quotes, `1.0` is `1`); a missing key reads as 204; an ETag conflict on save is not retried but counts as a breaker
 //! failure (on delete it is retried); statuses 409 for an ETag mismatch, 400 for an invalid one, else 500.
 
 use std::collections::HashMap;
@@ -138,7 +138,7 @@ pub async fn save(State(s): State<Arc<SidecarState>>, path: PathArgs<String>, bo
         if let Err(r) = check_key(&key) {
             return r;
         }
-        let data = Bytes::from(serde_json::to_vec(&item.value).unwrap_or_default());
+        let data = Bytes::from(crate::state::json::marshal(&item.value, binding.store.encoder()));
         let first_write = item.options.concurrency.as_deref() == Some("first-write");
         pending.push((
             prefixed_key(binding.key_prefix.as_deref(), &s.app_id, &store, &key),
@@ -360,7 +360,7 @@ pub async fn transaction(State(s): State<Arc<SidecarState>>, path: PathArgs<Stri
             return r;
         }
         let full = prefixed_key(binding.key_prefix.as_deref(), &s.app_id, &store, &key);
-        let data = Bytes::from(serde_json::to_vec(&op.request.value).unwrap_or_default());
+        let data = Bytes::from(crate::state::json::marshal(&op.request.value, binding.store.encoder()));
         match op.operation.as_str() {
             "upsert" | "delete" => steps.push((op.operation, full, data, op.request.etag)),
             other => return malformed(format!("operation type {other} not supported; use upsert or delete")),

@@ -4,6 +4,7 @@
 //! does (a hash `data` + `version`). The sidecar adds the key prefix (`<appId>||<key>`) before calling.
 //! Stores: [`memory::MemoryStore`] (an in-process store whose outage can be simulated); Redis follows.
 
+pub mod json;
 pub mod memory;
 pub mod redis;
 
@@ -73,6 +74,10 @@ pub trait StateStore: Send + Sync {
     fn set<'a>(&'a self, key: &'a str, data: Bytes, etag: Option<&'a str>, first_write: bool) -> StoreFuture<'a, ()>;
     /// Deletes the key (with `etag`, only when it is the current one). A missing key is not an error.
     fn delete<'a>(&'a self, key: &'a str, etag: Option<&'a str>) -> StoreFuture<'a, ()>;
+    /// How the store's Go implementation writes values (`encoding/json` unless it says otherwise).
+    fn encoder(&self) -> json::GoEncoder {
+        json::GoEncoder::EncodingJson
+    }
 }
 
 /// Dapr's key prefixing (`keyPrefix` metadata): `appid` (default) `<appId>||<key>`, `name` `<store>||<key>`,

@@ -180,6 +180,10 @@ impl RedisStore {
 }
 
 impl StateStore for RedisStore {
+    fn encoder(&self) -> crate::state::json::GoEncoder {
+        crate::state::json::GoEncoder::JsoniterFastest
+    }
+
     fn get<'a>(&'a self, key: &'a str) -> StoreFuture<'a, Option<Item>> {
         Box::pin(async move {
             let mut hgetall = redis::cmd("HGETALL");

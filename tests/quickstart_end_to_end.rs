@@ -39,35 +39,7 @@ fn story(events: &[Stamped]) -> Vec<String> {
 
 #[tokio::test(start_paused = true)]
 async fn the_quickstart_story_exactly_over_real_tcp() {
-    let source = scenario::find("service-invoke").expect("built in");
-    let scenario = source.load().unwrap();
-    let port = common::free_port;
-    let opts = RunOptions {
-        ports: PortOverrides {
-            dapr_http: vec![("checkout".into(), port()), ("order-processor".into(), port())],
-            app: vec![("order-processor".into(), port())],
-        },
-        state_store: resilience_tui::lifecycle::StateStoreChoice::Memory,
-        sidecars_on_this_runtime: true,
-        ..RunOptions::default()
-    };
-    let t0 = Instant::now();
-    let (running, mut events) = start(scenario, &opts).await.expect("the scenario starts");
-    let collector = tokio::spawn(async move {
-        let mut all = Vec::new();
-        while let Some(e) = events.recv().await {
-            all.push(e);
-        }
-        all
-    });
-    sleep_until(t0 + Duration::from_secs(10)).await;
-    running.faults.inject(0).await;
-    sleep_until(t0 + Duration::from_secs(45)).await;
-    running.faults.clear_all().await;
-    sleep_until(t0 + Duration::from_secs(60)).await;
-    let warnings = running.shutdown().await;
-    assert!(warnings.is_empty(), "{warnings:?}");
-    let events = collector.await.unwrap();
+    let events = run_story(None, 0, (10, Some(45)), 60).await;
 
     let story: Vec<String> = story(&events);
     let expected = [
@@ -139,8 +111,13 @@ fn attempt_errors(events: &[Stamped]) -> Vec<String> {
 }
 
 /// Runs the built-in service-invoke scenario on a paused clock with `resources` (None: the built-in ones),
-/// injects fault `fault` at 2 s, ends at `end_s`, and returns every event.
-async fn run_story(resources: Option<std::path::PathBuf>, fault: usize, end_s: u64) -> Vec<Stamped> {
+/// injects fault `fault` at `at.0` s (and clears it at `at.1` s), ends at `end_s`, and returns every event.
+async fn run_story(
+    resources: Option<std::path::PathBuf>,
+    fault: usize,
+    at: (u64, Option<u64>),
+    end_s: u64,
+) -> Vec<Stamped> {
     let scenario = scenario::find("service-invoke").unwrap().load().unwrap();
     let port = common::free_port;
     let opts = RunOptions {
@@ -161,10 +138,15 @@ async fn run_story(resources: Option<std::path::PathBuf>, fault: usize, end_s: u
         }
         all
     });
-    sleep_until(t0 + Duration::from_secs(2)).await;
+    sleep_until(t0 + Duration::from_secs(at.0)).await;
     running.faults.inject(fault).await;
+    if let Some(clear) = at.1 {
+        sleep_until(t0 + Duration::from_secs(clear)).await;
+        running.faults.clear_all().await;
+    }
     sleep_until(t0 + Duration::from_secs(end_s)).await;
-    assert!(running.shutdown().await.is_empty());
+    let warnings = running.shutdown().await;
+    assert!(warnings.is_empty(), "{warnings:?}");
     collector.await.unwrap()
 }
 
@@ -202,7 +184,7 @@ const INTERNAL: &str = "rpc error: code = Internal desc = error invoking app cha
 #[tokio::test(start_paused = true)]
 async fn without_a_resiliency_resource_the_built_in_retries_try_three_more_times() {
     let empty = tempfile::tempdir().unwrap();
-    let events = run_story(Some(empty.path().to_path_buf()), 0, 6).await;
+    let events = run_story(Some(empty.path().to_path_buf()), 0, (2, None), 6).await;
     let retrying = retrying_lines(&events);
     let line = "Error processing operation DaprBuiltInServiceRetries. Retrying in 1s\u{2026}";
     assert_eq!(retrying.first(), Some(&(2.0, line.to_string())), "{retrying:?}");
@@ -221,14 +203,14 @@ async fn without_a_resiliency_resource_the_built_in_retries_try_three_more_times
 /// like any failure, but the built-in retries do not (daprd retries only Unavailable).
 #[tokio::test(start_paused = true)]
 async fn with_only_the_app_stopped_its_sidecar_answers_internal() {
-    let events = run_story(None, 1, 12).await;
+    let events = run_story(None, 1, (2, None), 12).await;
     let errors = attempt_errors(&events);
     assert!(errors.len() >= 2, "retried by the policy: {errors:?}");
     assert!(errors.iter().all(|e| without_ports(e) == INTERNAL), "{errors:?}");
     assert!(failed_orders(&events).is_empty(), "retried for ever, never failed");
 
     let empty = tempfile::tempdir().unwrap();
-    let events = run_story(Some(empty.path().to_path_buf()), 1, 4).await;
+    let events = run_story(Some(empty.path().to_path_buf()), 1, (2, None), 4).await;
     assert!(
         retrying_lines(&events).is_empty(),
         "Internal is not retried by the built-in retries"

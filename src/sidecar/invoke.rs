@@ -173,18 +173,11 @@ impl Call<'_> {
             None => return Err(InvokeError::Channel(format!("couldn't find service: {}", self.app_id))),
         };
         let answer = match self.built_in {
-            None => match self.request(body) {
-                Some(request) => hop::call(
-                    &self.state.client,
-                    &self.state.app_id,
-                    sidecar,
-                    self.path_and_query,
-                    request,
-                )
+            // A Resiliency resource names the app: one hop per attempt of its policy.
+            None => self
+                .hop_attempt(sidecar, self.request(body), 1)
                 .await
-                .map_err(|e| e.to_string()),
-                None => Err(format!("cannot replay a streamed request body to {}", self.app_id)),
-            },
+                .map_err(|failed| failed.error.to_string()),
             Some(built_in) => {
                 let attempt = |n: u32| self.hop_attempt(sidecar, self.request(body), n);
                 built_in.run(attempt).await.map_err(|failure| failure.to_string())

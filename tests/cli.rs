@@ -87,7 +87,26 @@ fn scenarios_and_their_errors() {
     assert!(err.contains("--clear-at 2s comes before its --fault-at 5s"), "{err}");
     let (code, _, err) = run(&["scenario", "service-invoke", "--headless", "--duration", "5"]);
     assert_eq!(code, 2, "clap usage error");
-    assert!(err.contains("missing unit in duration"), "{err}");
+    assert!(
+        err.contains("`5` has no unit; add one: 5s for seconds, 5ms for milliseconds"),
+        "{err}"
+    );
+    let (code, _, err) = run(&[
+        "scenario",
+        "service-invoke",
+        "--headless",
+        "--dapr-http-port",
+        "checkout=3501",
+    ]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("port 3501 would be both checkout's sidecar and order-processor's sidecar")
+            || err.contains("port 3501 would be both order-processor's sidecar and checkout's sidecar"),
+        "the clash is with our own sidecar, not another program: {err}"
+    );
+    let (code, _, err) = run(&["scenario", "service-invoke", "--headless", "--fault-at", "2d"]);
+    assert_eq!(code, 2, "clap usage error");
+    assert!(err.contains("unknown unit") && !err.contains("bare number"), "{err}");
 }
 
 /// A short headless run through the binary in JSONL: every line parses, and the summary is the last one.

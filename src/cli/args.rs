@@ -107,8 +107,18 @@ impl RunArgs {
     }
 }
 
+/// A Go duration on the command line. Unlike in resource files, a bare number has no default unit here.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    crate::duration::parse_go_duration(s).map_err(|e| format!("{e}; {}", e.hint()))
+    let t = s.trim();
+    if !t.is_empty() && t.chars().all(|c| c.is_ascii_digit()) {
+        return Err(format!(
+            "`{t}` has no unit; add one: {t}s for seconds, {t}ms for milliseconds"
+        ));
+    }
+    crate::duration::parse_go_duration(s).map_err(|e| {
+        let hint = e.hint().trim_end_matches("; a bare number means milliseconds");
+        format!("{e}; {hint}")
+    })
 }
 
 /// A byte size as Kubernetes quantities write it (Dapr's `--max-body-size`): `4Mi`, `512Ki`, `1G`, `100`.

@@ -18,12 +18,23 @@ pub enum DockerError {
     NoEngine(String),
     #[error("permission denied on the Docker socket; add yourself to the docker group or run with sudo")]
     PermissionDenied,
-    #[error("there is no container named {0}; run `dapr init` to create it")]
+    #[error("there is no container named {0}; {help}", help = no_container_help(.0))]
     NoContainer(String),
     #[error("Docker did not answer within {}s", CALL_TIMEOUT.as_secs())]
     Timeout,
     #[error("Docker: {0}")]
     Call(String),
+}
+
+/// `dapr init` creates `dapr_redis` only: for another name, telling the user to run it would not help.
+fn no_container_help(name: &str) -> String {
+    if name == "dapr_redis" {
+        "run `dapr init` to create it".to_string()
+    } else {
+        format!(
+            "check the name given with --redis-container (`docker ps -a` lists them); `dapr init` creates only dapr_redis, not {name}"
+        )
+    }
 }
 
 fn explain(e: bollard::errors::Error, name: &str) -> DockerError {
@@ -154,5 +165,21 @@ impl Container {
     /// What a person types to start it by hand.
     pub fn start_command(&self) -> String {
         format!("docker start {}", self.name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::DockerError;
+
+    #[test]
+    fn a_missing_container_gets_advice_that_fits_its_name() {
+        let dapr = DockerError::NoContainer("dapr_redis".into()).to_string();
+        assert!(dapr.ends_with("run `dapr init` to create it"), "{dapr}");
+        let other = DockerError::NoContainer("nosuch".into()).to_string();
+        assert!(
+            other.contains("--redis-container") && !other.contains("run `dapr init`"),
+            "{other}"
+        );
     }
 }

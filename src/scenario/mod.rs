@@ -239,8 +239,33 @@ impl PortOverrides {
                 None => return Err(unknown_app(scenario, id, "--app-port")),
             }
         }
-        Ok(())
+        check_port_clash(scenario)
     }
+}
+
+/// Two of the scenario's own listeners on one port would fail with "port in use" against ourselves: say so.
+fn check_port_clash(scenario: &Scenario) -> Result<(), String> {
+    let mut taken: Vec<(u16, String, String)> = Vec::new();
+    for app in &scenario.apps {
+        let id = app.app_id();
+        let mut ports = vec![(
+            app.dapr_http_port(),
+            format!("{id}'s sidecar"),
+            format!("--dapr-http-port {id}=PORT"),
+        )];
+        if let AppSpec::OrderProcessor { app_port, .. } = app {
+            ports.push((*app_port, id.to_string(), format!("--app-port {id}=PORT")));
+        }
+        for (port, who, flag) in ports {
+            if let Some((_, other, other_flag)) = taken.iter().find(|(p, ..)| *p == port) {
+                return Err(format!(
+                    "port {port} would be both {other} and {who} in this scenario; give each its own port ({other_flag}, {flag})"
+                ));
+            }
+            taken.push((port, who, flag));
+        }
+    }
+    Ok(())
 }
 
 fn unknown_app(scenario: &Scenario, id: &str, flag: &str) -> String {

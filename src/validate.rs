@@ -135,11 +135,19 @@ pub fn report(folder: &Path, app_id: Option<&str>, res: &Resources) -> String {
         out.push_str(res.render_diagnostics().trim_end());
         out.push('\n');
     }
+    let empty = res.files.is_empty();
+    if empty {
+        let _ = writeln!(
+            out,
+            "\nwarning: no resources found: {} holds no .yaml or .yml files; check --resources-path",
+            folder.display()
+        );
+    }
     let _ = writeln!(
         out,
         "\n{} error(s), {} warning(s), {} note(s)",
         res.count(Severity::Error),
-        res.count(Severity::Warning),
+        res.count(Severity::Warning) + usize::from(empty),
         res.count(Severity::Note)
     );
     out

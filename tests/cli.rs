@@ -361,3 +361,35 @@ fn a_scenario_file_with_a_clashing_key_or_an_unknown_app_is_refused_with_its_loc
         "{err}"
     );
 }
+
+/// `validate` on a misspelt kind, an empty folder and a missing one: each says what is wrong, once.
+#[test]
+fn validate_says_what_it_could_not_find() {
+    let dir = temp_dir("kinds");
+    let text = "apiVersion: dapr.io/v1alpha1\nkind: Resilency\nmetadata: {name: x}\nspec: {}\n";
+    std::fs::write(dir.join("r.yaml"), text).unwrap();
+    let (code, out, _) = run(&["validate", "--resources-path", dir.to_str().unwrap()]);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("kind `Resilency` is not one Dapr knows") && out.contains("did you mean `Resiliency`?"),
+        "{out}"
+    );
+    assert!(out.contains(":2:7"), "located: {out}");
+
+    let empty = temp_dir("empty");
+    let (code, out, _) = run(&["validate", "--resources-path", empty.to_str().unwrap()]);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("warning: no resources found") && out.contains("0 error(s), 1 warning(s)"),
+        "{out}"
+    );
+
+    let missing = empty.join("nope");
+    let (code, _, err) = run(&["validate", "--resources-path", missing.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    assert_eq!(
+        err.matches("No such file or directory").count(),
+        1,
+        "the OS error once: {err}"
+    );
+}

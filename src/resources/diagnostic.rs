@@ -74,6 +74,11 @@ pub struct SourceFiles {
 }
 
 impl SourceFiles {
+    /// No file was read.
+    pub fn is_empty(&self) -> bool {
+        self.paths.is_empty()
+    }
+
     pub fn add(&mut self, path: &Path, text: String) -> usize {
         self.paths.push(path.to_path_buf());
         self.files.add(path.display().to_string(), text)

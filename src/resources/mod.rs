@@ -40,8 +40,9 @@ pub struct Resources {
 
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
-    #[error("cannot read the resources folder {}: {source}; check --resources-path", path.display())]
-    Folder { path: PathBuf, source: std::io::Error },
+    // The OS error is part of the message, not a `source` (which would print it a second time).
+    #[error("cannot read the resources folder {}: {io}; check --resources-path", path.display())]
+    Folder { path: PathBuf, io: std::io::Error },
 }
 
 impl Resources {
@@ -67,9 +68,9 @@ impl Resources {
 /// Reads every file in `dir` (not recursively, in name order as daprd does). `app_id` enables the checks
 /// that depend on which sidecar loads the folder (scopes, and which resources' policies a target can see).
 pub fn load_dir(dir: &Path, app_id: Option<&str>) -> Result<Resources, LoadError> {
-    let folder_error = |source| LoadError::Folder {
+    let folder_error = |io| LoadError::Folder {
         path: dir.to_path_buf(),
-        source,
+        io,
     };
     let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
         .map_err(folder_error)?
@@ -163,6 +164,11 @@ fn too_deep(text: &str) -> Option<usize> {
     None
 }
 
+/// A misspelling of `known` (a typo, not another kind such as `Configuration`).
+fn near(kind: &str, known: &str) -> bool {
+    kind != known && strsim::jaro_winkler(&kind.to_lowercase(), &known.to_lowercase()) > 0.9
+}
+
 fn load_text(ctx: &mut Ctx, resiliencies: &mut Vec<DecodedResiliency>, components: &mut Vec<ComponentSpec>) {
     if let Some(char_index) = too_deep(ctx.text()) {
         let at = ctx.byte_offset(char_index);
@@ -219,12 +225,20 @@ fn load_text(ctx: &mut Ctx, resiliencies: &mut Vec<DecodedResiliency>, component
             Some((_, k)) if k == "Resiliency" && index > 0 => ignored_resiliency(ctx, doc, index),
             Some((_, k)) if k == "Resiliency" => resiliencies.extend(resiliency::decode(ctx, doc)),
             Some((_, k)) if k == "Component" => components.extend(component::decode(ctx, doc)),
-            Some((n, k)) => ctx.note(
-                n,
-                "kind",
-                format!("kind `{k}` is not used by resilience-tui; skipped"),
-                "",
-            ),
+            Some((n, k)) => match ["Resiliency", "Component"].into_iter().find(|known| near(&k, known)) {
+                Some(known) => ctx.warning(
+                    n,
+                    "kind",
+                    format!("kind `{k}` is not one Dapr knows, so daprd skips this resource; did you mean `{known}`?"),
+                    &format!("write `kind: {known}`"),
+                ),
+                None => ctx.note(
+                    n,
+                    "kind",
+                    format!("kind `{k}` is not used by resilience-tui; skipped"),
+                    "",
+                ),
+            },
             None => ctx.warning(
                 doc,
                 "kind",

@@ -48,6 +48,12 @@ pub fn report(folder: &Path, app_id: Option<&str>, res: &Resources) -> String {
         res.resiliencies.len(),
         res.components.len()
     );
+    // A breaker policy any loaded resource defines (targets may name another resource's policies).
+    let defined = |name: &str| {
+        res.resiliencies
+            .iter()
+            .any(|r| r.config.circuit_breakers.contains_key(name))
+    };
     for r in &res.resiliencies {
         let c = &r.config;
         let _ = writeln!(
@@ -83,7 +89,9 @@ pub fn report(folder: &Path, app_id: Option<&str>, res: &Resources) -> String {
         }
         for (app, t) in &c.apps {
             row(&mut out, &format!("target app {app}"), &names(&t.policies));
-            if let Some(cb) = &t.policies.circuit_breaker {
+            if let Some(cb) = t.policies.circuit_breaker.as_ref().filter(|cb| !defined(cb)) {
+                row(&mut out, "", &format!("no breaker: `{cb}` is not defined (see below)"));
+            } else if let Some(cb) = &t.policies.circuit_breaker {
                 let lru = if t.circuit_breaker_cache_size == DEFAULT_APP_BREAKER_CACHE_SIZE {
                     String::new()
                 } else {
@@ -103,8 +111,12 @@ pub fn report(folder: &Path, app_id: Option<&str>, res: &Resources) -> String {
             for (dir, p) in [("inbound", &t.inbound), ("outbound", &t.outbound)] {
                 if *p != PolicyNames::default() {
                     row(&mut out, &format!("target component {component} {dir}"), &names(p));
-                    if let Some(cb) = &p.circuit_breaker {
-                        row(&mut out, "", &format!("breaker \"{cb}-{component}\""));
+                    match &p.circuit_breaker {
+                        Some(cb) if !defined(cb) => {
+                            row(&mut out, "", &format!("no breaker: `{cb}` is not defined (see below)"))
+                        }
+                        Some(cb) => row(&mut out, "", &format!("breaker \"{cb}-{component}\"")),
+                        None => {}
                     }
                 }
             }

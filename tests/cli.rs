@@ -384,6 +384,16 @@ fn validate_says_what_it_could_not_find() {
         "{out}"
     );
 
+    let undefined = temp_dir("undefined-breaker");
+    let text = "apiVersion: dapr.io/v1alpha1\nkind: Resiliency\nmetadata: {name: x}\nspec:\n  policies:\n    retries: {r: {duration: 1s}}\n  targets:\n    apps:\n      order-processor: {retry: r, circuitBreaker: nosuch}\n";
+    std::fs::write(undefined.join("r.yaml"), text).unwrap();
+    let (_, out, _) = run(&["validate", "--resources-path", undefined.to_str().unwrap()]);
+    assert!(out.contains("no breaker: `nosuch` is not defined"), "{out}");
+    assert!(
+        !out.contains("one `nosuch` breaker per method"),
+        "not described as if it existed: {out}"
+    );
+
     let missing = empty.join("nope");
     let (code, _, err) = run(&["validate", "--resources-path", missing.to_str().unwrap()]);
     assert_eq!(code, 1);

@@ -341,3 +341,26 @@ fn shutting_down_while_a_fault_clears() {
     );
     assert_snapshot!(screen);
 }
+
+/// Scrolling stops at the oldest line: a pane is never scrolled past its content into emptiness.
+#[test]
+fn scrolling_stops_at_the_oldest_line() {
+    let mut run = Run::new();
+    for id in 1..=12 {
+        run.order(id as f64, id);
+    }
+    let view = View {
+        scroll: vec![1000, 0, 0],
+        ..View::new(3)
+    };
+    let screen = render(&run.model, &view, 100, 30);
+    assert!(
+        screen.contains("Order passed: {\"orderId\":1}"),
+        "the oldest line is shown:\n{screen}"
+    );
+    assert!(!screen.contains("[1000 up"), "the count is clamped:\n{screen}");
+    assert!(
+        screen.contains(" up · End: live]"),
+        "and says how to get back:\n{screen}"
+    );
+}

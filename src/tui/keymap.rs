@@ -15,6 +15,10 @@ pub enum Command {
     FocusNext,
     FocusPrev,
     Scroll(i32),
+    /// Scroll the focused log to its oldest line.
+    ScrollToOldest,
+    /// Back to the newest line, following new ones (live).
+    ScrollToLive,
     Quit,
 }
 
@@ -80,6 +84,8 @@ pub fn keymap(faults: &[FaultSpec]) -> Vec<Binding> {
         bind(&[KeyCode::Down], "down", "scroll down", Command::Scroll(-1), false),
         bind(&[KeyCode::PageUp], "PgUp", "page up", Command::Scroll(10), false),
         bind(&[KeyCode::PageDown], "PgDn", "page down", Command::Scroll(-10), false),
+        bind(&[KeyCode::Home], "Home", "oldest line", Command::ScrollToOldest, false),
+        bind(&[KeyCode::End], "End", "back to live", Command::ScrollToLive, false),
     ]);
     map
 }

@@ -272,12 +272,33 @@ impl Loop<'_> {
             }
             Some(Command::FocusNext) => view.focus = (view.focus + 1) % logs,
             Some(Command::FocusPrev) => view.focus = (view.focus + logs - 1) % logs,
+            // Scrolling stops at the oldest line, never past the content.
             Some(Command::Scroll(n)) => {
+                let oldest = self.focused_log_len(view.focus).saturating_sub(1);
                 if let Some(s) = view.scroll.get_mut(view.focus) {
-                    *s = s.saturating_add_signed(n as isize);
+                    *s = s.saturating_add_signed(n as isize).min(oldest);
+                }
+            }
+            Some(Command::ScrollToOldest) => {
+                let oldest = self.focused_log_len(view.focus).saturating_sub(1);
+                if let Some(s) = view.scroll.get_mut(view.focus) {
+                    *s = oldest;
+                }
+            }
+            Some(Command::ScrollToLive) => {
+                if let Some(s) = view.scroll.get_mut(view.focus) {
+                    *s = 0;
                 }
             }
             None => {}
+        }
+    }
+
+    /// Lines in the log that has focus: the order logs in order, then the sidecar log.
+    fn focused_log_len(&self, focus: usize) -> usize {
+        match self.model.orders.get(focus) {
+            Some((_, log)) => log.lines.len(),
+            None => self.model.sidecar.lines.len(),
         }
     }
 }

@@ -24,13 +24,6 @@ fn block(title: String, focused: bool, theme: Theme) -> Block<'static> {
 
 /// A log, newest at the bottom, `scroll` lines up from the end, keeping only lines containing `filter`.
 pub fn log(frame: &mut Frame, area: Rect, log: &Log, focused: bool, scroll: usize, filter: Option<&str>, theme: Theme) {
-    let mut title = format!(" {} ", log.title);
-    if let Some(f) = filter {
-        title.push_str(&format!("[/{f}] "));
-    }
-    if scroll > 0 {
-        title.push_str(&format!("[{scroll} up] "));
-    }
     let inner_height = area.height.saturating_sub(2) as usize;
     let width = area.width.saturating_sub(2).max(1) as usize;
     let lines: Vec<&super::model::LogLine> = log
@@ -38,6 +31,8 @@ pub fn log(frame: &mut Frame, area: Rect, log: &Log, focused: bool, scroll: usiz
         .iter()
         .filter(|l| filter.is_none_or(|f| l.text.contains(f)))
         .collect();
+    // Never scrolled past the content: at most so far that the oldest line is at the top of a full pane.
+    let scroll = scroll.min(lines.len().saturating_sub(fits_from_top(&lines, width, inner_height)));
     let end = lines.len().saturating_sub(scroll);
     // Long lines wrap (Dapr's lines are verbatim and the end matters: "Retrying in 5s…"), so fill the pane
     // from the bottom by wrapped height.
@@ -50,6 +45,13 @@ pub fn log(frame: &mut Frame, area: Rect, log: &Log, focused: bool, scroll: usiz
         rows += needed;
         start -= 1;
     }
+    let mut title = format!(" {} ", log.title);
+    if let Some(f) = filter {
+        title.push_str(&format!("[/{f}] "));
+    }
+    if scroll > 0 {
+        title.push_str(&format!("[{scroll} up · End: live] "));
+    }
     let shown: Vec<Line> = lines[start..end]
         .iter()
         .map(|l| Line::styled(l.text.clone(), theme.line(l.kind)))
@@ -58,6 +60,18 @@ pub fn log(frame: &mut Frame, area: Rect, log: &Log, focused: bool, scroll: usiz
         .wrap(Wrap { trim: false })
         .block(block(title, focused, theme));
     frame.render_widget(widget, area);
+}
+
+/// How many of the oldest lines fill a pane of `height` rows, `width` wide (long lines wrap).
+fn fits_from_top(lines: &[&super::model::LogLine], width: usize, height: usize) -> usize {
+    let mut rows = 0;
+    for (i, line) in lines.iter().enumerate() {
+        rows += line.text.chars().count().div_ceil(width).max(1);
+        if rows > height {
+            return i;
+        }
+    }
+    lines.len()
 }
 
 fn state_word(s: BreakerState) -> &'static str {

@@ -250,7 +250,8 @@ fn run_scenario(args: ScenarioArgs) -> anyhow::Result<ExitCode> {
     let headless = display.headless || !std::io::stdout().is_terminal();
     init_logging(display.log_file.as_deref(), headless)?;
     let runtime = tokio::runtime::Runtime::new()?;
-    if headless {
+    // A recording without a terminal draws the UI off-screen into the cast (and prints the summary).
+    if headless && display.record.is_none() {
         let printer = crate::headless::Headless { output: display.output };
         runtime.block_on(crate::lifecycle::run(scenario, opts, printer))
     } else {
@@ -258,6 +259,7 @@ fn run_scenario(args: ScenarioArgs) -> anyhow::Result<ExitCode> {
             fps: display.fps,
             viewport: display.viewport,
             record: display.record,
+            offscreen: headless,
         };
         let tui = crate::tui::Tui::new(&scenario, ui)?;
         runtime.block_on(crate::lifecycle::run(scenario, opts, tui))

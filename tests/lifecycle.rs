@@ -145,3 +145,64 @@ fn q_during_a_docker_injection_leaves_the_container_running() {
         assert!(!end.contains("still in effect"), "round {round}:\n{end}");
     }
 }
+
+/// `--record` with no terminal (CI, a script): the UI is drawn off-screen into the cast, which keeps its last
+/// frame (it does not leave the alternate screen) and ends with the summary; the exit says where it is.
+#[test]
+fn a_recording_without_a_terminal_draws_the_ui_into_the_cast() {
+    let dir = tempfile::tempdir().unwrap();
+    let (resources, cast) = (dir.path().join("resources"), dir.path().join("demo.cast"));
+    std::fs::create_dir_all(&resources).unwrap();
+    let policy = "kind: Resiliency\nmetadata: {name: fast}\nscopes: [checkout]\nspec:\n  policies:\n    retries: {r: {duration: 300ms}}\n    circuitBreakers: {cb: {maxRequests: 1, timeout: 300ms, trip: consecutiveFailures >= 3}}\n  targets:\n    apps:\n      order-processor: {retry: r, circuitBreaker: cb}\n";
+    std::fs::write(resources.join("resiliency.yaml"), policy).unwrap();
+    let (cmd, _) = service_invoke(&["--order-interval", "100ms", "--fault-at", "300ms", "--clear-at", "2s"]);
+    let args: Vec<String> = cmd
+        .get_args()
+        .map(|a| a.to_string_lossy().into_owned())
+        .filter(|a| a != "--headless")
+        .collect();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_resilience-tui"));
+    cmd.args(&args)
+        .args(["--duration", "3s", "--record"])
+        .arg(&cast)
+        .arg("--resources-path")
+        .arg(&resources)
+        .stdin(Stdio::null());
+    let out = cmd.output().unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    assert!(
+        stderr.contains(&format!("recorded {}", cast.display())) && stderr.contains(" KB"),
+        "{stderr}"
+    );
+    assert!(stdout.contains("== SUMMARY =="), "{stdout}");
+    let text = std::fs::read_to_string(&cast).unwrap();
+    let events: Vec<serde_json::Value> = text.lines().skip(1).map(|l| serde_json::from_str(l).unwrap()).collect();
+    let output: String = events
+        .iter()
+        .filter(|e| e[1] == "o")
+        .map(|e| e[2].as_str().unwrap())
+        .collect();
+    assert!(
+        output.contains("circuit breakers") && output.contains("CLOSED"),
+        "the UI was drawn"
+    );
+    let markers: Vec<&str> = events
+        .iter()
+        .filter(|e| e[1] == "m")
+        .map(|e| e[2].as_str().unwrap())
+        .collect();
+    assert!(
+        markers.contains(&"order-processor:orders: half-open -> closed"),
+        "{markers:?}"
+    );
+    let last = events.last().unwrap()[2].as_str().unwrap();
+    assert!(last.contains("== SUMMARY =="), "the cast ends with the summary: {last}");
+    assert!(
+        !output.contains("\u{1b}[?1049l"),
+        "the last frame stays: the alternate screen is not left"
+    );
+}

@@ -41,7 +41,12 @@ pub struct TuiOptions {
     pub viewport: Option<(u16, u16)>,
     /// Write an asciicast v2 recording here.
     pub record: Option<std::path::PathBuf>,
+    /// No terminal: draw only into the recording, at the viewport (default 100x30), with no keys.
+    pub offscreen: bool,
 }
+
+/// The drawing area of a recording made without a terminal, unless `--viewport` says otherwise.
+pub const OFFSCREEN_VIEWPORT: (u16, u16) = (100, 30);
 
 /// The UI for one scenario.
 pub struct Tui {
@@ -57,9 +62,10 @@ impl Tui {
     pub fn new(scenario: &Scenario, options: TuiOptions) -> anyhow::Result<Self> {
         let cast = match &options.record {
             Some(path) => {
-                let (w, h) = match options.viewport {
-                    Some(size) => size,
-                    None => crossterm::terminal::size()?,
+                let (w, h) = match (options.viewport, options.offscreen) {
+                    (Some(size), _) => size,
+                    (None, true) => OFFSCREEN_VIEWPORT,
+                    (None, false) => crossterm::terminal::size()?,
                 };
                 let title = format!("resilience-tui: {}", scenario.title);
                 let writer = record::CastWriter::create(path, w, h, &title)?;
@@ -93,7 +99,13 @@ impl Display for Tui {
             self.model.apply(&e);
         }
         let ledger = events.ledger();
-        let _ = write!(std::io::stdout(), "{}", ledger.text(ledger.end()));
+        let summary = ledger.text(ledger.end());
+        let _ = write!(std::io::stdout(), "{summary}");
+        if let (Some(cast), Some(path)) = (&self.cast, &self.options.record) {
+            let height = self.options.viewport.map_or(OFFSCREEN_VIEWPORT.1, |(_, h)| h);
+            let said = record::finish(cast, path, &summary, height);
+            crate::lifecycle::eprintln_quietly(&said);
+        }
         result.map(|()| ledger)
     }
 }
@@ -101,7 +113,14 @@ impl Display for Tui {
 impl Tui {
     /// Draws until the event stream ends; the terminal is restored on return, on an error and on a panic.
     async fn show_until_the_end(&mut self, events: &mut Events, control: &Control) -> anyhow::Result<()> {
-        let mut terminal = terminal::Tui::enter(self.options.viewport, self.cast.clone())?;
+        let mut terminal = match (&self.cast, self.options.offscreen) {
+            (Some(cast), true) => {
+                let (w, h) = self.options.viewport.unwrap_or(OFFSCREEN_VIEWPORT);
+                terminal::Tui::offscreen(w, h, cast.clone())?
+            }
+            _ => terminal::Tui::enter(self.options.viewport, self.cast.clone())?,
+        };
+        let keys = (!self.options.offscreen).then(EventStream::new);
         let mut ui_loop = Loop {
             control,
             model: &mut self.model,
@@ -110,7 +129,7 @@ impl Tui {
             cast: self.cast.clone(),
         };
         // A bug in a pane must not leave a fault behind: catch it here; the lifecycle clears and summarizes.
-        let outcome = std::panic::AssertUnwindSafe(ui_loop.run(&mut terminal, events, self.options.fps))
+        let outcome = std::panic::AssertUnwindSafe(ui_loop.run(&mut terminal, events, keys, self.options.fps))
             .catch_unwind()
             .await;
         tracing::info!(ok = outcome.as_ref().is_ok_and(Result::is_ok), "the UI loop ended");
@@ -136,9 +155,17 @@ struct Loop<'a> {
 }
 
 impl Loop<'_> {
-    async fn run(&mut self, tui: &mut terminal::Tui, events: &mut Events, fps: u32) -> anyhow::Result<()> {
+    async fn run(
+        &mut self,
+        tui: &mut terminal::Tui,
+        events: &mut Events,
+        keys: Option<EventStream>,
+        fps: u32,
+    ) -> anyhow::Result<()> {
         let theme = Theme::from_env();
-        let mut keys = EventStream::new();
+        // Off-screen (a recording with no terminal) there are no keys; the run ends on its own.
+        let mut keys_open = keys.is_some();
+        let mut keys = keys;
         let mut render = tokio::time::interval(Duration::from_secs_f64(1.0 / f64::from(fps.max(1))));
         render.set_missed_tick_behavior(MissedTickBehavior::Skip);
         let mut tick = tokio::time::interval(Duration::from_millis(250));
@@ -147,11 +174,10 @@ impl Loop<'_> {
         view.panic_in_pane = std::env::var_os("RESILIENCE_TUI_TEST_PANIC_IN_PANE").is_some();
         let mut frozen: Option<Model> = None;
         let mut dirty = true;
-        let mut keys_open = true;
         loop {
             tokio::select! {
                 biased;
-                key = keys.next(), if keys_open => match key {
+                key = next_key(&mut keys), if keys_open => match key {
                     Some(Ok(TermEvent::Key(k))) if k.kind == KeyEventKind::Press => {
                         self.on_key(k, &mut view, &mut frozen);
                         dirty = true;
@@ -300,5 +326,13 @@ impl Loop<'_> {
             Some((_, log)) => log.lines.len(),
             None => self.model.sidecar.lines.len(),
         }
+    }
+}
+
+/// The next key event; never, off-screen (where there is no terminal to read).
+async fn next_key(keys: &mut Option<EventStream>) -> Option<std::io::Result<TermEvent>> {
+    match keys {
+        Some(keys) => keys.next().await,
+        None => std::future::pending().await,
     }
 }

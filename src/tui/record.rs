@@ -81,33 +81,76 @@ impl<W: Write> CastWriter<W> {
 
 pub type SharedCast = Arc<Mutex<CastWriter<BufWriter<File>>>>;
 
-/// The terminal's output stream: stdout, and the recording when there is one.
+/// Ends a recording: below its last frame (kept on screen, rows `height`), the summary; then says where it
+/// is, how long and how big.
+pub fn finish(cast: &SharedCast, path: &Path, summary: &str, height: u16) -> String {
+    let mut cast = cast.lock().unwrap_or_else(|p| p.into_inner());
+    let text = format!("\x1b[{height};1H\r\n{}", summary.replace('\n', "\r\n"));
+    cast.output(text.as_bytes());
+    let seconds = cast.seconds();
+    let written = cast.flush_output().and_then(|()| cast.out.flush());
+    let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+    match written {
+        Ok(()) => format!(
+            "recorded {}: {seconds:.1} s, {} KB (play it: asciinema play {})",
+            path.display(),
+            size.div_ceil(1024),
+            path.display()
+        ),
+        Err(e) => format!("warning: the recording {} is incomplete: {e}", path.display()),
+    }
+}
+
+/// The terminal's output stream: stdout (none when drawing off-screen), and the recording when there is one.
 pub struct Screen {
-    stdout: Stdout,
+    stdout: Option<Stdout>,
     cast: Option<SharedCast>,
+    /// Cleared to stop recording (what is written after that stays out of the cast).
+    pub recording: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl Screen {
     pub fn new(cast: Option<SharedCast>) -> Self {
         Self {
-            stdout: io::stdout(),
+            stdout: Some(io::stdout()),
             cast,
+            recording: Arc::new(std::sync::atomic::AtomicBool::new(true)),
         }
+    }
+
+    /// Only into the recording: for `--record` without a terminal.
+    pub fn offscreen(cast: SharedCast) -> Self {
+        Self {
+            stdout: None,
+            cast: Some(cast),
+            recording: Arc::new(std::sync::atomic::AtomicBool::new(true)),
+        }
+    }
+
+    fn recording(&self) -> Option<&SharedCast> {
+        self.cast
+            .as_ref()
+            .filter(|_| self.recording.load(std::sync::atomic::Ordering::SeqCst))
     }
 }
 
 impl Write for Screen {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let n = self.stdout.write(buf)?;
-        if let Some(cast) = &self.cast {
+        let n = match &mut self.stdout {
+            Some(stdout) => stdout.write(buf)?,
+            None => buf.len(),
+        };
+        if let Some(cast) = self.recording() {
             cast.lock().unwrap_or_else(|p| p.into_inner()).output(&buf[..n]);
         }
         Ok(n)
     }
 
     fn flush(&mut self) -> io::Result<()> {
-        self.stdout.flush()?;
-        if let Some(cast) = &self.cast {
+        if let Some(stdout) = &mut self.stdout {
+            stdout.flush()?;
+        }
+        if let Some(cast) = self.recording() {
             cast.lock().unwrap_or_else(|p| p.into_inner()).flush_output()?;
         }
         Ok(())

@@ -17,6 +17,9 @@ use super::record::{Screen, SharedCast};
 /// Owns the terminal while the UI runs; dropping it gives the terminal back as it was.
 pub struct Tui {
     terminal: Terminal<CrosstermBackend<Screen>>,
+    /// Drawing only into a recording: the real terminal is not touched.
+    offscreen: bool,
+    recording: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl Tui {
@@ -26,6 +29,7 @@ impl Tui {
         install_panic_hook();
         enable_raw_mode()?;
         let mut screen = Screen::new(cast);
+        let recording = screen.recording.clone();
         execute!(screen, EnterAlternateScreen, Hide)?;
         let viewport = match viewport {
             Some((w, h)) => Viewport::Fixed(Rect::new(0, 0, w, h)),
@@ -33,12 +37,29 @@ impl Tui {
         };
         let terminal = Terminal::with_options(CrosstermBackend::new(screen), TerminalOptions { viewport });
         match terminal {
-            Ok(terminal) => Ok(Self { terminal }),
+            Ok(terminal) => Ok(Self {
+                terminal,
+                offscreen: false,
+                recording,
+            }),
             Err(e) => {
                 restore();
                 Err(e)
             }
         }
+    }
+
+    /// Draws at `width` x `height` into the recording only (`--record` with no terminal).
+    pub fn offscreen(width: u16, height: u16, cast: SharedCast) -> io::Result<Self> {
+        let viewport = Viewport::Fixed(Rect::new(0, 0, width, height));
+        let screen = Screen::offscreen(cast);
+        let recording = screen.recording.clone();
+        let terminal = Terminal::with_options(CrosstermBackend::new(screen), TerminalOptions { viewport })?;
+        Ok(Self {
+            terminal,
+            offscreen: true,
+            recording,
+        })
     }
 
     /// One frame, wrapped in a synchronized update so terminals (and recordings) never show half a frame.
@@ -58,9 +79,13 @@ impl Tui {
 
 impl Drop for Tui {
     fn drop(&mut self) {
-        // Leaving the alternate screen goes into the recording too, so it ends on a normal screen.
-        let _ = execute!(self.terminal.backend_mut(), LeaveAlternateScreen, Show);
-        restore();
+        // The recording keeps the last frame: leaving the alternate screen is not recorded.
+        let _ = self.terminal.backend_mut().flush();
+        self.recording.store(false, std::sync::atomic::Ordering::SeqCst);
+        if !self.offscreen {
+            let _ = execute!(self.terminal.backend_mut(), LeaveAlternateScreen, Show);
+            restore();
+        }
     }
 }
 

@@ -64,6 +64,17 @@ async fn bounded<T>(
     }
 }
 
+/// The state a container is in after an event of Docker's stream. `docker stop` sends `kill`, `die`, then
+/// `stop`: `stop` comes last and means stopped, so it must not read as "stopping" during the outage.
+fn state_after(action: &str) -> Option<ContainerState> {
+    match action {
+        "start" | "restart" | "unpause" => Some(ContainerState::Running),
+        "kill" => Some(ContainerState::Stopping),
+        "die" | "stop" => Some(ContainerState::Exited),
+        _ => None,
+    }
+}
+
 /// A named container on the local Docker engine.
 pub struct Container {
     docker: Docker,
@@ -145,11 +156,8 @@ impl Container {
             while let Some(event) = events.next().await {
                 match event {
                     Ok(message) => {
-                        let state = match message.action.as_deref() {
-                            Some("start" | "restart" | "unpause") => ContainerState::Running,
-                            Some("kill" | "stop") => ContainerState::Stopping,
-                            Some("die") => ContainerState::Exited,
-                            _ => continue,
+                        let Some(state) = message.action.as_deref().and_then(state_after) else {
+                            continue;
                         };
                         on_state(state);
                     }
@@ -171,6 +179,17 @@ impl Container {
 #[cfg(test)]
 mod tests {
     use super::DockerError;
+
+    #[test]
+    fn docker_stop_s_events_end_in_exited() {
+        let states: Vec<_> = ["kill", "die", "stop"]
+            .into_iter()
+            .filter_map(super::state_after)
+            .collect();
+        assert_eq!(states.last(), Some(&crate::event::ContainerState::Exited), "{states:?}");
+        assert_eq!(super::state_after("start"), Some(crate::event::ContainerState::Running));
+        assert_eq!(super::state_after("exec_create"), None);
+    }
 
     #[test]
     fn a_missing_container_gets_advice_that_fits_its_name() {

@@ -58,6 +58,17 @@ pub fn keymap(faults: &[FaultSpec]) -> Vec<Binding> {
             )
         })
         .collect();
+    // `f` injects the main fault in every scenario (a teacher need not learn each scenario's keys), unless
+    // the scenario gives `f` to one of its faults.
+    if !faults.is_empty() && !faults.iter().any(|f| f.key == 'f') {
+        map.push(bind(
+            &[KeyCode::Char('f')],
+            "f",
+            &format!("{} (the main fault)", faults[0].action.summary()),
+            Command::InjectFault(0),
+            false,
+        ));
+    }
     // In order of importance: the footer is cut on narrow terminals, so what a learner needs comes first.
     map.extend([
         bind(&[KeyCode::Char('c')], "c", "clear faults", Command::ClearFaults, true),
@@ -124,6 +135,27 @@ mod tests {
         assert_eq!(press(KeyCode::Char('c'), KeyModifiers::CONTROL), Some(Command::Quit));
         assert_eq!(press(KeyCode::Char('F'), KeyModifiers::SHIFT), None);
         assert_eq!(map[0].help, "stop app only");
+    }
+
+    #[test]
+    fn f_injects_the_main_fault_in_every_scenario() {
+        let fault = |key| FaultSpec {
+            name: "stop-redis".into(),
+            key,
+            action: FaultAction::StopStateStore {
+                component: "statestore".into(),
+            },
+            explain: String::new(),
+        };
+        let press_f = |map: &[Binding]| dispatch(map, &KeyEvent::new(KeyCode::Char('f'), KeyModifiers::NONE));
+        let map = keymap(&[fault('r')]);
+        assert_eq!(press_f(&map), Some(Command::InjectFault(0)));
+        assert_eq!(
+            dispatch(&map, &KeyEvent::new(KeyCode::Char('r'), KeyModifiers::NONE)),
+            Some(Command::InjectFault(0)),
+            "the scenario's own key stays"
+        );
+        assert_eq!(press_f(&keymap(&[])), None, "no fault, nothing to inject");
     }
 
     #[test]

@@ -115,14 +115,7 @@ fn headless_jsonl_run() {
     let dir = temp_dir("fast");
     let policy = "kind: Resiliency\nmetadata: {name: fast}\nscopes: [checkout]\nspec:\n  policies:\n    retries: {r: {duration: 100ms}}\n    circuitBreakers: {cb: {maxRequests: 1, timeout: 100ms, trip: consecutiveFailures >= 3}}\n  targets:\n    apps:\n      order-processor: {retry: r, circuitBreaker: cb}\n";
     std::fs::write(dir.join("resiliency.yaml"), policy).unwrap();
-    let port = |_| {
-        std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port()
-            .to_string()
-    };
+    let port = |_| common::free_port().to_string();
     let (p1, p2, p3) = (port(1), port(2), port(3));
     let (code, out, err) = run(&[
         "scenario",
@@ -191,14 +184,7 @@ fn headless_jsonl_run() {
 /// SIGTERM ends a headless run cleanly: the summary is printed and the exit status is 0.
 #[test]
 fn sigterm_prints_the_summary() {
-    let port = || {
-        std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port()
-            .to_string()
-    };
+    let port = || common::free_port().to_string();
     let (p1, p2, p3) = (port(), port(), port());
     let mut child = bin()
         .args(["scenario", "service-invoke", "--headless", "--order-interval", "100ms"])
@@ -298,7 +284,7 @@ fn a_copy_of_the_binary_alone_in_an_empty_folder_works() {
         "2s",
     ];
     let p = ports(&["order-processor"]);
-    args.extend(p.iter().take(2).map(String::as_str));
+    args.extend(p.iter().take(4).map(String::as_str));
     let (code, out) = run(&args);
     assert_eq!(code, Some(0), "{out}");
     assert!(out.contains("Saving Order: {\"orderId\":\"1\"}"), "{out}");

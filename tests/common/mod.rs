@@ -106,12 +106,24 @@ pub fn transitions(r: &Recorder) -> Vec<String> {
 }
 
 /// A loopback port that was free a moment ago (the OS picks it).
+///
+/// Taken below Linux's ephemeral range (32768-60999): a port the OS hands out for `:0` is soon handed out
+/// again as the source port of some test's outgoing connection, and a run that binds it later finds it taken.
+/// Each test process starts at its own offset and counts up, skipping ports that are bound now.
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    use std::sync::atomic::{AtomicU16, Ordering};
+    static NEXT: AtomicU16 = AtomicU16::new(0);
+    const LOW: u16 = 20_000;
+    const SPAN: u16 = 12_000;
+    let start = (std::process::id() % 300) as u16 * 40;
+    for _ in 0..SPAN {
+        let offset = (start + NEXT.fetch_add(1, Ordering::SeqCst)) % SPAN;
+        let port = LOW + offset;
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no free port between {LOW} and {}", LOW + SPAN);
 }
 
 /// A real `redis-server` (Debian's package, installed with apt-get when missing) on a free loopback port,

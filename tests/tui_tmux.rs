@@ -221,3 +221,33 @@ fn ctrl_c_ends_like_q() {
         "{end}"
     );
 }
+
+/// Too small a window shows only what to do; keys other than q and ? do nothing there (a fault injected
+/// unseen would surprise), and growing the window again redraws the whole UI.
+#[test]
+fn too_small_ignores_keys_and_resizing_restores() {
+    let s = start("small", "");
+    s.wait_for("the UI", |sc| sc.contains("circuit breakers"));
+    let resize = |w: &str, h: &str| {
+        let ok = Command::new(tmux())
+            .args(["resize-window", "-t", &s.0, "-x", w, "-y", h])
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "tmux resize-window");
+    };
+    resize("60", "20");
+    s.wait_for("the too-small screen", |sc| sc.contains("needs at least 80x24"));
+    s.keys("f");
+    resize("100", "30");
+    let screen = s.wait_for("the whole UI again", |sc| {
+        sc.contains("circuit breakers") && sc.contains("faults")
+    });
+    assert!(!screen.contains("needs at least"), "{screen}");
+    assert!(
+        screen.contains("not injected"),
+        "f did nothing while the window was too small:\n{screen}"
+    );
+    s.keys("q");
+    s.wait_for("the exit", |sc| sc.contains("EXIT=0"));
+}

@@ -179,7 +179,8 @@ impl Loop<'_> {
                 biased;
                 key = next_key(&mut keys), if keys_open => match key {
                     Some(Ok(TermEvent::Key(k))) if k.kind == KeyEventKind::Press => {
-                        self.on_key(k, &mut view, &mut frozen);
+                        let too_small = tui.too_small();
+                        self.on_key(k, &mut view, &mut frozen, too_small);
                         dirty = true;
                     }
                     Some(Ok(TermEvent::Resize(..))) => {
@@ -242,7 +243,16 @@ impl Loop<'_> {
     }
 
     /// Handles one key press.
-    fn on_key(&mut self, key: KeyEvent, view: &mut View, frozen: &mut Option<Model>) {
+    fn on_key(&mut self, key: KeyEvent, view: &mut View, frozen: &mut Option<Model>, too_small: bool) {
+        // The screen only asks for a bigger window: a key whose effect cannot be seen does nothing.
+        if too_small
+            && !matches!(
+                keymap::dispatch(self.keymap, &key),
+                Some(Command::Quit | Command::ToggleHelp)
+            )
+        {
+            return;
+        }
         if let Some(text) = view.editing.as_mut() {
             match key.code {
                 KeyCode::Enter => {

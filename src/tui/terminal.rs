@@ -70,6 +70,12 @@ impl Tui {
         self.terminal.backend_mut().flush()
     }
 
+    /// Whether the drawing area is below the UI's minimum (then the screen asks for a bigger window).
+    pub fn too_small(&mut self) -> bool {
+        let area = self.terminal.get_frame().area();
+        area.width < super::view::MIN_WIDTH || area.height < super::view::MIN_HEIGHT
+    }
+
     /// After a resize: forget what is on screen so the next frame is drawn in full.
     pub fn reset(&mut self) -> io::Result<()> {
         self.terminal.autoresize()?;

@@ -190,8 +190,11 @@ impl Ledger {
     /// The summary for people.
     pub fn text(&self, end: Duration) -> String {
         let s = self.summary();
+        // The state app's orders are saved and read back, not delivered.
+        let state = self.orders.values().any(|o| o.saved);
+        let delivered = if state { "saved and read back" } else { "delivered" };
         let mut out = format!(
-            "== SUMMARY == {:.1}s: orders sent {}, delivered {}, failed {}, lost {}, duplicated {}, in flight {}; retries {}\n",
+            "== SUMMARY == {:.1}s: orders sent {}, {delivered} {}, failed {}, lost {}, duplicated {}, in flight {}; retries {}\n",
             end.as_secs_f64(),
             s.sent,
             s.delivered,
@@ -396,5 +399,35 @@ mod tests {
             text.contains("breaker \"b\": 3 transitions; closed 24.0s, open 5.0s, half-open 1.0s"),
             "{text}"
         );
+    }
+}
+
+#[cfg(test)]
+mod words_tests {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use super::Ledger;
+    use crate::event::{AppEvent, Event, Stamped};
+
+    #[test]
+    fn the_state_scenario_s_orders_are_saved_not_delivered() {
+        let mut ledger = Ledger::default();
+        for event in [
+            AppEvent::OrderSent { order_id: 1 },
+            AppEvent::OrderSaved { order_id: 1 },
+            AppEvent::OrderRead { order_id: 1 },
+        ] {
+            ledger.record(&Stamped {
+                at: Duration::ZERO,
+                event: Event::App {
+                    app: Arc::from("order-processor"),
+                    event,
+                },
+            });
+        }
+        let text = ledger.text(Duration::from_secs(1));
+        assert!(text.contains("orders sent 1, saved and read back 1,"), "{text}");
+        assert!(!text.contains("delivered"), "{text}");
     }
 }

@@ -219,3 +219,26 @@ async fn with_only_the_app_stopped_its_sidecar_answers_internal() {
     let message = format!("failed to invoke, id: order-processor, err: {INTERNAL}");
     assert_eq!(failed.first(), Some(&(2.0, message)), "{failed:?}");
 }
+
+/// The loader's warnings about the resources in use reach the displays (the UI's sidecar log, headless
+/// output), located, so a learner sees them without running `validate`.
+#[tokio::test(start_paused = true)]
+async fn the_resources_warnings_are_shown_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let policy = "kind: Resiliency\nmetadata: {name: typo}\nscopes: [checkout]\nspec:\n  policies:\n    retries:\n      r: {duration: 5}\n  targets:\n    apps:\n      order-processor: {retry: r}\n";
+    std::fs::write(dir.path().join("resiliency.yaml"), policy).unwrap();
+    let events = run_story(Some(dir.path().to_path_buf()), 0, (1, None), 2).await;
+    let warnings: Vec<String> = events
+        .iter()
+        .filter_map(|e| match &e.event {
+            Event::Notice { text } if text.starts_with("warning:") => Some(text.clone()),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w.contains("bare number") && w.contains("resiliency.yaml:7:")),
+        "{warnings:?}"
+    );
+}

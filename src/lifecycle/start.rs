@@ -42,6 +42,18 @@ pub async fn start(mut scenario: Scenario, opts: &RunOptions) -> anyhow::Result<
     let mut loaded = load_resources(&scenario)?;
     let (bus, events) = EventBus::new();
     warn_about_exposure(&bus, opts);
+    // What the loader found doubtful in the resources in use (a bare-number duration, an unknown policy name,
+    // an ignored field): a learner should see it without running `validate`.
+    for d in loaded
+        .diagnostics
+        .iter()
+        .filter(|d| d.severity == crate::resources::Severity::Warning)
+    {
+        let help = d.help.as_deref().map(|h| format!("; {h}")).unwrap_or_default();
+        let text = format!("warning: {} ({}){help}", d.message, d.location());
+        tracing::warn!("{text}");
+        bus.emit(Event::Notice { text });
+    }
     let stores = choose_state_stores(&scenario, &mut loaded, &bus, opts.state_store, &opts.redis_container).await?;
     let resolver = Arc::new(NameResolver::default());
     let apps = start_order_processors(&scenario, opts, &bus).await?;

@@ -138,6 +138,11 @@ impl Ledger {
             .collect()
     }
 
+    /// The oldest order still waiting for its answer (held in a retry loop, say).
+    pub fn first_waiting(&self) -> Option<u64> {
+        self.orders.iter().find(|(_, o)| o.in_flight()).map(|(id, _)| *id)
+    }
+
     /// Ids received in order, for checking they are consecutive.
     pub fn received_ids(&self) -> Vec<u64> {
         self.orders

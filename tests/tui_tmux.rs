@@ -56,6 +56,9 @@ fn a_person_at_the_keyboard() {
     s.wait_for("the breaker to open", |sc| {
         sc.contains("CLOSED -> OPEN after 3 consecutive failures")
     });
+    s.wait_for("the story line to say it in plain words", |sc| {
+        sc.contains("Breaker OPEN: calls fail fast.")
+    });
     s.wait_for("a half-open probe", |sc| {
         sc.contains("OPEN -> HALF-OPEN") && sc.contains("HALF-OPEN -> OPEN (the probe failed)")
     });

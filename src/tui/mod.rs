@@ -10,6 +10,7 @@ pub mod keymap;
 pub mod model;
 mod panes;
 pub mod record;
+pub mod story;
 mod terminal;
 pub mod theme;
 pub mod view;

@@ -119,6 +119,8 @@ pub struct Model {
     pub stopping: bool,
     /// What the shutdown is doing now (`clearing: docker start dapr_redis…`).
     pub stopping_detail: Option<String>,
+    /// The last request that recovered after retries: when, and after how many attempts (Dapr's count).
+    pub last_recovered: Option<(Duration, u32)>,
 }
 
 impl Model {
@@ -165,6 +167,7 @@ impl Model {
             container: None,
             stopping: false,
             stopping_detail: None,
+            last_recovered: None,
         }
     }
 
@@ -256,6 +259,7 @@ impl Model {
                 r.next_attempt_at = None;
             }
             ResiliencyEvent::Retrying { operation, .. } => self.retry(operation, at).in_retry += 1,
+            ResiliencyEvent::Recovered { attempts, .. } => self.last_recovered = Some((at, *attempts)),
             ResiliencyEvent::RetryScheduled { operation, wait, .. } => {
                 let r = self.retry(operation, at);
                 r.retries += 1;

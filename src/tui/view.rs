@@ -58,7 +58,8 @@ pub fn draw(frame: &mut Frame, model: &Model, view: &View, keymap: &[Binding], e
     }
     let faults_height = 2 + model.faults.len().max(1) as u16 + u16::from(model.container.is_some());
     let bottom_height = (area.height / 3).clamp(8, 16);
-    let [header, orders, sidecar, bottom, faults, footer] = Layout::vertical([
+    let [header, story, orders, sidecar, bottom, faults, footer] = Layout::vertical([
+        Constraint::Length(1),
         Constraint::Length(1),
         Constraint::Fill(3),
         Constraint::Fill(2),
@@ -68,6 +69,9 @@ pub fn draw(frame: &mut Frame, model: &Model, view: &View, keymap: &[Binding], e
     ])
     .areas(area);
     header_line(frame, header, model, view, theme);
+    let text = super::story::fit_words(&super::story::story(model), story.width.saturating_sub(1) as usize);
+    let line = Line::styled(format!(" {text}"), theme.key());
+    frame.render_widget(Paragraph::new(line), story);
     let columns = Layout::horizontal(vec![Constraint::Fill(1); model.orders.len().max(1)]).split(orders);
     for (i, (_, log)) in model.orders.iter().enumerate() {
         let filter = view.filters.get(i).and_then(|f| f.as_deref());

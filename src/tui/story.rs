@@ -1,0 +1,105 @@
+//! The story line: one sentence in plain words that says what is happening and what comes next, derived only
+//! from the model (so from events), for a learner who has never read Dapr's docs.
+
+use std::time::Duration;
+
+use super::model::Model;
+use crate::resiliency::BreakerState;
+
+/// What is happening now, in plain words.
+pub fn story(model: &Model) -> String {
+    let injected = model.faults.iter().find(|f| f.injected_since.is_some());
+    let waiting = model.ledger.first_waiting();
+    let retry = model.retries.values().find(|r| r.in_retry > 0);
+    let next_try = retry
+        .and_then(|r| r.next_attempt_at)
+        .map(|at| secs(at.saturating_sub(model.now)));
+    let worst = model.breakers.values().map(|b| b.state).max_by_key(|s| match s {
+        BreakerState::Closed => 0,
+        BreakerState::HalfOpen => 1,
+        BreakerState::Open => 2,
+    });
+    let order = |id: Option<u64>| id.map_or_else(|| "the order".to_string(), |id| format!("order {id}"));
+    match (injected, worst, retry) {
+        (_, Some(BreakerState::Open), _) => {
+            let probe = next_try.map_or_else(String::new, |t| format!(" In {t} one call may probe (half-open)."));
+            match injected {
+                Some(_) => format!("Breaker OPEN: calls fail fast.{probe}"),
+                None => format!(
+                    "Fault cleared. The next probe will close the breaker and deliver {}.{probe}",
+                    order(waiting)
+                ),
+            }
+        }
+        (_, Some(BreakerState::HalfOpen), _) => "Breaker HALF-OPEN: one probe goes through; it decides.".to_string(),
+        (Some(_), _, Some(r)) => {
+            let attempt = r.current_attempt.unwrap_or(1);
+            let next = next_try.map_or_else(String::new, |t| format!(", next try in {t}"));
+            format!(
+                "Fault on. {} waits in a retry: attempt {attempt} failed{next}.",
+                capitalized(&order(waiting))
+            )
+        }
+        (Some(_), _, None) => "Fault on: the next call will fail, and the policy will retry it.".to_string(),
+        (None, _, Some(_)) => format!("Fault cleared. The next retry delivers {}.", order(waiting)),
+        (None, _, None) => match model.last_recovered {
+            Some((at, attempts)) if model.now.saturating_sub(at) < Duration::from_secs(20) => format!(
+                "Recovered after {attempts} attempts: the waiting order went through. Lost: {}.",
+                model.ledger.summary().lost
+            ),
+            _ => match model.faults.first() {
+                Some(f) => format!(
+                    "Orders flow. Press {} to inject a fault and watch the policy work.",
+                    f.key
+                ),
+                None => "Orders flow.".to_string(),
+            },
+        },
+    }
+}
+
+/// `text` in at most `width` columns, cut after a whole word (with `…`), never inside one.
+pub fn fit_words(text: &str, width: usize) -> String {
+    if text.chars().count() <= width {
+        return text.to_string();
+    }
+    let mut out = String::new();
+    for word in text.split(' ') {
+        let next = if out.is_empty() {
+            word.to_string()
+        } else {
+            format!("{out} {word}")
+        };
+        if next.chars().count() + 1 > width {
+            break;
+        }
+        out = next;
+    }
+    out + "\u{2026}"
+}
+
+fn secs(d: Duration) -> String {
+    format!("{:.1} s", d.as_secs_f64())
+}
+
+fn capitalized(s: &str) -> String {
+    let mut chars = s.chars();
+    chars
+        .next()
+        .map(|c| c.to_uppercase().collect::<String>() + chars.as_str())
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fit_words;
+
+    #[test]
+    fn a_long_line_is_cut_after_a_whole_word() {
+        assert_eq!(
+            fit_words("Breaker OPEN: calls fail fast.", 80),
+            "Breaker OPEN: calls fail fast."
+        );
+        assert_eq!(fit_words("one two three four", 12), "one two\u{2026}");
+    }
+}

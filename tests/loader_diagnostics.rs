@@ -1,10 +1,13 @@
 //! Every error and warning the loader gives, with its message, location and field path.
 
+mod common;
+
 use std::path::PathBuf;
 use std::time::Duration;
 
+use common::loader::{only, resiliency_with};
 use resilience_tui::resiliency::BackoffPolicy;
-use resilience_tui::resources::{Diagnostic, Resources, Severity, load_files};
+use resilience_tui::resources::{Resources, Severity, load_files};
 
 fn load_as(app_id: Option<&str>, files: &[(&str, &str)]) -> Resources {
     let files = files
@@ -16,18 +19,6 @@ fn load_as(app_id: Option<&str>, files: &[(&str, &str)]) -> Resources {
 
 fn load(text: &str) -> Resources {
     load_as(None, &[("res.yaml", text)])
-}
-
-/// The only diagnostic of a load, checked for severity.
-fn only(res: &Resources, severity: Severity) -> &Diagnostic {
-    assert_eq!(res.diagnostics.len(), 1, "{}", res.render_diagnostics());
-    let d = &res.diagnostics[0];
-    assert_eq!(d.severity, severity, "{}", res.render_diagnostics());
-    d
-}
-
-fn resiliency_with(policies: &str) -> String {
-    format!("apiVersion: dapr.io/v1alpha1\nkind: Resiliency\nmetadata:\n  name: r\nspec:\n  policies:\n{policies}")
 }
 
 #[test]

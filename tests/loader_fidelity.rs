@@ -2,26 +2,17 @@
 //! `circuitBreakerCacheSize: 0`, only a file's first document as a Resiliency, case-insensitive field names,
 //! built-in retry overrides, and signed durations.
 
+mod common;
+
 use std::path::PathBuf;
 use std::time::Duration;
 
+use common::loader::{only, resiliency_with};
 use resilience_tui::resiliency::BackoffPolicy;
 use resilience_tui::resources::{Diagnostic, Resources, Severity, load_files};
 
 fn load(text: &str) -> Resources {
     load_files(vec![(PathBuf::from("res.yaml"), text.as_bytes().to_vec())], None)
-}
-
-/// The only diagnostic of a load, checked for severity.
-fn only(res: &Resources, severity: Severity) -> &Diagnostic {
-    assert_eq!(res.diagnostics.len(), 1, "{}", res.render_diagnostics());
-    let d = &res.diagnostics[0];
-    assert_eq!(d.severity, severity, "{}", res.render_diagnostics());
-    d
-}
-
-fn resiliency_with(policies: &str) -> String {
-    format!("apiVersion: dapr.io/v1alpha1\nkind: Resiliency\nmetadata:\n  name: r\nspec:\n  policies:\n{policies}")
 }
 
 #[test]

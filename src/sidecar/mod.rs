@@ -160,10 +160,7 @@ impl Sidecar {
         let who = format!("the {} sidecar", options.app_id);
         let listener = crate::net::bind_std(&who, options.listen, &options.port_flag)?;
         let addr = listener.local_addr().unwrap_or(options.listen);
-        let metrics = match &options.metrics {
-            Some(m) => Some((crate::metrics::server::bind(m)?, m.metrics.clone())),
-            None => None,
-        };
+        let metrics = bind_metrics(&options)?;
         let client = invoke::app_client();
         let (stores, memory_stores) = state_stores(&components);
         let app_channel = options
@@ -238,10 +235,7 @@ impl Sidecar {
             let who = format!("the {} sidecar", self.state.app_id);
             let listener = crate::net::bind_std(&who, self.addr, &self.state.options.port_flag)?;
             // Its metrics port went with it (as daprd's does) and comes back with it.
-            let metrics = match &self.state.options.metrics {
-                Some(m) => Some((crate::metrics::server::bind(m)?, m.metrics.clone())),
-                None => None,
-            };
+            let metrics = bind_metrics(&self.state.options)?;
             *serving = Some(self.serve(listener, metrics)?);
         }
         Ok(())
@@ -303,6 +297,15 @@ fn state_stores(components: &[ComponentSpec]) -> (state::Stores, HashMap<String,
         stores.insert(c.name.clone(), state::StoreBinding { store, key_prefix });
     }
     (stores, memory)
+}
+
+/// The sidecar's metrics port, bound, with what it serves (none when metrics are off).
+fn bind_metrics(options: &SidecarOptions) -> Result<Option<MetricsServer>, SidecarError> {
+    options
+        .metrics
+        .as_ref()
+        .map(|m| Ok((crate::metrics::server::bind(m)?, m.metrics.clone())))
+        .transpose()
 }
 
 /// Dapr's HTTP API, as daprd serves it.

@@ -58,6 +58,8 @@ fn every_kind() -> Vec<Event> {
             breaker: cb.clone(),
             policy: "trip consecutiveFailures >= 5".into(),
             max_requests: 1,
+            trip: "consecutiveFailures >= 5".into(),
+            timeout: Duration::from_secs(5),
         }),
         sidecar(ResiliencyEvent::BreakerCounted {
             breaker: cb.clone(),

@@ -1,5 +1,5 @@
-//! Pane snapshots with ratatui's TestBackend: the breaker closed, open and half-open, a fault active, the help
-//! overlay, a narrow 80x24 terminal and one too small. The model is fed the same events a real run produces.
+//! Pane snapshots with ratatui's TestBackend: each phase of the story at 80x24, 100x30, 120x40 and 200x50, the
+//! half-open probe, the help overlay, state-management, a mistyped policy and a terminal too small. The model is fed the same events a real run produces.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -71,6 +71,8 @@ impl Run {
                 breaker: CB.into(),
                 policy: "trip consecutiveFailures >= 5 \u{b7} timeout 5s \u{b7} maxRequests 1".into(),
                 max_requests: 1,
+                trip: "consecutiveFailures >= 5".into(),
+                timeout: Duration::from_secs(5),
             },
         );
         run
@@ -158,6 +160,11 @@ impl Run {
 
     /// Orders 1–3 pass, then order-processor is stopped at 3s and order 4 is retried until the breaker opens.
     fn outage(&mut self) {
+        self.outage_attempts(5);
+    }
+
+    /// The outage up to attempt `attempts` (one every 5s from 3s; the fifth opens the breaker).
+    fn outage_attempts(&mut self, attempts: u32) {
         for id in 1..=3 {
             self.order(id as f64 - 1.0, id);
         }
@@ -171,7 +178,7 @@ impl Run {
         );
         self.app(3.0, "order-processor", AppEvent::Stopped);
         self.app(3.0, "checkout", AppEvent::OrderSent { order_id: 4 });
-        for attempt in 1..=5u32 {
+        for attempt in 1..=attempts {
             let t = 3.0 + 5.0 * f64::from(attempt - 1);
             self.sidecar(
                 t,
@@ -206,6 +213,156 @@ impl Run {
     }
 }
 
+impl Run {
+    /// One failed probe: after the breaker's 5s timeout the next retry goes through half-open and fails.
+    fn failed_probe(&mut self, t: f64, attempt: u32) {
+        self.transition(t, BreakerState::Open, BreakerState::HalfOpen, 0);
+        self.sidecar(
+            t,
+            ResiliencyEvent::AttemptStarted {
+                operation: OP.into(),
+                attempt,
+            },
+        );
+        self.transition(t + 0.001, BreakerState::HalfOpen, BreakerState::Open, 1);
+        self.sidecar(
+            t + 0.001,
+            ResiliencyEvent::RetryScheduled {
+                operation: OP.into(),
+                next_attempt: attempt + 1,
+                wait: Duration::from_secs(5),
+            },
+        );
+    }
+
+    /// The outage, two failed probes (28s, 33s), the fault cleared at 35s and the probe at 38s closing the
+    /// breaker: order 4 is delivered after 35s and 8 attempts.
+    fn recovery(&mut self) {
+        self.outage();
+        self.failed_probe(28.0, 6);
+        self.failed_probe(33.0, 7);
+        self.at(
+            35.0,
+            Event::Fault(FaultEvent::Cleared {
+                fault: "stop-order-processor".into(),
+                description: "order-processor listens again".into(),
+            }),
+        );
+        self.app(
+            35.0,
+            "order-processor",
+            AppEvent::Listening {
+                addr: "127.0.0.1:8001".parse().unwrap(),
+            },
+        );
+        self.transition(38.0, BreakerState::Open, BreakerState::HalfOpen, 0);
+        self.sidecar(
+            38.0,
+            ResiliencyEvent::AttemptStarted {
+                operation: OP.into(),
+                attempt: 8,
+            },
+        );
+        self.app(38.0, "order-processor", AppEvent::OrderReceived { order_id: 4 });
+        self.transition(38.001, BreakerState::HalfOpen, BreakerState::Closed, 0);
+        self.sidecar(
+            38.001,
+            ResiliencyEvent::Recovered {
+                operation: OP.into(),
+                attempts: 8,
+            },
+        );
+        self.sidecar(
+            38.001,
+            ResiliencyEvent::Finished {
+                operation: OP.into(),
+                attempts: 8,
+                error: None,
+            },
+        );
+        self.app(38.001, "checkout", AppEvent::OrderPassed { order_id: 4 });
+        for id in 5..=7 {
+            self.order(34.0 + id as f64, id);
+        }
+    }
+}
+
+/// Each phase of the story at the four sizes a projector or a laptop gives (80x24, 100x30, 120x40, 200x50);
+/// no line is drawn wider than its pane at any of them.
+fn snapshot_sizes(phase: &str, model: &Model, must_show: &[&str]) {
+    for (w, h) in [(80, 24), (100, 30), (120, 40), (200, 50)] {
+        let before = resilience_tui::tui::fit::clipped();
+        let screen = render(model, &View::new(3), w, h);
+        assert_eq!(
+            resilience_tui::tui::fit::clipped(),
+            before,
+            "a line was cut at {w}x{h}:\n{screen}"
+        );
+        for text in must_show {
+            assert!(screen.contains(text), "{phase} at {w}x{h} shows {text:?}:\n{screen}");
+        }
+        assert_snapshot!(format!("{phase}_{w}x{h}"), screen);
+    }
+}
+
+#[test]
+fn phases_at_every_size() {
+    let mut run = Run::new();
+    for id in 1..=3 {
+        run.order(id as f64 - 1.0, id);
+    }
+    run.model.now = Duration::from_secs(3);
+    snapshot_sizes("1_flowing", &run.model, &["CLOSED", "Orders flow. Press f"]);
+
+    let mut run = Run::new();
+    run.outage_attempts(2);
+    run.model.now = Duration::from_secs(10);
+    snapshot_sizes(
+        "2_retrying",
+        &run.model,
+        &[
+            "order 4 waits 7.0s",
+            "attempt 2 failed",
+            "next try in 3.0s",
+            "INJECTED 7.0s",
+            "Retrying in 5s",
+        ],
+    );
+
+    let mut run = Run::new();
+    run.outage();
+    run.model.now = Duration::from_secs(25);
+    snapshot_sizes(
+        "3_open",
+        &run.model,
+        &["OPEN 2.0s", "probe in 3.0s", "order 4 waits 22.0s", "Retrying in 5s"],
+    );
+
+    let mut run = Run::new();
+    run.outage();
+    run.failed_probe(28.0, 6);
+    run.model.now = Duration::from_secs_f64(30.5);
+    snapshot_sizes(
+        "4_probe_failed",
+        &run.model,
+        &["\u{25c6}", "OPEN 2.5s", "(reset on state change)"],
+    );
+
+    let mut run = Run::new();
+    run.recovery();
+    run.model.now = Duration::from_secs(41);
+    snapshot_sizes(
+        "5_recovered",
+        &run.model,
+        &[
+            "order 4 delivered after 35.0s",
+            "8 attempts",
+            "CLOSED 3.0s",
+            "Order 4 delivered after 35.0 s and 8 attempts. Nothing lost.",
+        ],
+    );
+}
+
 fn render(model: &Model, view: &View, width: u16, height: u16) -> String {
     let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
     let scenario = scenario();
@@ -214,32 +371,6 @@ fn render(model: &Model, view: &View, width: u16, height: u16) -> String {
         .draw(|f| draw(f, model, view, &map, &scenario.faults[0].explain, Theme::plain()))
         .unwrap();
     terminal.backend().to_string()
-}
-
-#[test]
-fn closed_breaker_orders_flowing() {
-    let mut run = Run::new();
-    for id in 1..=3 {
-        run.order(id as f64 - 1.0, id);
-    }
-    run.model.now = Duration::from_secs(3);
-    let screen = render(&run.model, &View::new(3), 100, 30);
-    assert!(screen.contains("CLOSED"));
-    assert_snapshot!(screen);
-}
-
-#[test]
-fn open_breaker_with_fault_active() {
-    let mut run = Run::new();
-    run.outage();
-    run.model.now = Duration::from_secs(25);
-    let screen = render(&run.model, &View::new(3), 100, 30);
-    assert!(screen.contains("OPEN") && screen.contains("INJECTED"), "{screen}");
-    assert!(
-        screen.contains("Retrying") && screen.contains("in 5s\u{2026}"),
-        "{screen}"
-    );
-    assert_snapshot!(screen);
 }
 
 #[test]
@@ -256,18 +387,15 @@ fn half_open_probe() {
     );
     run.model.now = Duration::from_secs_f64(28.4);
     let screen = render(&run.model, &View::new(3), 100, 30);
-    assert!(screen.contains("HALF-OPEN  for 0.4s"), "{screen}");
+    assert!(screen.contains("HALF-OPEN 0.4s"), "{screen}");
     assert_snapshot!(screen);
 }
 
 #[test]
-fn narrow_terminal_and_help() {
+fn help_at_80x24() {
     let mut run = Run::new();
     run.outage();
     run.model.now = Duration::from_secs(25);
-    let screen = render(&run.model, &View::new(3), 80, 24);
-    assert!(screen.contains("OPEN"), "{screen}");
-    assert_snapshot!("narrow_80x24", screen);
     let view = View {
         help: true,
         ..View::new(3)
@@ -363,4 +491,150 @@ fn scrolling_stops_at_the_oldest_line() {
         screen.contains(" up · End: live]"),
         "and says how to get back:\n{screen}"
     );
+}
+
+fn render_scenario(scenario: &Scenario, model: &Model, width: u16, height: u16) -> String {
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
+    let map = keymap(&scenario.faults);
+    let view = View::new(scenario.apps.len() + 1);
+    terminal
+        .draw(|f| draw(f, model, &view, &map, &scenario.faults[0].explain, Theme::plain()))
+        .unwrap();
+    terminal.backend().to_string()
+}
+
+/// State-management with Redis stopped: the container reads `exited` for the whole outage, the save waits in
+/// a retry, the component breaker is open; at 80x24 and 120x40.
+#[test]
+fn state_management_with_redis_stopped() {
+    let scenario = resilience_tui::scenario::find("state-management")
+        .unwrap()
+        .load()
+        .unwrap();
+    let mut run = Run {
+        model: Model::new(&scenario),
+    };
+    const SAVE: &str = "component[statestore] output";
+    const STORE_CB: &str = "simpleCB-statestore";
+    run.sidecar(
+        0.0,
+        ResiliencyEvent::BreakerCreated {
+            breaker: STORE_CB.into(),
+            policy: "trip consecutiveFailures >= 5 \u{b7} timeout 5s \u{b7} maxRequests 1".into(),
+            max_requests: 1,
+            trip: "consecutiveFailures >= 5".into(),
+            timeout: Duration::from_secs(5),
+        },
+    );
+    for id in 1..=3u64 {
+        let t = id as f64;
+        run.app(t, "order-processor", AppEvent::OrderSent { order_id: id });
+        run.app(t, "order-processor", AppEvent::OrderSaved { order_id: id });
+        run.app(t, "order-processor", AppEvent::OrderRead { order_id: id });
+    }
+    run.at(
+        3.5,
+        Event::Fault(FaultEvent::Injected {
+            fault: "stop-redis".into(),
+            description: "docker stop dapr_redis".into(),
+        }),
+    );
+    run.at(
+        3.5,
+        Event::Container {
+            name: "dapr_redis".into(),
+            state: resilience_tui::event::ContainerState::Exited,
+        },
+    );
+    run.app(4.0, "order-processor", AppEvent::OrderSent { order_id: 4 });
+    for attempt in 1..=5u32 {
+        let t = 4.0 + 5.0 * f64::from(attempt - 1);
+        run.sidecar(
+            t,
+            ResiliencyEvent::AttemptStarted {
+                operation: SAVE.into(),
+                attempt,
+            },
+        );
+        if attempt == 1 {
+            let error = "dial tcp 127.0.0.1:6379: connect: connection refused".to_string();
+            run.sidecar(
+                t,
+                ResiliencyEvent::Retrying {
+                    operation: SAVE.into(),
+                    wait: Duration::from_secs(5),
+                    error,
+                },
+            );
+        }
+        if attempt == 5 {
+            let counts = Counts {
+                consecutive_failures: 5,
+                total_failures: 5,
+                requests: 5,
+                ..Counts::default()
+            };
+            let change = ResiliencyEvent::BreakerStateChanged {
+                breaker: STORE_CB.into(),
+                from: BreakerState::Closed,
+                to: BreakerState::Open,
+                counts,
+            };
+            run.sidecar(t, change);
+        }
+        let wait = Duration::from_secs(5);
+        run.sidecar(
+            t,
+            ResiliencyEvent::RetryScheduled {
+                operation: SAVE.into(),
+                next_attempt: attempt + 1,
+                wait,
+            },
+        );
+    }
+    run.model.now = Duration::from_secs(26);
+    for (w, h) in [(80, 24), (120, 40)] {
+        let before = resilience_tui::tui::fit::clipped();
+        let screen = render_scenario(&scenario, &run.model, w, h);
+        assert_eq!(
+            resilience_tui::tui::fit::clipped(),
+            before,
+            "a line was cut at {w}x{h}:\n{screen}"
+        );
+        for text in [
+            "container dapr_redis: exited",
+            "order 4 waits 22.0s",
+            "OPEN 2.0s",
+            "[r] stop-redis",
+        ] {
+            assert!(screen.contains(text), "{text:?} at {w}x{h}:\n{screen}");
+        }
+        assert!(!screen.contains("stopping"), "{screen}");
+        assert_snapshot!(format!("state_redis_stopped_{w}x{h}"), screen);
+    }
+}
+
+/// A target naming a circuit breaker policy that does not exist: the banner says so at once, and the
+/// breakers pane names it instead of "no breaker yet".
+#[test]
+fn a_mistyped_policy_is_named_in_the_banner_and_the_breakers_pane() {
+    let mut run = Run {
+        model: Model::new(&scenario()),
+    };
+    let warning = "warning: circuit breaker policy `simpleCb` is not defined, so Dapr silently applies no circuit breaker here (resources/resiliency.yaml:31:25); did you mean `simpleCB`?";
+    run.at(0.0, Event::Notice { text: warning.into() });
+    run.order(1.0, 1);
+    run.model.now = Duration::from_secs(2);
+    let before = resilience_tui::tui::fit::clipped();
+    let screen = render(&run.model, &View::new(3), 80, 24);
+    assert_eq!(resilience_tui::tui::fit::clipped(), before, "{screen}");
+    let banner = screen.lines().nth(2).unwrap();
+    assert!(
+        banner.contains("warning: circuit breaker policy `simpleCb` is not defined"),
+        "{screen}"
+    );
+    assert!(screen.contains("no breaker: policy `simpleCb` is not"), "{screen}");
+    assert!(screen.contains("mean `simpleCB`?"), "{screen}");
+    assert!(!screen.contains("no breaker yet"), "{screen}");
+    assert_snapshot!("mistyped_policy_80x24", screen);
 }

@@ -91,6 +91,10 @@ pub enum ResiliencyEvent {
         policy: String,
         /// Successes needed in half-open to close (the policy's `maxRequests`, 0 read as 1).
         max_requests: u32,
+        /// When it opens (the policy's `trip` expression), and how long it stays open before a probe may go.
+        trip: String,
+        #[serde(rename = "timeout_ms", serialize_with = "as_millis")]
+        timeout: Duration,
     },
     /// A breaker counted an attempt's result; `state` and `counts` are as they are now (after any transition).
     BreakerCounted {

@@ -300,11 +300,14 @@ impl Resiliency {
     /// A new breaker, announced to the observer so displays can show it before its first transition.
     fn new_breaker(&self, name: String, template: Arc<CircuitBreakerPolicy>) -> CircuitBreaker {
         let (policy, max_requests) = (template.summary(), template.max_requests.max(1));
+        let (trip, timeout) = (template.trip.to_string(), template.timeout);
         let breaker = CircuitBreaker::new(name, template, self.observer.clone());
         self.observer.on_event(ResiliencyEvent::BreakerCreated {
             breaker: breaker.name().clone(),
             policy,
             max_requests,
+            trip,
+            timeout,
         });
         breaker
     }

@@ -6,6 +6,7 @@
 //! background, so the screen never waits for them. q asks the lifecycle to end the run; the loop keeps
 //! drawing while the faults are cleared and ends when the event stream does.
 
+pub mod fit;
 pub mod keymap;
 pub mod model;
 mod panes;
@@ -106,6 +107,13 @@ impl Display for Tui {
             let height = self.options.viewport.map_or(OFFSCREEN_VIEWPORT.1, |(_, h)| h);
             let said = record::finish(cast, path, &summary, height);
             crate::lifecycle::eprintln_quietly(&said);
+        }
+        if cfg!(debug_assertions) && fit::clipped() > 0 {
+            // Every pane fits its text; a line cut at a pane's edge is a layout bug (the tmux tests look for this).
+            crate::lifecycle::eprintln_quietly(&format!(
+                "layout bug: {} lines were drawn wider than their pane",
+                fit::clipped()
+            ));
         }
         result.map(|()| ledger)
     }

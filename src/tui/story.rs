@@ -42,11 +42,20 @@ pub fn story(model: &Model) -> String {
         }
         (Some(_), _, None) => "Fault on: the next call will fail, and the policy will retry it.".to_string(),
         (None, _, Some(_)) => format!("Fault cleared. The next retry delivers {}.", order(waiting)),
-        (None, _, None) => match model.last_recovered {
-            Some((at, attempts)) if model.now.saturating_sub(at) < Duration::from_secs(20) => format!(
-                "Recovered after {attempts} attempts: the waiting order went through. Lost: {}.",
-                model.ledger.summary().lost
-            ),
+        (None, _, None) => match model.held.last_released {
+            Some(r) if model.now.saturating_sub(r.at) < Duration::from_secs(20) => {
+                let lost = match model.ledger.summary().lost {
+                    0 => "Nothing lost.".to_string(),
+                    n => format!("Lost: {n}."),
+                };
+                format!(
+                    "Order {} {} after {} and {} attempts. {lost}",
+                    r.order,
+                    r.outcome.word(),
+                    secs(r.waited),
+                    r.attempts
+                )
+            }
             _ => match model.faults.first() {
                 Some(f) => format!(
                     "Orders flow. Press {} to inject a fault and watch the policy work.",
@@ -56,26 +65,6 @@ pub fn story(model: &Model) -> String {
             },
         },
     }
-}
-
-/// `text` in at most `width` columns, cut after a whole word (with `…`), never inside one.
-pub fn fit_words(text: &str, width: usize) -> String {
-    if text.chars().count() <= width {
-        return text.to_string();
-    }
-    let mut out = String::new();
-    for word in text.split(' ') {
-        let next = if out.is_empty() {
-            word.to_string()
-        } else {
-            format!("{out} {word}")
-        };
-        if next.chars().count() + 1 > width {
-            break;
-        }
-        out = next;
-    }
-    out + "\u{2026}"
 }
 
 fn secs(d: Duration) -> String {
@@ -88,18 +77,4 @@ fn capitalized(s: &str) -> String {
         .next()
         .map(|c| c.to_uppercase().collect::<String>() + chars.as_str())
         .unwrap_or_default()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::fit_words;
-
-    #[test]
-    fn a_long_line_is_cut_after_a_whole_word() {
-        assert_eq!(
-            fit_words("Breaker OPEN: calls fail fast.", 80),
-            "Breaker OPEN: calls fail fast."
-        );
-        assert_eq!(fit_words("one two three four", 12), "one two\u{2026}");
-    }
 }

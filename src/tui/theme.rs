@@ -46,6 +46,8 @@ impl Theme {
             LineKind::Level(LogLevel::Warn) => self.fg(Color::Yellow),
             LineKind::Level(LogLevel::Error) => self.fg(Color::Red),
             LineKind::Level(_) => Style::new(),
+            LineKind::KeyBad(_) => self.fg(Color::Red).add_modifier(Modifier::BOLD),
+            LineKind::KeyGood(_) => self.fg(Color::Green).add_modifier(Modifier::BOLD),
             LineKind::Marker => self.fg(Color::Magenta).add_modifier(Modifier::BOLD),
         }
     }
@@ -60,6 +62,24 @@ impl Theme {
 
     pub fn fault_active(self) -> Style {
         self.fg(Color::Red).add_modifier(Modifier::BOLD)
+    }
+
+    /// A strip cell: the state's color; a fault interval shaded behind it.
+    pub fn strip_cell(self, s: BreakerState, fault: bool) -> Style {
+        let style = self.fg(match s {
+            BreakerState::Closed => Color::Green,
+            BreakerState::Open => Color::Red,
+            BreakerState::HalfOpen => Color::Yellow,
+        });
+        if fault && self.color {
+            style.bg(Color::DarkGray)
+        } else {
+            style
+        }
+    }
+
+    pub fn warning(self) -> Style {
+        self.fg(Color::Yellow).add_modifier(Modifier::BOLD)
     }
 
     pub fn dim(self) -> Style {

@@ -7,6 +7,7 @@ use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 
+use super::fit;
 use super::keymap::Binding;
 use super::model::Model;
 use super::panes;
@@ -56,22 +57,24 @@ pub fn draw(frame: &mut Frame, model: &Model, view: &View, keymap: &[Binding], e
         frame.render_widget(Paragraph::new(msg).wrap(Wrap { trim: true }), area);
         return;
     }
-    let faults_height = 2 + model.faults.len().max(1) as u16 + u16::from(model.container.is_some());
-    let bottom_height = (area.height / 3).clamp(8, 16);
-    let [header, story, orders, sidecar, bottom, faults, footer] = Layout::vertical([
+    let rows = Rows::for_area(area, model);
+    let [header, story, banner, orders, sidecar, bottom, faults, footer] = Layout::vertical([
         Constraint::Length(1),
         Constraint::Length(1),
-        Constraint::Fill(3),
-        Constraint::Fill(2),
-        Constraint::Length(bottom_height),
-        Constraint::Length(faults_height),
+        Constraint::Length(rows.banner),
+        Constraint::Length(rows.orders),
+        Constraint::Length(rows.sidecar),
+        Constraint::Length(rows.bottom),
+        Constraint::Length(rows.faults),
         Constraint::Length(1),
     ])
     .areas(area);
     header_line(frame, header, model, view, theme);
-    let text = super::story::fit_words(&super::story::story(model), story.width.saturating_sub(1) as usize);
-    let line = Line::styled(format!(" {text}"), theme.key());
-    frame.render_widget(Paragraph::new(line), story);
+    let text = fit::fit_words(&super::story::story(model), story.width.saturating_sub(1) as usize);
+    panes::lines_in(frame, vec![Line::styled(format!(" {text}"), theme.key())], story, None);
+    if rows.banner > 0 {
+        banner_line(frame, banner, model, theme);
+    }
     let columns = Layout::horizontal(vec![Constraint::Fill(1); model.orders.len().max(1)]).split(orders);
     for (i, (_, log)) in model.orders.iter().enumerate() {
         let filter = view.filters.get(i).and_then(|f| f.as_deref());
@@ -80,60 +83,119 @@ pub fn draw(frame: &mut Frame, model: &Model, view: &View, keymap: &[Binding], e
     }
     let s = model.orders.len();
     let filter = view.filters.get(s).and_then(|f| f.as_deref());
-    panes::log(
-        frame,
-        sidecar,
-        &model.sidecar,
-        view.focus == s,
-        view.scroll.get(s).copied().unwrap_or(0),
-        filter,
-        theme,
-    );
-    let [breakers, retries] =
-        Layout::horizontal([Constraint::Percentage(65), Constraint::Percentage(35)]).areas(bottom);
+    let scroll = view.scroll.get(s).copied().unwrap_or(0);
+    panes::log(frame, sidecar, &model.sidecar, view.focus == s, scroll, filter, theme);
+    // The held orders pane needs about 30 columns; the breakers' strips use the rest.
+    let held_width = (area.width * 2 / 5).clamp(30, 50);
+    let [breakers, held] = Layout::horizontal([Constraint::Fill(1), Constraint::Length(held_width)]).areas(bottom);
     panes::breakers(frame, breakers, model, theme);
-    panes::retries(frame, retries, model, theme);
+    panes::held(frame, held, model, theme);
     panes::faults(frame, faults, model, theme);
     footer_line(frame, footer, view, keymap, theme);
     if view.help {
-        help(frame, area, keymap, explain, theme);
+        help(frame, area, model, keymap, explain, theme);
     }
+}
+
+/// Rows given to each part of the screen. The faults pane and the banner take what they need; of the rest a
+/// third goes to the breakers and held orders (at least 4 lines), then the sidecar log (at least 4 lines, so
+/// open, half-open and closed stay on screen together at 80x24), and the order logs take what is left (at
+/// least 2 lines).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Rows {
+    banner: u16,
+    orders: u16,
+    sidecar: u16,
+    bottom: u16,
+    faults: u16,
+}
+
+impl Rows {
+    fn for_area(area: Rect, model: &Model) -> Self {
+        let errors = model.faults.iter().filter(|f| f.last_error.is_some()).count();
+        let fault_rows = (model.faults.len() + errors).max(1) + usize::from(model.container.is_some());
+        let faults = 2 + (fault_rows as u16).min(area.height / 6);
+        let banner = u16::from(!model.warnings.is_empty());
+        let rest = area.height.saturating_sub(3 + banner + faults);
+        let bottom = (rest * 34 / 100).max(6);
+        // Room for 4 lines: three of one row and the one that takes the most rows at this width (a line whose
+        // names cannot be elided enough wraps), so the pane is sized once and does not jump as lines arrive.
+        let width = area.width.saturating_sub(2) as usize;
+        let widest = model
+            .sidecar
+            .longest
+            .iter()
+            .map(|l| fit::log_rows(&l.variants(), width).len())
+            .max()
+            .unwrap_or(1) as u16;
+        let least = (2 + 3 + widest).min(rest.saturating_sub(bottom + 4)).max(6);
+        let sidecar = ((rest.saturating_sub(bottom)) * 55 / 100).max(least);
+        let orders = rest.saturating_sub(bottom + sidecar);
+        Self {
+            banner,
+            orders,
+            sidecar,
+            bottom,
+            faults,
+        }
+    }
+}
+
+/// The loader's warnings, above everything a learner might otherwise trust: the first one, and how many more.
+fn banner_line(frame: &mut Frame, area: Rect, model: &Model, theme: Theme) {
+    let first = model.warnings[0].trim_start_matches("warning: ");
+    let more = match model.warnings.len() {
+        1 => String::new(),
+        n => format!(" (+{} more: ? lists them)", n - 1),
+    };
+    let width = (area.width as usize).saturating_sub(fit::columns(&more) + 12);
+    let text = format!(" warning: {}{more}", fit::fit_words(first, width));
+    panes::lines_in(frame, vec![Line::styled(text, theme.warning())], area, None);
 }
 
 fn header_line(frame: &mut Frame, area: Rect, model: &Model, view: &View, theme: Theme) {
-    let clock = Span::raw(format!(" {:.1}s ", model.now.as_secs_f64()));
+    let width = area.width as usize;
+    let clock = format!(" {:.1}s ", model.now.as_secs_f64());
     if model.stopping {
         // While the run ends, the header says only that, and what it is doing: nothing else matters now.
+        let shutting = " SHUTTING DOWN (q: stop waiting) ";
         let doing = model.stopping_detail.as_deref().unwrap_or("clearing faults");
+        let room = width.saturating_sub(fit::columns(&clock) + fit::columns(shutting) + 1);
         let line = Line::from(vec![
-            clock,
-            Span::styled(" SHUTTING DOWN (q: stop waiting) ", theme.fault_active()),
-            Span::raw(format!(" {doing}")),
+            Span::raw(clock),
+            Span::styled(shutting, theme.fault_active()),
+            Span::raw(format!(" {}", fit::fit_words(doing, room))),
         ]);
-        frame.render_widget(Paragraph::new(line), area);
+        panes::lines_in(frame, vec![line], area, None);
         return;
     }
-    let mut spans = vec![
-        Span::styled(format!(" {} ", model.title), Style::new().add_modifier(Modifier::BOLD)),
-        clock,
-    ];
-    if let Some(behind) = view.frozen_behind {
-        spans.push(Span::styled(
-            format!(" FROZEN ({behind} new events) "),
-            theme.fault_active(),
-        ));
-    }
     let s = model.ledger.summary();
-    spans.push(Span::styled(
-        format!(
-            " orders: {} sent \u{b7} {} delivered \u{b7} {} failed ",
-            s.sent, s.delivered, s.failed
-        ),
-        theme.dim(),
-    ));
-    frame.render_widget(Paragraph::new(Line::from(spans)), area);
+    let counts = format!(
+        " orders: {} sent \u{b7} {} {} \u{b7} {} failed ",
+        s.sent, s.delivered, model.delivered_word, s.failed
+    );
+    let frozen = view
+        .frozen_behind
+        .map(|behind| format!(" FROZEN ({behind} new events) "))
+        .unwrap_or_default();
+    // The title is what a learner needs least here (it is on the help screen): it gives way first.
+    let others = fit::columns(&clock) + fit::columns(&frozen) + fit::columns(&counts);
+    let title = format!(" {} ", model.title);
+    let title = if fit::columns(&title) + others <= width {
+        title
+    } else {
+        String::new()
+    };
+    let line = Line::from(vec![
+        Span::styled(title, Style::new().add_modifier(Modifier::BOLD)),
+        Span::raw(clock),
+        Span::styled(frozen, theme.fault_active()),
+        Span::styled(counts, theme.dim()),
+    ]);
+    panes::lines_in(frame, vec![line], area, None);
 }
 
+/// The key hints, each binding whole: the ones that do not fit are on the help screen (`?`).
 fn footer_line(frame: &mut Frame, area: Rect, view: &View, keymap: &[Binding], theme: Theme) {
     let line = match &view.editing {
         Some(text) => Line::from(vec![
@@ -141,23 +203,26 @@ fn footer_line(frame: &mut Frame, area: Rect, view: &View, keymap: &[Binding], t
             Span::raw(format!("{text}_")),
             Span::styled("  (enter applies, esc cancels, empty clears)", theme.dim()),
         ]),
-        None => Line::from(
-            keymap
-                .iter()
-                .filter(|b| b.footer)
-                .flat_map(|b| {
-                    [
-                        Span::styled(format!(" {}", b.label), theme.key()),
-                        Span::raw(format!(" {} ", b.help)),
-                    ]
-                })
-                .collect::<Vec<_>>(),
-        ),
+        None => {
+            let mut spans = Vec::new();
+            let mut used = 0;
+            for b in keymap.iter().filter(|b| b.footer) {
+                let (label, help) = (format!(" {}", b.label), format!(" {} ", b.help));
+                let cost = fit::columns(&label) + fit::columns(&help);
+                if used + cost > area.width as usize {
+                    break;
+                }
+                used += cost;
+                spans.push(Span::styled(label, theme.key()));
+                spans.push(Span::raw(help));
+            }
+            Line::from(spans)
+        }
     };
-    frame.render_widget(Paragraph::new(line), area);
+    panes::lines_in(frame, vec![line], area, None);
 }
 
-fn help(frame: &mut Frame, area: Rect, keymap: &[Binding], explain: &str, theme: Theme) {
+fn help(frame: &mut Frame, area: Rect, model: &Model, keymap: &[Binding], explain: &str, theme: Theme) {
     let width = area.width.min(76);
     let mut lines: Vec<Line> = keymap
         .iter()
@@ -171,6 +236,11 @@ fn help(frame: &mut Frame, area: Rect, keymap: &[Binding], explain: &str, theme:
     lines.push(Line::raw(""));
     lines.push(Line::styled("What to watch", Style::new().add_modifier(Modifier::BOLD)));
     lines.push(Line::raw(explain.to_string()));
+    if !model.warnings.is_empty() {
+        lines.push(Line::raw(""));
+        lines.push(Line::styled("Warnings about the resources", theme.warning()));
+        lines.extend(model.warnings.iter().map(|w| Line::raw(w.clone())));
+    }
     let height = (lines.len() as u16 + 6).min(area.height);
     let rect = Rect {
         x: area.x + (area.width - width) / 2,

@@ -4,75 +4,27 @@
 //! half-open, so a display that polled would change what it displays. Everything here comes from the event
 //! stream, and memory stays bounded (every log is a ring buffer).
 
+mod breaker;
+mod held;
+mod log;
+
 use std::collections::{BTreeMap, VecDeque};
 use std::time::Duration;
 
+pub use breaker::{BreakerView, Cell, TRANSITION_CAPACITY, Transition};
+pub use held::{HeldOrders, Outcome, Released};
+pub use log::{LOG_CAPACITY, LineKind, Log, LogLine};
+
 use crate::event::{AppEvent, ContainerState, Event, FaultChange, FaultEvent, Stamped};
 use crate::resiliency::events::LogLevel;
-use crate::resiliency::trip::Counts;
 use crate::resiliency::{BreakerState, ResiliencyEvent};
 use crate::scenario::Scenario;
 use crate::summary::Ledger;
 
-/// How many lines each log keeps.
-pub const LOG_CAPACITY: usize = 2000;
-/// How many transitions each breaker keeps.
-pub const TRANSITION_CAPACITY: usize = 50;
-/// Seconds of retry history for the sparkline.
+/// Seconds of retry history for the chart.
 pub const SPARK_SECONDS: usize = 60;
-
-/// What a log line is, for its color.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LineKind {
-    Ok,
-    Failed,
-    Info,
-    Level(LogLevel),
-    Marker,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LogLine {
-    pub at: Duration,
-    pub text: String,
-    pub kind: LineKind,
-}
-
-/// A bounded log.
-#[derive(Debug, Clone, Default)]
-pub struct Log {
-    pub title: String,
-    pub lines: VecDeque<LogLine>,
-}
-
-impl Log {
-    fn push(&mut self, at: Duration, text: String, kind: LineKind) {
-        if self.lines.len() == LOG_CAPACITY {
-            self.lines.pop_front();
-        }
-        self.lines.push_back(LogLine { at, text, kind });
-    }
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct Transition {
-    pub at: Duration,
-    pub from: BreakerState,
-    pub to: BreakerState,
-    pub counts: Counts,
-}
-
-#[derive(Debug, Clone)]
-pub struct BreakerView {
-    pub name: String,
-    pub policy: String,
-    /// Successes needed in half-open to close.
-    pub max_requests: u32,
-    pub state: BreakerState,
-    pub since: Duration,
-    pub counts: Counts,
-    pub transitions: VecDeque<Transition>,
-}
+/// How many fault intervals are kept for the breaker strips.
+pub const FAULT_SPAN_CAPACITY: usize = 64;
 
 #[derive(Debug, Clone, Default)]
 pub struct RetryView {
@@ -119,24 +71,26 @@ pub struct Model {
     pub stopping: bool,
     /// What the shutdown is doing now (`clearing: docker start dapr_redis…`).
     pub stopping_detail: Option<String>,
-    /// The last request that recovered after retries: when, and after how many attempts (Dapr's count).
-    pub last_recovered: Option<(Duration, u32)>,
+    /// Orders waiting for their answer, and the last one let through after retries.
+    pub held: HeldOrders,
+    /// When faults were on (end None: still on), for the breaker strips.
+    pub fault_spans: VecDeque<(Duration, Option<Duration>)>,
+    /// The loader's warnings about the resources in use, for the banner and the help overlay.
+    pub warnings: Vec<String>,
+    /// What a good end for an order is called: `delivered`, or `saved` in state-management.
+    pub delivered_word: &'static str,
 }
 
 impl Model {
     pub fn new(scenario: &Scenario) -> Self {
+        let saves = scenario
+            .apps
+            .iter()
+            .any(|a| matches!(a, crate::scenario::AppSpec::StateOrderProcessor { .. }));
         let orders = scenario
             .apps
             .iter()
-            .map(|a| {
-                (
-                    a.app_id().to_string(),
-                    Log {
-                        title: a.app_id().to_string(),
-                        ..Log::default()
-                    },
-                )
-            })
+            .map(|a| (a.app_id().to_string(), Log::titled(a.app_id())))
             .collect();
         let faults = scenario
             .faults
@@ -155,10 +109,7 @@ impl Model {
             title: scenario.title.clone(),
             now: Duration::ZERO,
             orders,
-            sidecar: Log {
-                title: "sidecar resiliency log".into(),
-                ..Log::default()
-            },
+            sidecar: Log::titled("sidecar resiliency log"),
             retries: BTreeMap::new(),
             breakers: BTreeMap::new(),
             faults,
@@ -167,7 +118,10 @@ impl Model {
             container: None,
             stopping: false,
             stopping_detail: None,
-            last_recovered: None,
+            held: HeldOrders::default(),
+            fault_spans: VecDeque::new(),
+            warnings: Vec::new(),
+            delivered_word: if saves { "saved" } else { "delivered" },
         }
     }
 
@@ -179,7 +133,13 @@ impl Model {
             Event::App { app, event } => self.apply_app(e.at, app, event, &e.event),
             Event::Resiliency { event, .. } => self.apply_resiliency(e.at, event),
             Event::Fault(f) => self.apply_fault(e.at, f, &e.event),
-            Event::Notice { text } => self.sidecar.push(e.at, text.clone(), LineKind::Info),
+            Event::Notice { text } => {
+                // The lifecycle words the loader's warnings `warning: …` (lifecycle/start.rs).
+                if text.starts_with("warning: ") && self.warnings.len() < 100 {
+                    self.warnings.push(text.clone());
+                }
+                self.sidecar.push(e.at, text.clone(), LineKind::Info)
+            }
             Event::Container { name, state } => self.container = Some((name.clone(), *state)),
             Event::ShuttingDown { .. } => {
                 let text = e.event.text().unwrap_or_default();
@@ -190,6 +150,13 @@ impl Model {
     }
 
     fn apply_app(&mut self, at: Duration, app: &str, event: &AppEvent, whole: &Event) {
+        match event {
+            AppEvent::OrderSent { order_id } => self.held.sent(*order_id, at),
+            AppEvent::OrderPassed { order_id } => self.held.answered(*order_id, at, Outcome::Delivered),
+            AppEvent::OrderSaved { order_id } => self.held.answered(*order_id, at, Outcome::Saved),
+            AppEvent::OrderFailed { order_id, .. } => self.held.answered(*order_id, at, Outcome::Failed),
+            _ => {}
+        }
         let kind = match event {
             AppEvent::OrderSent { .. } => return,
             AppEvent::OrderPassed { .. }
@@ -205,23 +172,39 @@ impl Model {
     }
 
     fn apply_resiliency(&mut self, at: Duration, event: &ResiliencyEvent) {
+        let kind = |level| match event {
+            ResiliencyEvent::BreakerStateChanged {
+                to: BreakerState::Open, ..
+            } => LineKind::KeyBad(level),
+            ResiliencyEvent::BreakerStateChanged {
+                to: BreakerState::Closed,
+                ..
+            }
+            | ResiliencyEvent::Recovered { .. } => LineKind::KeyGood(level),
+            _ => LineKind::Level(level),
+        };
         for line in event.dapr_logs().into_iter().filter(|l| l.level > LogLevel::Debug) {
             let text = format!("{}[{:04}] {}", line.level.tty_prefix(), at.as_secs(), line.message);
-            self.sidecar.push(at, text, LineKind::Level(line.level));
+            self.sidecar.push(at, text, kind(line.level));
         }
         match event {
             ResiliencyEvent::BreakerCreated {
                 breaker,
                 policy,
                 max_requests,
+                trip,
+                timeout,
             } => {
                 self.breakers.entry(breaker.to_string()).or_insert_with(|| BreakerView {
                     name: breaker.to_string(),
                     policy: policy.clone(),
+                    trip: trip.clone(),
+                    timeout: *timeout,
                     max_requests: *max_requests,
+                    created: at,
                     state: BreakerState::Closed,
                     since: at,
-                    counts: Counts::default(),
+                    counts: Default::default(),
                     transitions: VecDeque::new(),
                 });
             }
@@ -238,18 +221,7 @@ impl Model {
                 counts,
             } => {
                 if let Some(b) = self.breakers.get_mut(&**breaker) {
-                    b.state = *to;
-                    b.since = at;
-                    b.counts = Counts::default();
-                    if b.transitions.len() == TRANSITION_CAPACITY {
-                        b.transitions.pop_front();
-                    }
-                    b.transitions.push_back(Transition {
-                        at,
-                        from: *from,
-                        to: *to,
-                        counts: *counts,
-                    });
+                    b.transition(at, *from, *to, *counts);
                 }
             }
             ResiliencyEvent::AttemptStarted { operation, attempt } => {
@@ -259,7 +231,6 @@ impl Model {
                 r.next_attempt_at = None;
             }
             ResiliencyEvent::Retrying { operation, .. } => self.retry(operation, at).in_retry += 1,
-            ResiliencyEvent::Recovered { attempts, .. } => self.last_recovered = Some((at, *attempts)),
             ResiliencyEvent::RetryScheduled { operation, wait, .. } => {
                 let r = self.retry(operation, at);
                 r.retries += 1;
@@ -271,6 +242,7 @@ impl Model {
             ResiliencyEvent::Finished {
                 operation, attempts, ..
             } => {
+                self.held.finished(*attempts);
                 let r = self.retry(operation, at);
                 if *attempts > 1 {
                     r.in_retry = r.in_retry.saturating_sub(1);
@@ -310,7 +282,8 @@ impl Model {
             }
             return;
         }
-        let (name, marker) = match f {
+        let t = format!("{:.1}s", at.as_secs_f64());
+        let (marker, short) = match f {
             FaultEvent::Injected { fault, description } => {
                 if let Some(v) = self.faults.iter_mut().find(|v| &v.name == fault) {
                     v.injected_since = Some(at);
@@ -319,8 +292,8 @@ impl Model {
                     v.last_error = None;
                 }
                 (
-                    fault,
-                    format!("---- {:.1}s fault injected: {fault} ----", at.as_secs_f64()),
+                    format!("---- {t} fault injected: {fault} ----"),
+                    Some(format!("{t} injected: {fault}")),
                 )
             }
             FaultEvent::Cleared { fault, .. } => {
@@ -329,8 +302,8 @@ impl Model {
                     v.pending = None;
                 }
                 (
-                    fault,
-                    format!("---- {:.1}s fault cleared: {fault} ----", at.as_secs_f64()),
+                    format!("---- {t} fault cleared: {fault} ----"),
+                    Some(format!("{t} cleared: {fault}")),
                 )
             }
             FaultEvent::Changing { .. } => return,
@@ -339,15 +312,37 @@ impl Model {
                     v.pending = None;
                     v.last_error = Some(error.clone());
                 }
-                (fault, whole.text().unwrap_or_default())
+                (whole.text().unwrap_or_default(), None)
             }
         };
-        let _ = name;
+        self.note_fault_span(at);
         // A marker line in every log, so the moment of the fault is visible wherever the learner looks.
+        let line = LogLine {
+            at,
+            text: marker,
+            short,
+            kind: LineKind::Marker,
+        };
         for (_, log) in &mut self.orders {
-            log.push(at, marker.clone(), LineKind::Marker);
+            log.push_line(line.clone());
         }
-        self.sidecar.push(at, marker, LineKind::Marker);
+        self.sidecar.push_line(line);
+    }
+
+    /// Opens a fault interval when the first fault goes on, closes it when the last one is cleared.
+    fn note_fault_span(&mut self, at: Duration) {
+        let any_on = self.faults.iter().any(|f| f.injected_since.is_some());
+        match self.fault_spans.back_mut() {
+            Some((_, end @ None)) if !any_on => *end = Some(at),
+            Some((_, None)) => {}
+            _ if any_on => {
+                if self.fault_spans.len() == FAULT_SPAN_CAPACITY {
+                    self.fault_spans.pop_front();
+                }
+                self.fault_spans.push_back((at, None));
+            }
+            _ => {}
+        }
     }
 
     /// Marks a fault as being changed (before the change is confirmed by its event).

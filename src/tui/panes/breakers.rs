@@ -1,0 +1,226 @@
+//! The circuit breakers pane: per breaker, its state and what comes next, a strip of its recent history with
+//! every half-open probe marked, its live counts, its transitions and policy, as many as fit.
+
+use std::time::Duration;
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::style::{Modifier, Style};
+use ratatui::text::{Line, Span};
+
+use super::{block, secs};
+use crate::resiliency::BreakerState;
+use crate::tui::fit;
+use crate::tui::model::{BreakerView, Cell, Model};
+use crate::tui::theme::Theme;
+
+/// Seconds per strip cell.
+const STRIP_STEP: Duration = Duration::from_secs(1);
+
+fn state_word(s: BreakerState) -> &'static str {
+    match s {
+        BreakerState::Closed => "CLOSED",
+        BreakerState::Open => "OPEN",
+        BreakerState::HalfOpen => "HALF-OPEN",
+    }
+}
+
+/// A line and how much it is worth keeping (0 first) when the pane is short.
+type Ranked = (u8, Line<'static>);
+
+/// `NAME  OPEN 2.0s · probe in 3.0s`: the name gives way first, then what comes next.
+fn head(b: &BreakerView, model: &Model, width: usize, theme: Theme) -> Line<'static> {
+    let state = state_word(b.state);
+    let time = format!(" {}", secs(model.now.saturating_sub(b.since)));
+    let next = match b.state {
+        BreakerState::Closed => format!(" \u{b7} opens when {}", b.trip),
+        BreakerState::HalfOpen => " \u{b7} a probe is deciding".to_string(),
+        BreakerState::Open => {
+            let next_call = model.retries.values().filter_map(|r| r.next_attempt_at).min();
+            match b.next_probe(next_call).map(|at| at.saturating_sub(model.now)) {
+                Some(wait) if !wait.is_zero() => format!(" \u{b7} probe in {}", secs(wait)),
+                _ => " \u{b7} probe on the next call".to_string(),
+            }
+        }
+    };
+    // What comes next matters more than the whole name: the name is elided first, then `next` is dropped.
+    let fixed = fit::columns(state) + fit::columns(&time) + 2;
+    let next = if fixed + fit::columns(&next) + 9 <= width {
+        next
+    } else {
+        String::new()
+    };
+    let name = fit::elide_middle(&b.name, width.saturating_sub(fixed + fit::columns(&next)).max(9));
+    Line::from(vec![
+        Span::styled(name, Style::new().add_modifier(Modifier::BOLD)),
+        Span::raw("  "),
+        Span::styled(state, theme.breaker(b.state)),
+        Span::raw(time),
+        Span::raw(next),
+    ])
+}
+
+/// `last 30s ─────███◆████◆██`: one cell a second, probes as `◆`, faults shaded behind.
+fn strip(b: &BreakerView, model: &Model, width: usize, theme: Theme) -> Line<'static> {
+    let cells = width.saturating_sub(11).clamp(4, 120);
+    let faults: Vec<_> = model.fault_spans.iter().copied().collect();
+    let label = format!(" last {cells}s ");
+    let room = width.saturating_sub(fit::columns(&label));
+    let cells = room.clamp(4, 120);
+    // Right-aligned, so the strip always ends at the pane's edge: now.
+    let mut spans = vec![Span::styled(label + &" ".repeat(room - cells.min(room)), theme.dim())];
+    for Cell { state, probe, fault } in b.strip(model.now, cells, STRIP_STEP, &faults) {
+        let (glyph, style) = match (probe, state) {
+            (_, None) => (" ", Style::new()),
+            (true, Some(_)) => ("\u{25c6}", theme.strip_cell(BreakerState::HalfOpen, fault)),
+            (false, Some(s @ BreakerState::Closed)) => ("\u{2500}", theme.strip_cell(s, fault)),
+            (false, Some(s)) => ("\u{2588}", theme.strip_cell(s, fault)),
+        };
+        spans.push(Span::styled(glyph, style));
+    }
+    Line::from(spans)
+}
+
+fn counts(b: &BreakerView, width: usize, theme: Theme) -> Line<'static> {
+    let c = b.counts;
+    // gobreaker starts a new generation, with zeroed counts, on every state change (gobreaker.go,
+    // toNewGeneration): said once the breaker has changed state, before the less telling counts.
+    let note = if b.transitions.is_empty() {
+        ""
+    } else {
+        " (reset on state change)"
+    };
+    let parts: Vec<String> = match b.state {
+        BreakerState::HalfOpen => vec![
+            format!(
+                " consecutiveSuccesses {} of {} needed",
+                c.consecutive_successes, b.max_requests
+            ),
+            format!(" \u{b7} requests {}", c.requests),
+        ],
+        _ => vec![
+            format!(" consecutiveFailures {}", c.consecutive_failures),
+            format!(" \u{b7} totalFailures {}", c.total_failures),
+            format!(" \u{b7} requests {}", c.requests),
+        ],
+    };
+    let first = fit::fit_words(&parts[0], width);
+    let note = if fit::columns(&first) + fit::columns(note) <= width {
+        note
+    } else {
+        ""
+    };
+    let mut rest = String::new();
+    for part in &parts[1..] {
+        if fit::columns(&first) + fit::columns(note) + fit::columns(&rest) + fit::columns(part) <= width {
+            rest.push_str(part);
+        }
+    }
+    Line::from(vec![Span::raw(first + &rest), Span::styled(note, theme.dim())])
+}
+
+fn transitions(b: &BreakerView, width: usize, theme: Theme) -> Vec<Line<'static>> {
+    b.transitions
+        .iter()
+        .rev()
+        .map(|t| {
+            let why = match t.to {
+                BreakerState::Open if t.from == BreakerState::Closed => {
+                    format!(" after {} consecutive failures", t.counts.consecutive_failures)
+                }
+                BreakerState::Open => " (the probe failed)".to_string(),
+                BreakerState::HalfOpen => " (timeout passed: one call may probe)".to_string(),
+                BreakerState::Closed => " (the probe succeeded)".to_string(),
+            };
+            let at = format!(" {:>6} ", secs(t.at));
+            let fixed = fit::columns(&at) + state_word(t.from).len() + 4 + state_word(t.to).len();
+            let short = why.replace(" consecutive", "");
+            let why = [why, short]
+                .into_iter()
+                .find(|w| fixed + fit::columns(w) <= width)
+                .unwrap_or_default();
+            Line::from(vec![
+                Span::raw(at),
+                Span::styled(state_word(t.from), theme.breaker(t.from)),
+                Span::raw(" -> "),
+                Span::styled(state_word(t.to), theme.breaker(t.to)),
+                Span::styled(why, theme.dim()),
+            ])
+        })
+        .collect()
+}
+
+/// One breaker's lines in display order, each ranked: state, strip, counts, latest transition, policy, the rest.
+fn breaker_lines(b: &BreakerView, model: &Model, width: usize, theme: Theme) -> Vec<Ranked> {
+    let policy = fit::fit_words(&format!(" {}", b.policy), width);
+    let mut lines = vec![
+        (0, head(b, model, width, theme)),
+        (1, strip(b, model, width, theme)),
+        (2, counts(b, width, theme)),
+        (4, Line::styled(policy, theme.dim())),
+    ];
+    for (i, t) in transitions(b, width, theme).into_iter().enumerate() {
+        lines.push((if i == 0 { 3 } else { 5 }, t));
+    }
+    lines
+}
+
+/// Keeps the best-ranked lines that fit in `height`, in display order.
+fn keep_best(lines: Vec<Ranked>, height: usize) -> Vec<Line<'static>> {
+    let mut ranks: Vec<(u8, usize)> = lines.iter().enumerate().map(|(i, (r, _))| (*r, i)).collect();
+    ranks.sort();
+    let mut keep: Vec<usize> = ranks.into_iter().take(height).map(|(_, i)| i).collect();
+    keep.sort_unstable();
+    let mut lines: Vec<Option<Line>> = lines.into_iter().map(|(_, l)| Some(l)).collect();
+    keep.into_iter().filter_map(|i| lines[i].take()).collect()
+}
+
+/// Why there is no breaker to show: none made yet, or the target names a policy that does not exist.
+fn no_breaker(model: &Model, width: usize, theme: Theme) -> Vec<Line<'static>> {
+    let missing = model.warnings.iter().find(|w| w.contains("circuit breaker policy `"));
+    let text = match missing {
+        // `warning: circuit breaker policy `X` is not defined, so Dapr … here (file:line:col); did you mean …`
+        // (resources/mod.rs), said shorter: the banner above has it whole.
+        Some(w) => {
+            let what = w
+                .split(", so Dapr")
+                .next()
+                .unwrap_or(w)
+                .trim_start_matches("warning: circuit breaker ");
+            let (_, rest) = w.split_once(" here").unwrap_or(("", ""));
+            format!("no breaker: {what}{rest}")
+        }
+        None => "no breaker yet: one is made on the first call to its target".to_string(),
+    };
+    let style = if missing.is_some() {
+        theme.warning()
+    } else {
+        theme.dim()
+    };
+    fit::wrap_words(&text, width)
+        .into_iter()
+        .map(|row| Line::styled(row, style))
+        .collect()
+}
+
+pub fn breakers(frame: &mut Frame, area: Rect, model: &Model, theme: Theme) {
+    let width = area.width.saturating_sub(2) as usize;
+    let height = area.height.saturating_sub(2) as usize;
+    let count = model.breakers.len();
+    let mut lines = Vec::new();
+    // Each breaker gets an equal share of the rows (at least its state line); what does not fit is counted.
+    let share = height.checked_div(count).unwrap_or(0).max(1);
+    let shown = (height / share).min(count);
+    for b in model.breakers.values().take(shown) {
+        lines.extend(keep_best(breaker_lines(b, model, width, theme), share));
+    }
+    if shown < count {
+        lines.truncate(height.saturating_sub(1));
+        lines.push(Line::styled(format!("+{} more breakers", count - shown), theme.dim()));
+    }
+    if count == 0 {
+        lines = no_breaker(model, width, theme);
+    }
+    let title = " circuit breakers ".to_string();
+    super::lines_in(frame, lines, area, Some(block(title, false, theme)));
+}

@@ -1,0 +1,88 @@
+//! The faults pane: one row per fault (its key, whether it is on and since when, what it does), the Docker
+//! container's state when a fault acts on one. Each row fits its line: the description is cut after a whole
+//! word, and the reminder of the key folds away first.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+
+use super::{block, secs};
+use crate::event::ContainerState;
+use crate::tui::fit;
+use crate::tui::model::{FaultView, Model};
+use crate::tui::theme::Theme;
+
+fn fault_line(f: &FaultView, model: &Model, width: usize, theme: Theme) -> Line<'static> {
+    let key = format!("[{}] ", f.key);
+    let name = format!("{}: ", f.name);
+    let (state, style, rest) = match (f.pending, f.injected_since) {
+        (Some(what), _) => (format!("{what}\u{2026}"), theme.fault_active(), Vec::new()),
+        (None, Some(since)) => (
+            format!("INJECTED {}", secs(model.now.saturating_sub(since))),
+            theme.fault_active(),
+            vec![
+                (format!(" \u{b7} {}", f.description), true),
+                (" \u{b7} c clears".to_string(), false),
+            ],
+        ),
+        (None, None) => (
+            "off".to_string(),
+            theme.dim(),
+            vec![
+                (format!(" \u{b7} press {} to inject", f.key), false),
+                (format!(" \u{b7} {}", f.explain), false),
+            ],
+        ),
+    };
+    let fixed = fit::columns(&key) + fit::columns(&name) + fit::columns(&state);
+    let mut tail = String::new();
+    for (part, may_cut) in &rest {
+        let room = width.saturating_sub(fixed + fit::columns(&tail));
+        // A description may be cut after a whole word; the other parts come whole or not at all.
+        let part = if *may_cut {
+            fit::fit_words(part, room)
+        } else {
+            part.clone()
+        };
+        if fit::columns(&part) > room || part.trim_matches(['\u{b7}', ' ', '\u{2026}']).len() <= 1 {
+            continue;
+        }
+        tail.push_str(&part);
+        if part.ends_with('\u{2026}') {
+            break; // a cut description is the last thing on its row
+        }
+    }
+    Line::from(vec![
+        Span::styled(key, theme.key()),
+        Span::raw(name),
+        Span::styled(state, style),
+        Span::raw(tail),
+    ])
+}
+
+pub fn faults(frame: &mut Frame, area: Rect, model: &Model, theme: Theme) {
+    let width = area.width.saturating_sub(2) as usize;
+    let mut lines = Vec::new();
+    for f in &model.faults {
+        lines.push(fault_line(f, model, width, theme));
+        if let Some(e) = &f.last_error {
+            let text = fit::fit_words(&format!("    last change failed: {e}"), width);
+            lines.push(Line::styled(text, theme.fault_active()));
+        }
+    }
+    if let Some((name, state)) = &model.container {
+        let style = if *state == ContainerState::Running {
+            theme.dim()
+        } else {
+            theme.fault_active()
+        };
+        lines.push(Line::from(vec![
+            Span::raw("    container "),
+            Span::styled(format!("{name}: {state}"), style),
+        ]));
+    }
+    if lines.is_empty() {
+        lines.push(Line::styled("this scenario has no faults", theme.dim()));
+    }
+    super::lines_in(frame, lines, area, Some(block(" faults ".into(), false, theme)));
+}

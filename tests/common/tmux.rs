@@ -32,7 +32,12 @@ impl Session {
 
     /// Waits until the screen satisfies `ok`, or fails with the last screen.
     pub fn wait_for(&self, what: &str, ok: impl Fn(&str) -> bool) -> String {
-        let deadline = Instant::now() + Duration::from_secs(15);
+        self.wait_up_to(15, what, ok)
+    }
+
+    /// [`Session::wait_for`] with a longer bound, for a story told at the quickstart's own pace (5s retries).
+    pub fn wait_up_to(&self, secs: u64, what: &str, ok: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + Duration::from_secs(secs);
         loop {
             let screen = self.screen();
             if ok(&screen) {

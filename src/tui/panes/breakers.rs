@@ -124,18 +124,22 @@ fn transitions(b: &BreakerView, width: usize, theme: Theme) -> Vec<Line<'static>
         .iter()
         .rev()
         .map(|t| {
-            let why = match t.to {
+            // Each reason in two lengths: the shorter one when the pane is narrow.
+            let why: [String; 2] = match t.to {
                 BreakerState::Open if t.from == BreakerState::Closed => {
-                    format!(" after {} consecutive failures", t.counts.consecutive_failures)
+                    let n = t.counts.consecutive_failures;
+                    [
+                        format!(" after {n} consecutive failures"),
+                        format!(" after {n} failures"),
+                    ]
                 }
-                BreakerState::Open => " (the probe failed)".to_string(),
-                BreakerState::HalfOpen => " (timeout passed: one call may probe)".to_string(),
-                BreakerState::Closed => " (the probe succeeded)".to_string(),
+                BreakerState::Open => [" (the probe failed)".into(), " (probe failed)".into()],
+                BreakerState::HalfOpen => [" (timeout passed: one call may probe)".into(), " (may probe)".into()],
+                BreakerState::Closed => [" (the probe succeeded)".into(), " (probe passed)".into()],
             };
             let at = format!(" {:>6} ", secs(t.at));
             let fixed = fit::columns(&at) + state_word(t.from).len() + 4 + state_word(t.to).len();
-            let short = why.replace(" consecutive", "");
-            let why = [why, short]
+            let why = why
                 .into_iter()
                 .find(|w| fixed + fit::columns(w) <= width)
                 .unwrap_or_default();

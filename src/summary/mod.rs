@@ -1,21 +1,27 @@
-//! The end-of-run summary: every order accounted for, retries, and each breaker's story.
+//! The end-of-run summary: every order accounted for, retries, the longest wait, the faults, and each
+//! breaker's story.
 //!
 //! [`Ledger`] watches the event stream. An order is *lost* when checkout was told it passed but
-//! order-processor never saw it, and *duplicated* when order-processor saw it more than once.
+//! order-processor never saw it, and *duplicated* when order-processor saw it more than once. What it keeps
+//! does not grow with the run, but for one small entry per order (to tell lost and duplicated ones apart).
+
+mod breaker;
+mod faults;
+#[cfg(test)]
+mod tests;
+mod text;
 
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::json;
 
-use crate::event::{AppEvent, Event, Stamped};
-use crate::resiliency::{BreakerState, ResiliencyEvent};
+use crate::event::{AppEvent, Event, FaultEvent, Stamped};
+use crate::resiliency::ResiliencyEvent;
 
-#[derive(Debug, Default, Clone)]
-struct BreakerHistory {
-    transitions: Vec<(Duration, BreakerState, BreakerState)>,
-}
+use breaker::BreakerHistory;
+use faults::Faults;
 
 /// What the stream said about one order.
 #[derive(Debug, Default, Clone, Copy)]
@@ -26,6 +32,8 @@ struct Order {
     saved: bool,
     failed: bool,
     received: u32,
+    /// When it was first sent, to time its wait for an answer.
+    sent_at: Option<Duration>,
 }
 
 impl Order {
@@ -36,10 +44,14 @@ impl Order {
         self.passed && self.received == 0 && (!self.saved || self.failed)
     }
 
+    /// Sent, and not answered yet (passed, saved or failed).
+    fn unanswered(&self) -> bool {
+        self.sent && !self.passed && !self.failed
+    }
+
     fn in_flight(&self) -> bool {
-        let unanswered = !self.passed && !self.failed;
         let unverified = self.saved && self.received == 0 && !self.failed;
-        self.sent && (unanswered || unverified)
+        self.unanswered() || (self.sent && unverified)
     }
 
     /// This order's share of each count of the summary.
@@ -64,6 +76,13 @@ pub struct Ledger {
     tally: [usize; 6],
     retries: u64,
     breakers: BTreeMap<String, BreakerHistory>,
+    faults: Faults,
+    /// The answered order that waited longest for its answer.
+    longest_wait: Option<Wait>,
+    /// Each app's last order event, to pair a sidecar's `Recovered` with its order (see [`Ledger::recovered`]).
+    last_order: BTreeMap<Arc<str>, LastOrder>,
+    /// A `Recovered` (order id, attempts) that came before its order's answer.
+    early_recovery: Option<(u64, u32)>,
     last_at: Duration,
     /// When the run began to shut down.
     ended_at: Option<Duration>,
@@ -86,37 +105,119 @@ pub struct Summary {
     pub retries: u64,
 }
 
+/// An app's last order event.
+#[derive(Debug, Clone, Copy)]
+enum LastOrder {
+    Sent(u64),
+    /// Passed, saved or failed.
+    Answered(u64),
+    /// Received or read back.
+    Other,
+}
+
+/// How long an order waited between being sent and its answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Wait {
+    pub order_id: u64,
+    pub waited: Duration,
+    /// The attempts Dapr counted for it, when it was retried (paired with its sidecar's `Recovered`).
+    pub attempts: Option<u32>,
+    /// Its answer was a failure.
+    pub failed: bool,
+}
+
 impl Ledger {
     pub fn record(&mut self, e: &Stamped) {
         self.last_at = self.last_at.max(e.at);
         match &e.event {
-            Event::App { event, .. } => match event {
-                AppEvent::OrderSent { order_id } => self.update(*order_id, |o| o.sent = true),
-                AppEvent::OrderPassed { order_id } => self.update(*order_id, |o| o.passed = true),
-                AppEvent::OrderSaved { order_id } => self.update(*order_id, |o| {
-                    o.passed = true;
-                    o.saved = true;
-                }),
-                AppEvent::OrderFailed { order_id, .. } => self.update(*order_id, |o| o.failed = true),
-                AppEvent::OrderReceived { order_id } | AppEvent::OrderRead { order_id } => {
-                    self.update(*order_id, |o| o.received += 1)
-                }
-                _ => {}
-            },
-            Event::Resiliency { event, .. } => match event {
+            Event::App { app, event } => self.record_app(app, event, e.at),
+            Event::Resiliency { app_id, event } => match event {
                 ResiliencyEvent::RetryScheduled { .. } => self.retries += 1,
+                ResiliencyEvent::Recovered { attempts, .. } => self.recovered(app_id, *attempts),
                 ResiliencyEvent::BreakerStateChanged { breaker, from, to, .. } => self
                     .breakers
                     .entry(breaker.to_string())
                     .or_default()
-                    .transitions
-                    .push((e.at, *from, *to)),
+                    .record(e.at, *from, *to),
                 _ => {}
             },
+            Event::Fault(FaultEvent::Injected { fault, .. }) => self.faults.injected(fault, e.at),
+            Event::Fault(FaultEvent::Cleared { fault, .. }) => self.faults.cleared(fault, e.at),
             Event::ShuttingDown { .. } => {
                 self.ended_at.get_or_insert(e.at);
             }
             Event::Fault(_) | Event::Notice { .. } | Event::Container { .. } => {}
+        }
+    }
+
+    fn record_app(&mut self, app: &Arc<str>, event: &AppEvent, at: Duration) {
+        let last = match event {
+            AppEvent::OrderSent { order_id } => LastOrder::Sent(*order_id),
+            AppEvent::OrderPassed { order_id }
+            | AppEvent::OrderSaved { order_id }
+            | AppEvent::OrderFailed { order_id, .. } => LastOrder::Answered(*order_id),
+            AppEvent::OrderReceived { .. } | AppEvent::OrderRead { .. } => LastOrder::Other,
+            AppEvent::Listening { .. } | AppEvent::Stopped => return,
+        };
+        self.last_order.insert(app.clone(), last);
+        match event {
+            AppEvent::OrderSent { order_id } => self.update(*order_id, |o| {
+                o.sent = true;
+                o.sent_at.get_or_insert(at);
+            }),
+            AppEvent::OrderPassed { order_id } => {
+                self.answered(*order_id, at, false);
+                self.update(*order_id, |o| o.passed = true)
+            }
+            AppEvent::OrderSaved { order_id } => {
+                self.answered(*order_id, at, false);
+                self.update(*order_id, |o| {
+                    o.passed = true;
+                    o.saved = true;
+                })
+            }
+            AppEvent::OrderFailed { order_id, .. } => {
+                self.answered(*order_id, at, true);
+                self.update(*order_id, |o| o.failed = true)
+            }
+            AppEvent::OrderReceived { order_id } | AppEvent::OrderRead { order_id } => {
+                self.update(*order_id, |o| o.received += 1)
+            }
+            AppEvent::Listening { .. } | AppEvent::Stopped => {}
+        }
+    }
+
+    /// Pairs a sidecar's `Recovered` with its app's order. The event carries no order id, but the quickstarts'
+    /// apps send one order at a time, so it is the app's latest: still waiting for its answer when the event
+    /// comes first, or just answered when it comes after (a sidecar hands its events over in batches, when its
+    /// thread goes idle, which is often after its answer reached the app). An approximation: the state app saves
+    /// then reads back, and a read-back's `Recovered` that arrives before `OrderRead` is taken for the save's.
+    fn recovered(&mut self, app_id: &str, attempts: u32) {
+        match self.last_order.get(app_id) {
+            Some(LastOrder::Sent(id)) => self.early_recovery = Some((*id, attempts)),
+            Some(LastOrder::Answered(id)) => {
+                if let Some(w) = self.longest_wait.as_mut().filter(|w| w.order_id == *id) {
+                    w.attempts.get_or_insert(attempts);
+                }
+            }
+            Some(LastOrder::Other) | None => {}
+        }
+    }
+
+    /// Times the wait of an order getting its first answer.
+    fn answered(&mut self, id: u64, at: Duration, failed: bool) {
+        let attempts = self.early_recovery.take_if(|(order, _)| *order == id).map(|(_, n)| n);
+        let Some(sent_at) = self.orders.get(&id).filter(|o| o.unanswered()).and_then(|o| o.sent_at) else {
+            return;
+        };
+        let waited = at.saturating_sub(sent_at);
+        if self.longest_wait.is_none_or(|w| waited > w.waited) {
+            self.longest_wait = Some(Wait {
+                order_id: id,
+                waited,
+                attempts,
+                failed,
+            });
         }
     }
 
@@ -165,26 +266,18 @@ impl Ledger {
         }
     }
 
-    /// Time each breaker spent in each state, up to `end`.
-    fn time_in_states(&self, history: &BreakerHistory, end: Duration) -> [(BreakerState, Duration); 3] {
-        let mut spent = [
-            (BreakerState::Closed, Duration::ZERO),
-            (BreakerState::Open, Duration::ZERO),
-            (BreakerState::HalfOpen, Duration::ZERO),
-        ];
-        let mut state = BreakerState::Closed;
-        let mut since = Duration::ZERO;
-        for (at, _, to) in &history.transitions {
-            if let Some(slot) = spent.iter_mut().find(|(s, _)| *s == state) {
-                slot.1 += at.saturating_sub(since);
-            }
-            state = *to;
-            since = *at;
-        }
-        if let Some(slot) = spent.iter_mut().find(|(s, _)| *s == state) {
-            slot.1 += end.saturating_sub(since);
-        }
-        spent
+    /// The answered order that waited longest for its answer.
+    pub fn longest_wait(&self) -> Option<Wait> {
+        self.longest_wait
+    }
+
+    /// The order still unanswered at `end` that has waited longest, and how long.
+    fn oldest_unanswered(&self, end: Duration) -> Option<(u64, Duration)> {
+        self.orders
+            .iter()
+            .filter(|(_, o)| o.unanswered())
+            .filter_map(|(id, o)| Some((*id, end.saturating_sub(o.sent_at?))))
+            .max_by_key(|(_, waited)| *waited)
     }
 
     /// When the run ended: when it began to shut down, else the last event seen.
@@ -192,82 +285,13 @@ impl Ledger {
         self.ended_at.unwrap_or(self.last_at)
     }
 
-    /// The summary for people.
-    pub fn text(&self, end: Duration) -> String {
-        let s = self.summary();
-        // The state app's orders are saved and read back, not delivered.
-        let state = self.orders.values().any(|o| o.saved);
-        let delivered = if state { "saved and read back" } else { "delivered" };
-        let mut out = format!(
-            "== SUMMARY == {:.1}s: orders sent {}, {delivered} {}, failed {}, lost {}, duplicated {}, in flight {}; retries {}\n",
-            end.as_secs_f64(),
-            s.sent,
-            s.delivered,
-            s.failed,
-            s.lost,
-            s.duplicated,
-            s.in_flight,
-            s.retries
-        );
-        for (name, history) in &self.breakers {
-            let times: Vec<String> = self
-                .time_in_states(history, end)
-                .iter()
-                .map(|(state, d)| format!("{state} {:.1}s", d.as_secs_f64()))
-                .collect();
-            let _ = writeln!(
-                out,
-                "== SUMMARY == breaker \"{name}\": {} transitions; {}",
-                history.transitions.len(),
-                times.join(", ")
-            );
-            for (at, from, to) in &history.transitions {
-                let _ = writeln!(out, "               {:>7.1}s  {from} -> {to}", at.as_secs_f64());
-            }
-        }
-        if self.routine_dropped > 0 || self.news_dropped > 0 {
-            let _ = writeln!(
-                out,
-                "== SUMMARY == {} routine events dropped: the output could not keep up ({}); the counts above are exact",
-                self.routine_dropped,
-                match self.news_dropped {
-                    0 => "orders, retries, breaker changes and faults are all above".to_string(),
-                    n => format!("nor could it show {n} other events, orders among them"),
-                }
-            );
-        }
-        if s.lost > 0 {
-            let _ = writeln!(
-                out,
-                "== SUMMARY == LOST orders (passed but never received): {:?}",
-                self.lost_ids()
-            );
-        }
-        out
-    }
-
     /// The summary as one JSON object (`source: "summary"`).
     pub fn json(&self, end: Duration) -> serde_json::Value {
         let s = self.summary();
-        let breakers: Vec<_> = self
-            .breakers
-            .iter()
-            .map(|(name, h)| {
-                let time: serde_json::Map<_, _> = self
-                    .time_in_states(h, end)
-                    .iter()
-                    .map(|(state, d)| (state.to_string(), json!(d.as_secs_f64())))
-                    .collect();
-                let transitions: Vec<_> = h
-                    .transitions
-                    .iter()
-                    .map(
-                        |(at, from, to)| json!({"t": at.as_secs_f64(), "from": from.to_string(), "to": to.to_string()}),
-                    )
-                    .collect();
-                json!({"name": name, "transitions": transitions, "seconds_in_state": time})
-            })
-            .collect();
+        let breakers: Vec<_> = self.breakers.iter().map(|(name, h)| h.json(name, end)).collect();
+        let longest_wait = self
+            .longest_wait
+            .map(|w| json!({"order_id": w.order_id, "seconds": w.waited.as_secs_f64(), "attempts": w.attempts}));
         json!({
             "t": (end.as_secs_f64() * 1000.0).round() / 1000.0,
             "source": "summary",
@@ -276,163 +300,12 @@ impl Ledger {
             "sent": s.sent, "delivered": s.delivered, "failed": s.failed, "lost": s.lost,
             "duplicated": s.duplicated, "in_flight": s.in_flight, "retries": s.retries,
             "lost_ids": self.lost_ids(),
+            "longest_wait": longest_wait,
+            "faults": self.faults.json(),
+            "faults_dropped": self.faults.intervals_dropped,
             "breakers": breakers,
             "routine_events_dropped": self.routine_dropped,
             "news_events_dropped": self.news_dropped,
         })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use std::sync::Arc;
-
-    fn app(app: &str, event: AppEvent) -> Stamped {
-        Stamped {
-            at: Duration::ZERO,
-            event: Event::App {
-                app: Arc::from(app),
-                event,
-            },
-        }
-    }
-
-    #[test]
-    fn lost_and_duplicated_orders_are_counted() {
-        let mut ledger = Ledger::default();
-        for id in 1..=3 {
-            ledger.record(&app("checkout", AppEvent::OrderSent { order_id: id }));
-            ledger.record(&app("checkout", AppEvent::OrderPassed { order_id: id }));
-        }
-        ledger.record(&app("order-processor", AppEvent::OrderReceived { order_id: 1 }));
-        ledger.record(&app("order-processor", AppEvent::OrderReceived { order_id: 3 }));
-        ledger.record(&app("order-processor", AppEvent::OrderReceived { order_id: 3 }));
-        ledger.record(&app("checkout", AppEvent::OrderSent { order_id: 4 }));
-        let s = ledger.summary();
-        assert_eq!(
-            (s.sent, s.delivered, s.lost, s.duplicated, s.in_flight),
-            (4, 2, 1, 1, 1)
-        );
-        assert_eq!(ledger.lost_ids(), [2]);
-        assert!(
-            ledger
-                .text(Duration::from_secs(1))
-                .contains("LOST orders (passed but never received): [2]")
-        );
-        assert_eq!(ledger.json(Duration::from_secs(1))["lost"], 1);
-    }
-
-    #[test]
-    fn a_saved_order_is_lost_only_when_its_read_back_fails() {
-        let mut ledger = Ledger::default();
-        for id in 1..=3 {
-            ledger.record(&app("order-processor", AppEvent::OrderSent { order_id: id }));
-            ledger.record(&app("order-processor", AppEvent::OrderSaved { order_id: id }));
-        }
-        ledger.record(&app("order-processor", AppEvent::OrderRead { order_id: 1 }));
-        let missing = AppEvent::OrderFailed {
-            order_id: 2,
-            status: 204,
-            error_code: None,
-            message: "not found".into(),
-        };
-        ledger.record(&app("order-processor", missing));
-        let s = ledger.summary();
-        assert_eq!(
-            (s.delivered, s.lost, s.in_flight),
-            (1, 1, 1),
-            "2 was lost; 3's read-back was cut off"
-        );
-        assert_eq!(ledger.lost_ids(), [2]);
-    }
-
-    #[test]
-    fn running_counts_equal_a_recount_after_any_sequence() {
-        let mut ledger = Ledger::default();
-        let mut rng = fastrand::Rng::with_seed(7);
-        for _ in 0..5000 {
-            let order_id = rng.u64(1..2000);
-            let event = match rng.u8(0..6) {
-                0 => AppEvent::OrderSent { order_id },
-                1 => AppEvent::OrderPassed { order_id },
-                2 => AppEvent::OrderSaved { order_id },
-                3 => AppEvent::OrderFailed {
-                    order_id,
-                    status: 500,
-                    error_code: None,
-                    message: String::new(),
-                },
-                4 => AppEvent::OrderReceived { order_id },
-                _ => AppEvent::OrderRead { order_id },
-            };
-            ledger.record(&app("x", event));
-            let mut recount = [0usize; 6];
-            for o in ledger.orders.values() {
-                for (total, n) in recount.iter_mut().zip(o.tally()) {
-                    *total += n;
-                }
-            }
-            assert_eq!(ledger.tally, recount);
-        }
-        assert!(
-            ledger.summary().lost > 0 && ledger.summary().duplicated > 0,
-            "the sequence exercised both"
-        );
-    }
-
-    #[test]
-    fn time_in_each_breaker_state() {
-        let mut ledger = Ledger::default();
-        let change = |at: u64, from, to| Stamped {
-            at: Duration::from_secs(at),
-            event: Event::Resiliency {
-                app_id: Arc::from("checkout"),
-                event: ResiliencyEvent::BreakerStateChanged {
-                    breaker: Arc::from("b"),
-                    from,
-                    to,
-                    counts: Default::default(),
-                },
-            },
-        };
-        ledger.record(&change(20, BreakerState::Closed, BreakerState::Open));
-        ledger.record(&change(25, BreakerState::Open, BreakerState::HalfOpen));
-        ledger.record(&change(26, BreakerState::HalfOpen, BreakerState::Closed));
-        let text = ledger.text(Duration::from_secs(30));
-        assert!(
-            text.contains("breaker \"b\": 3 transitions; closed 24.0s, open 5.0s, half-open 1.0s"),
-            "{text}"
-        );
-    }
-}
-
-#[cfg(test)]
-mod words_tests {
-    use std::sync::Arc;
-    use std::time::Duration;
-
-    use super::Ledger;
-    use crate::event::{AppEvent, Event, Stamped};
-
-    #[test]
-    fn the_state_scenario_s_orders_are_saved_not_delivered() {
-        let mut ledger = Ledger::default();
-        for event in [
-            AppEvent::OrderSent { order_id: 1 },
-            AppEvent::OrderSaved { order_id: 1 },
-            AppEvent::OrderRead { order_id: 1 },
-        ] {
-            ledger.record(&Stamped {
-                at: Duration::ZERO,
-                event: Event::App {
-                    app: Arc::from("order-processor"),
-                    event,
-                },
-            });
-        }
-        let text = ledger.text(Duration::from_secs(1));
-        assert!(text.contains("orders sent 1, saved and read back 1,"), "{text}");
-        assert!(!text.contains("delivered"), "{text}");
     }
 }

@@ -1,0 +1,311 @@
+//! The end-of-run summary: every order accounted for, retries, the longest wait, the faults, and each
+//! breaker's story.
+//!
+//! [`Ledger`] watches the event stream. An order is *lost* when checkout was told it passed but
+//! order-processor never saw it, and *duplicated* when order-processor saw it more than once. What it keeps
+//! does not grow with the run, but for one small entry per order (to tell lost and duplicated ones apart).
+
+mod breaker;
+mod faults;
+#[cfg(test)]
+mod tests;
+mod text;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::json;
+
+use crate::event::{AppEvent, Event, FaultEvent, Stamped};
+use crate::resiliency::ResiliencyEvent;
+
+use breaker::BreakerHistory;
+use faults::Faults;
+
+/// What the stream said about one order.
+#[derive(Debug, Default, Clone, Copy)]
+struct Order {
+    sent: bool,
+    passed: bool,
+    /// Passed by the state app (saved); verified by reading it back.
+    saved: bool,
+    failed: bool,
+    received: u32,
+    /// When it was first sent, to time its wait for an answer.
+    sent_at: Option<Duration>,
+}
+
+impl Order {
+    /// Ids the sender was told passed that never arrived: for checkout, never received by order-processor; for
+    /// the state app, saved but then not found when read back (a save whose read-back the end of the run cut
+    /// off is in flight, not lost).
+    fn lost(&self) -> bool {
+        self.passed && self.received == 0 && (!self.saved || self.failed)
+    }
+
+    /// Sent, and not answered yet (passed, saved or failed).
+    fn unanswered(&self) -> bool {
+        self.sent && !self.passed && !self.failed
+    }
+
+    fn in_flight(&self) -> bool {
+        let unverified = self.saved && self.received == 0 && !self.failed;
+        self.unanswered() || (self.sent && unverified)
+    }
+
+    /// This order's share of each count of the summary.
+    fn tally(&self) -> [usize; 6] {
+        [
+            usize::from(self.sent),
+            usize::from(self.received > 0),
+            usize::from(self.failed),
+            usize::from(self.lost()),
+            usize::from(self.received > 1),
+            usize::from(self.in_flight()),
+        ]
+    }
+}
+
+/// Every order seen, and the summary's counts kept up to date as events arrive, so that showing them (the
+/// UI does it every frame) costs nothing however long the run.
+#[derive(Debug, Default, Clone)]
+pub struct Ledger {
+    orders: BTreeMap<u64, Order>,
+    /// sent, delivered, failed, lost, duplicated, in flight.
+    tally: [usize; 6],
+    retries: u64,
+    breakers: BTreeMap<String, BreakerHistory>,
+    faults: Faults,
+    /// The answered order that waited longest for its answer.
+    longest_wait: Option<Wait>,
+    /// Each app's last order event, to pair a sidecar's `Recovered` with its order (see [`Ledger::recovered`]).
+    last_order: BTreeMap<Arc<str>, LastOrder>,
+    /// A `Recovered` (order id, attempts) that came before its order's answer.
+    early_recovery: Option<(u64, u32)>,
+    last_at: Duration,
+    /// When the run began to shut down.
+    ended_at: Option<Duration>,
+    /// Routine events a display that fell behind did not get (see `event::bus`).
+    pub routine_dropped: u64,
+    /// News a display that fell far behind did not get (only a flood from outside fills that many places).
+    pub news_dropped: u64,
+}
+
+/// The numbers of the summary.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Summary {
+    pub sent: usize,
+    pub delivered: usize,
+    pub failed: usize,
+    pub lost: usize,
+    pub duplicated: usize,
+    /// Sent but not answered when the run ended (held in a retry loop).
+    pub in_flight: usize,
+    pub retries: u64,
+}
+
+/// An app's last order event.
+#[derive(Debug, Clone, Copy)]
+enum LastOrder {
+    Sent(u64),
+    /// Passed, saved or failed.
+    Answered(u64),
+    /// Received or read back.
+    Other,
+}
+
+/// How long an order waited between being sent and its answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Wait {
+    pub order_id: u64,
+    pub waited: Duration,
+    /// The attempts Dapr counted for it, when it was retried (paired with its sidecar's `Recovered`).
+    pub attempts: Option<u32>,
+    /// Its answer was a failure.
+    pub failed: bool,
+}
+
+impl Ledger {
+    pub fn record(&mut self, e: &Stamped) {
+        self.last_at = self.last_at.max(e.at);
+        match &e.event {
+            Event::App { app, event } => self.record_app(app, event, e.at),
+            Event::Resiliency { app_id, event } => match event {
+                ResiliencyEvent::RetryScheduled { .. } => self.retries += 1,
+                ResiliencyEvent::Recovered { attempts, .. } => self.recovered(app_id, *attempts),
+                ResiliencyEvent::BreakerStateChanged { breaker, from, to, .. } => self
+                    .breakers
+                    .entry(breaker.to_string())
+                    .or_default()
+                    .record(e.at, *from, *to),
+                _ => {}
+            },
+            Event::Fault(FaultEvent::Injected { fault, .. }) => self.faults.injected(fault, e.at),
+            Event::Fault(FaultEvent::Cleared { fault, .. }) => self.faults.cleared(fault, e.at),
+            Event::ShuttingDown { .. } => {
+                self.ended_at.get_or_insert(e.at);
+            }
+            Event::Fault(_) | Event::Notice { .. } | Event::Container { .. } => {}
+        }
+    }
+
+    fn record_app(&mut self, app: &Arc<str>, event: &AppEvent, at: Duration) {
+        let last = match event {
+            AppEvent::OrderSent { order_id } => LastOrder::Sent(*order_id),
+            AppEvent::OrderPassed { order_id }
+            | AppEvent::OrderSaved { order_id }
+            | AppEvent::OrderFailed { order_id, .. } => LastOrder::Answered(*order_id),
+            AppEvent::OrderReceived { .. } | AppEvent::OrderRead { .. } => LastOrder::Other,
+            AppEvent::Listening { .. } | AppEvent::Stopped => return,
+        };
+        self.last_order.insert(app.clone(), last);
+        match event {
+            AppEvent::OrderSent { order_id } => self.update(*order_id, |o| {
+                o.sent = true;
+                o.sent_at.get_or_insert(at);
+            }),
+            AppEvent::OrderPassed { order_id } => {
+                self.answered(*order_id, at, false);
+                self.update(*order_id, |o| o.passed = true)
+            }
+            AppEvent::OrderSaved { order_id } => {
+                self.answered(*order_id, at, false);
+                self.update(*order_id, |o| {
+                    o.passed = true;
+                    o.saved = true;
+                })
+            }
+            AppEvent::OrderFailed { order_id, .. } => {
+                self.answered(*order_id, at, true);
+                self.update(*order_id, |o| o.failed = true)
+            }
+            AppEvent::OrderReceived { order_id } | AppEvent::OrderRead { order_id } => {
+                self.update(*order_id, |o| o.received += 1)
+            }
+            AppEvent::Listening { .. } | AppEvent::Stopped => {}
+        }
+    }
+
+    /// Pairs a sidecar's `Recovered` with its app's order. The event carries no order id, but the quickstarts'
+    /// apps send one order at a time, so it is the app's latest: still waiting for its answer when the event
+    /// comes first, or just answered when it comes after (a sidecar hands its events over in batches, when its
+    /// thread goes idle, which is often after its answer reached the app). An approximation: the state app saves
+    /// then reads back, and a read-back's `Recovered` that arrives before `OrderRead` is taken for the save's.
+    fn recovered(&mut self, app_id: &str, attempts: u32) {
+        match self.last_order.get(app_id) {
+            Some(LastOrder::Sent(id)) => self.early_recovery = Some((*id, attempts)),
+            Some(LastOrder::Answered(id)) => {
+                if let Some(w) = self.longest_wait.as_mut().filter(|w| w.order_id == *id) {
+                    w.attempts.get_or_insert(attempts);
+                }
+            }
+            Some(LastOrder::Other) | None => {}
+        }
+    }
+
+    /// Times the wait of an order getting its first answer.
+    fn answered(&mut self, id: u64, at: Duration, failed: bool) {
+        let attempts = self.early_recovery.take_if(|(order, _)| *order == id).map(|(_, n)| n);
+        let Some(sent_at) = self.orders.get(&id).filter(|o| o.unanswered()).and_then(|o| o.sent_at) else {
+            return;
+        };
+        let waited = at.saturating_sub(sent_at);
+        if self.longest_wait.is_none_or(|w| waited > w.waited) {
+            self.longest_wait = Some(Wait {
+                order_id: id,
+                waited,
+                attempts,
+                failed,
+            });
+        }
+    }
+
+    fn update(&mut self, id: u64, change: impl FnOnce(&mut Order)) {
+        let order = self.orders.entry(id).or_default();
+        let before = order.tally();
+        change(order);
+        for (total, (now, was)) in self.tally.iter_mut().zip(order.tally().into_iter().zip(before)) {
+            *total = *total + now - was;
+        }
+    }
+
+    /// Orders the sender was told passed that never arrived (see [`Order::lost`]).
+    pub fn lost_ids(&self) -> Vec<u64> {
+        self.orders
+            .iter()
+            .filter(|(_, o)| o.lost())
+            .map(|(id, _)| *id)
+            .collect()
+    }
+
+    /// The oldest order still waiting for its answer (held in a retry loop, say).
+    pub fn first_waiting(&self) -> Option<u64> {
+        self.orders.iter().find(|(_, o)| o.in_flight()).map(|(id, _)| *id)
+    }
+
+    /// Ids received in order, for checking they are consecutive.
+    pub fn received_ids(&self) -> Vec<u64> {
+        self.orders
+            .iter()
+            .filter(|(_, o)| o.received > 0)
+            .map(|(id, _)| *id)
+            .collect()
+    }
+
+    pub fn summary(&self) -> Summary {
+        let [sent, delivered, failed, lost, duplicated, in_flight] = self.tally;
+        Summary {
+            sent,
+            delivered,
+            failed,
+            lost,
+            duplicated,
+            in_flight,
+            retries: self.retries,
+        }
+    }
+
+    /// The answered order that waited longest for its answer.
+    pub fn longest_wait(&self) -> Option<Wait> {
+        self.longest_wait
+    }
+
+    /// The order still unanswered at `end` that has waited longest, and how long.
+    fn oldest_unanswered(&self, end: Duration) -> Option<(u64, Duration)> {
+        self.orders
+            .iter()
+            .filter(|(_, o)| o.unanswered())
+            .filter_map(|(id, o)| Some((*id, end.saturating_sub(o.sent_at?))))
+            .max_by_key(|(_, waited)| *waited)
+    }
+
+    /// When the run ended: when it began to shut down, else the last event seen.
+    pub fn end(&self) -> Duration {
+        self.ended_at.unwrap_or(self.last_at)
+    }
+
+    /// The summary as one JSON object (`source: "summary"`).
+    pub fn json(&self, end: Duration) -> serde_json::Value {
+        let s = self.summary();
+        let breakers: Vec<_> = self.breakers.iter().map(|(name, h)| h.json(name, end)).collect();
+        let longest_wait = self
+            .longest_wait
+            .map(|w| json!({"order_id": w.order_id, "seconds": w.waited.as_secs_f64(), "attempts": w.attempts}));
+        json!({
+            "t": (end.as_secs_f64() * 1000.0).round() / 1000.0,
+            "source": "summary",
+            "kind": "summary",
+            "msg": self.text(end).lines().next().unwrap_or_default(),
+            "sent": s.sent, "delivered": s.delivered, "failed": s.failed, "lost": s.lost,
+            "duplicated": s.duplicated, "in_flight": s.in_flight, "retries": s.retries,
+            "lost_ids": self.lost_ids(),
+            "longest_wait": longest_wait,
+            "faults": self.faults.json(),
+            "faults_dropped": self.faults.intervals_dropped,
+            "breakers": breakers,
+            "routine_events_dropped": self.routine_dropped,
+            "news_events_dropped": self.news_dropped,
+        })
+    }
+}

@@ -37,13 +37,22 @@ impl Outcome {
     }
 }
 
+/// The order whose request is being retried. Its answer (from the app) and its request's attempt count (from
+/// the sidecar, whose events come in batches: `sidecar/batch.rs`) arrive in either order; it is released
+/// when both are known.
+#[derive(Debug, Clone, Copy)]
+struct Retried {
+    order: u64,
+    attempts: Option<u32>,
+    answer: Option<(Duration, Duration, Outcome)>,
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct HeldOrders {
     /// Orders sent and not answered yet, and when each was sent.
     waiting: BTreeMap<u64, Duration>,
-    /// Attempts of the last request that needed more than one, until the order it carried is answered.
-    /// The built-in apps send one order at a time, so the next answer is that order's.
-    pending_attempts: Option<u32>,
+    /// The built-in apps send one order at a time, so the order waiting when a retry starts is the one held.
+    retried: Option<Retried>,
     pub last_released: Option<Released>,
     pub longest: Option<Released>,
 }
@@ -55,9 +64,22 @@ impl HeldOrders {
         }
     }
 
+    /// A request failed and will be retried (Dapr's `Retrying in …` line).
+    pub(super) fn retrying(&mut self) {
+        if self.retried.is_none() {
+            self.retried = self.oldest().map(|(order, _)| Retried {
+                order,
+                attempts: None,
+                answer: None,
+            });
+        }
+    }
+
+    /// A request ended after `attempts` (Dapr's count).
     pub(super) fn finished(&mut self, attempts: u32) {
-        if attempts > 1 {
-            self.pending_attempts = Some(attempts);
+        if let Some(r) = self.retried.as_mut().filter(|_| attempts > 1) {
+            r.attempts.get_or_insert(attempts);
+            self.try_release();
         }
     }
 
@@ -65,16 +87,29 @@ impl HeldOrders {
         let Some(sent) = self.waiting.remove(&order) else {
             return;
         };
-        let Some(attempts) = self.pending_attempts.take() else {
+        if let Some(r) = self.retried.as_mut().filter(|r| r.order == order) {
+            r.answer = Some((at, at.saturating_sub(sent), outcome));
+            self.try_release();
+        }
+    }
+
+    fn try_release(&mut self) {
+        let Some(Retried {
+            order,
+            attempts: Some(attempts),
+            answer: Some((at, waited, outcome)),
+        }) = self.retried
+        else {
             return;
         };
         let released = Released {
             order,
             at,
-            waited: at.saturating_sub(sent),
+            waited,
             attempts,
             outcome,
         };
+        self.retried = None;
         self.last_released = Some(released);
         if self.longest.is_none_or(|l| released.waited > l.waited) {
             self.longest = Some(released);
@@ -108,11 +143,28 @@ mod tests {
         assert_eq!(held.last_released, None, "answered at once: not held");
         held.sent(19, secs(2));
         assert_eq!(held.oldest(), Some((19, secs(2))));
+        held.retrying();
         held.finished(9);
         held.answered(19, secs(42), Outcome::Delivered);
         let r = held.last_released.unwrap();
         assert_eq!((r.order, r.waited, r.attempts), (19, secs(40), 9));
         assert_eq!(held.oldest(), None);
         assert_eq!(held.longest, Some(r));
+    }
+
+    #[test]
+    fn the_attempts_may_arrive_after_the_answer() {
+        let mut held = HeldOrders::default();
+        held.sent(5, secs(4));
+        held.retrying();
+        held.answered(5, secs(34), Outcome::Delivered);
+        assert_eq!(held.last_released, None, "not yet known to have waited in a retry");
+        held.finished(7);
+        let r = held.last_released.unwrap();
+        assert_eq!((r.order, r.waited, r.attempts), (5, secs(30), 7));
+        held.sent(6, secs(35));
+        held.answered(6, secs(35), Outcome::Delivered);
+        held.finished(1);
+        assert_eq!(held.last_released.map(|r| r.order), Some(5), "order 6 passed at once");
     }
 }

@@ -230,7 +230,10 @@ impl Model {
                 r.current_attempt = Some(*attempt);
                 r.next_attempt_at = None;
             }
-            ResiliencyEvent::Retrying { operation, .. } => self.retry(operation, at).in_retry += 1,
+            ResiliencyEvent::Retrying { operation, .. } => {
+                self.held.retrying();
+                self.retry(operation, at).in_retry += 1
+            }
             ResiliencyEvent::RetryScheduled { operation, wait, .. } => {
                 let r = self.retry(operation, at);
                 r.retries += 1;

@@ -156,7 +156,19 @@ fn transitions(b: &BreakerView, width: usize, theme: Theme) -> Vec<Line<'static>
 
 /// One breaker's lines in display order, each ranked: state, strip, counts, latest transition, policy, the rest.
 fn breaker_lines(b: &BreakerView, model: &Model, width: usize, theme: Theme) -> Vec<Ranked> {
-    let policy = fit::fit_words(&format!(" {}", b.policy), width);
+    // The policy's parts whole, as many as fit (`maxRequests…` without its number would mislead).
+    let mut policy = String::new();
+    for part in b.policy.split(" \u{b7} ") {
+        let next = if policy.is_empty() {
+            format!(" {part}")
+        } else {
+            format!("{policy} \u{b7} {part}")
+        };
+        if fit::columns(&next) > width {
+            break;
+        }
+        policy = next;
+    }
     let mut lines = vec![
         (0, head(b, model, width, theme)),
         (1, strip(b, model, width, theme)),

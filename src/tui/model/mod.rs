@@ -187,6 +187,12 @@ impl Model {
             let text = format!("{}[{:04}] {}", line.level.tty_prefix(), at.as_secs(), line.message);
             self.sidecar.push(at, text, kind(line.level));
         }
+        self.apply_breaker(at, event);
+        self.apply_retry(at, event);
+    }
+
+    /// A breaker made, counting, or changing state.
+    fn apply_breaker(&mut self, at: Duration, event: &ResiliencyEvent) {
         match event {
             ResiliencyEvent::BreakerCreated {
                 breaker,
@@ -224,6 +230,13 @@ impl Model {
                     b.transition(at, *from, *to, *counts);
                 }
             }
+            _ => {}
+        }
+    }
+
+    /// A request's attempts, retries and end.
+    fn apply_retry(&mut self, at: Duration, event: &ResiliencyEvent) {
+        match event {
             ResiliencyEvent::AttemptStarted { operation, attempt } => {
                 let r = self.retry(operation, at);
                 r.attempts += 1;

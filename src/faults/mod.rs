@@ -7,6 +7,8 @@
 //! [`FaultSet`] holds a run's faults; once the run shuts down it refuses new injections, so a key pressed
 //! during the shutdown cannot stop something after it was started again.
 
+pub mod blackhole;
+pub mod channel;
 pub mod docker;
 pub mod leftover;
 pub mod redis_server;
@@ -14,14 +16,18 @@ pub(crate) mod stores;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 use tokio::sync::Mutex;
+use tokio::task::JoinHandle;
 
 use crate::apps::order_processor::OrderProcessor;
 use crate::event::{Event, EventBus, FaultChange, FaultEvent};
 use crate::scenario::FaultSpec;
 use crate::sidecar::Sidecar;
 use crate::state::memory::MemoryStore;
+use blackhole::Blackhole;
+use channel::{ChannelFault, ChannelFaults};
 use docker::Container;
 use redis_server::RedisServer;
 
@@ -40,6 +46,21 @@ pub enum FaultTarget {
     },
     /// Docker's `dapr_redis` (stop / start through the engine's API).
     Container(Arc<Container>),
+    /// A fault on an app's channel: the hop from its sidecar to the app (see `channel.rs`).
+    Channel {
+        app_id: String,
+        faults: Arc<ChannelFaults>,
+        fault: ChannelFault,
+        /// Where a hang or a reset sends the calls.
+        blackhole: Option<Blackhole>,
+    },
+    /// An app that stops for `down` and listens for `up`, over and over, while the fault is on.
+    Flap {
+        app: Arc<OrderProcessor>,
+        down: Duration,
+        up: Duration,
+        cycle: std::sync::Mutex<Option<JoinHandle<()>>>,
+    },
 }
 
 /// One fault of the running scenario.
@@ -107,6 +128,25 @@ impl Fault {
                 format!("simulated outage of the in-memory {component} store (every call fails)")
             }
             FaultTarget::Container(c) => format!("docker stop {}", c.name()),
+            FaultTarget::Channel { app_id, fault, .. } => match fault {
+                ChannelFault::Hang => format!("{app_id} hangs: its sidecar's calls are accepted and never answered"),
+                ChannelFault::Reset => format!("{app_id} resets every connection from its sidecar"),
+                ChannelFault::Latency { .. } => {
+                    format!(
+                        "every call to {app_id} waits {} on its sidecar's hop",
+                        fault.parameters()
+                    )
+                }
+                ChannelFault::HttpError { status, percent } => {
+                    format!("{app_id}'s sidecar answers {status} in its place to {percent}% of calls")
+                }
+            },
+            FaultTarget::Flap { app, down, up, .. } => format!(
+                "{} stops for {}, listens for {}, over and over",
+                app.app_id(),
+                crate::duration::format_go_duration(*down),
+                crate::duration::format_go_duration(*up)
+            ),
         }
     }
 
@@ -122,6 +162,8 @@ impl Fault {
             FaultTarget::RedisServer(p) => format!("redis-server listens again on {}", p.addr()),
             FaultTarget::MemoryOutage { component, .. } => format!("the in-memory {component} store answers again"),
             FaultTarget::Container(c) => format!("docker start {}", c.name()),
+            FaultTarget::Channel { app_id, .. } => format!("calls to {app_id} pass again"),
+            FaultTarget::Flap { app, .. } => format!("{} listens again on {}", app.app_id(), app.addr()),
         }
     }
 
@@ -151,6 +193,30 @@ impl Fault {
                 Ok(())
             }
             FaultTarget::Container(c) => c.stop().await.map_err(|e| e.to_string()),
+            FaultTarget::Channel {
+                faults,
+                fault,
+                blackhole,
+                ..
+            } => {
+                faults.set(fault, true, blackhole.as_ref().map(Blackhole::addr));
+                Ok(())
+            }
+            FaultTarget::Flap { app, down, up, cycle } => {
+                let (app, down, up) = (app.clone(), *down, *up);
+                let task = tokio::spawn(async move {
+                    loop {
+                        app.stop().await;
+                        tokio::time::sleep(down).await;
+                        if let Err(e) = app.start().await {
+                            tracing::warn!("flap: {} could not listen again: {e}", app.app_id());
+                        }
+                        tokio::time::sleep(up).await;
+                    }
+                });
+                *cycle.lock().unwrap_or_else(|p| p.into_inner()) = Some(task);
+                Ok(())
+            }
         };
         if let Err(error) = result {
             tracing::warn!(fault = %self.spec.name, "injecting failed: {error}");
@@ -186,6 +252,18 @@ impl Fault {
                 Ok(())
             }
             FaultTarget::Container(c) => c.start().await.map_err(|e| e.to_string()),
+            FaultTarget::Channel { faults, fault, .. } => {
+                faults.set(fault, false, None);
+                Ok(())
+            }
+            FaultTarget::Flap { app, cycle, .. } => {
+                let task = cycle.lock().unwrap_or_else(|p| p.into_inner()).take();
+                if let Some(task) = task {
+                    task.abort();
+                    let _ = task.await;
+                }
+                app.start().await.map_err(|e| e.to_string())
+            }
         };
         match result {
             Ok(()) => {

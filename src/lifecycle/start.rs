@@ -12,6 +12,8 @@ use crate::apps::checkout::Checkout;
 use crate::apps::order_processor::OrderProcessor;
 use crate::apps::state_order_processor::StateOrderProcessor;
 use crate::event::{ContainerState, Event, EventBus, Events};
+use crate::faults::blackhole::{Behaviour, Blackhole};
+use crate::faults::channel::ChannelFault;
 use crate::faults::docker::Container;
 use crate::faults::redis_server::RedisServer;
 use crate::faults::stores::{StoreServer, choose_state_stores};
@@ -59,7 +61,7 @@ pub async fn start(mut scenario: Scenario, opts: &RunOptions) -> anyhow::Result<
     let apps = start_order_processors(&scenario, opts, &bus).await?;
     let sidecars = start_sidecars(&scenario, opts, &bus, &resolver, &loaded).await?;
     let mut tasks = Vec::new();
-    let faults = build_faults(&scenario.faults, &apps, &sidecars, &stores, &bus, &mut tasks)?;
+    let faults = build_faults(&scenario.faults, &apps, &sidecars, &stores, &bus, &mut tasks).await?;
     tasks.extend(start_clients(&scenario, opts, &bus, &sidecars)?);
     let redis = stores
         .into_iter()
@@ -178,7 +180,7 @@ async fn start_sidecars(
 
 /// Each fault with what it acts on. A container's state is followed on Docker's event stream (a task added to
 /// `tasks`); a container already stopped at start counts as an injected fault, so the exit starts it.
-fn build_faults(
+async fn build_faults(
     specs: &[FaultSpec],
     apps: &[Arc<OrderProcessor>],
     sidecars: &[Arc<Sidecar>],
@@ -189,12 +191,15 @@ fn build_faults(
     let mut faults = Vec::new();
     for spec in specs {
         let target = match &spec.action {
+            FaultAction::Channel { app_id, fault } => channel_target(spec, app_id, fault, sidecars).await?,
+            FaultAction::Flap { app_id, down, up } => FaultTarget::Flap {
+                app: app_serving(spec, app_id, apps)?,
+                down: *down,
+                up: *up,
+                cycle: std::sync::Mutex::new(None),
+            },
             FaultAction::StopApp { app_id } | FaultAction::StopAppAndSidecar { app_id } => {
-                let app = apps
-                    .iter()
-                    .find(|a| &**a.app_id() == app_id.as_str())
-                    .with_context(|| format!("fault `{}`: no app `{app_id}` serves a port", spec.name))?
-                    .clone();
+                let app = app_serving(spec, app_id, apps)?;
                 match &spec.action {
                     FaultAction::StopAppAndSidecar { .. } => {
                         let sidecar = sidecars
@@ -237,6 +242,45 @@ fn build_faults(
         faults.push(Fault::new(spec.clone(), target));
     }
     Ok(faults)
+}
+
+fn app_serving(spec: &FaultSpec, app_id: &str, apps: &[Arc<OrderProcessor>]) -> anyhow::Result<Arc<OrderProcessor>> {
+    apps.iter()
+        .find(|a| &**a.app_id() == app_id)
+        .cloned()
+        .with_context(|| format!("fault `{}`: no app `{app_id}` serves a port", spec.name))
+}
+
+/// A fault on `app_id`'s app channel, held by its sidecar; a hang or reset gets its blackhole now.
+async fn channel_target(
+    spec: &FaultSpec,
+    app_id: &str,
+    fault: &ChannelFault,
+    sidecars: &[Arc<Sidecar>],
+) -> anyhow::Result<FaultTarget> {
+    let sidecar = sidecars
+        .iter()
+        .find(|s| s.app_id() == app_id)
+        .with_context(|| format!("fault `{}`: `{app_id}` has no sidecar", spec.name))?;
+    let behaviour = match fault {
+        ChannelFault::Hang => Some(Behaviour::Hang),
+        ChannelFault::Reset => Some(Behaviour::Reset),
+        _ => None,
+    };
+    let blackhole = match behaviour {
+        Some(b) => Some(
+            Blackhole::start(sidecar.addr().ip(), b)
+                .await
+                .with_context(|| format!("fault `{}`: cannot open its listener", spec.name))?,
+        ),
+        None => None,
+    };
+    Ok(FaultTarget::Channel {
+        app_id: app_id.to_string(),
+        faults: sidecar.channel_faults(),
+        fault: fault.clone(),
+        blackhole,
+    })
 }
 
 /// Reports the container's state now, then as Docker's event stream tells it.

@@ -36,6 +36,18 @@ pub const BUILT_IN: &[BuiltIn] = &[
             ("statestore.yaml", file!("resources/state-management/statestore.yaml")),
         ],
     },
+    BuiltIn {
+        name: "status-codes",
+        scenario: file!("scenarios/status-codes.yaml"),
+        resources_dir: "status-codes",
+        resources: &[("resiliency.yaml", file!("resources/status-codes/resiliency.yaml"))],
+    },
+    BuiltIn {
+        name: "timeouts",
+        scenario: file!("scenarios/timeouts.yaml"),
+        resources_dir: "timeouts",
+        resources: &[("resiliency.yaml", file!("resources/timeouts/resiliency.yaml"))],
+    },
 ];
 
 pub fn get(name: &str) -> Option<&'static BuiltIn> {

@@ -4,8 +4,9 @@ use std::path::Path;
 
 use saphyr::LoadableYamlNode;
 
-use super::{AppSpec, FaultAction, FaultSpec, ResourcesSource, Scenario};
-use crate::resources::node::{Ctx, Fields, Yaml, join};
+use super::fault_action::{FAULT_FIELDS, decode_action};
+use super::{AppSpec, FaultSpec, ResourcesSource, Scenario};
+use crate::resources::node::{Ctx, Yaml, join};
 use crate::resources::{Severity, SourceFiles};
 
 /// Keys the UI keeps for itself (see `tui::keymap`, whose test checks this list); a fault cannot use them.
@@ -166,34 +167,15 @@ fn decode_faults(ctx: &mut Ctx, node: &Yaml, apps: &[AppSpec]) -> Vec<FaultSpec>
     let mut faults: Vec<FaultSpec> = Vec::new();
     for (i, node) in list.iter().enumerate() {
         let path = format!("faults[{i}]");
-        let ff = ctx.fields(
-            node,
-            &path,
-            "a fault",
-            &["name", "key", "action", "app", "component", "explain"],
-        );
+        let ff = ctx.fields(node, &path, "a fault", FAULT_FIELDS);
         let mut text = |field: &str| ff.get(field).and_then(|n| ctx.string(n, &join(&path, field)));
-        let (name, key, action, explain) = (text("name"), text("key"), text("action"), text("explain"));
-        let (app, component) = (text("app"), text("component"));
+        let (name, key, explain) = (text("name"), text("key"), text("explain"));
         let key = match (ff.get("key"), key) {
             (Some(n), Some(k)) => fault_key(ctx, n, &join(&path, "key"), &k, &faults),
             _ => Some('f'),
         };
-        let action = match (action.as_deref(), app, component) {
-            (Some("stop-app"), Some(app_id), _) => {
-                check_app(ctx, &ff, &path, &app_id, apps);
-                FaultAction::StopApp { app_id }
-            }
-            (Some("stop-app-and-sidecar"), Some(app_id), _) => {
-                check_app(ctx, &ff, &path, &app_id, apps);
-                FaultAction::StopAppAndSidecar { app_id }
-            }
-            (Some("stop-state-store"), _, Some(component)) => FaultAction::StopStateStore { component },
-            _ => {
-                let help = "use `action: stop-app-and-sidecar` or `stop-app` with `app`, or `action: stop-state-store` with `component`";
-                ctx.error(node, &path, "this fault needs `name` and a known action", help);
-                continue;
-            }
+        let Some(action) = decode_action(ctx, &ff, node, &path, apps) else {
+            continue;
         };
         match (name, key) {
             (Some(name), Some(key)) => faults.push(FaultSpec {
@@ -233,26 +215,4 @@ fn fault_key(ctx: &mut Ctx, node: &Yaml, path: &str, key: &str, earlier: &[Fault
         return None;
     }
     Some(c)
-}
-
-/// A `stop-app` fault must name an app of this scenario that serves a port.
-fn check_app(ctx: &mut Ctx, ff: &Fields, path: &str, app_id: &str, apps: &[AppSpec]) {
-    let Some(node) = ff.get("app") else { return };
-    let serving: Vec<&str> = apps
-        .iter()
-        .filter(|a| matches!(a, AppSpec::OrderProcessor { .. }))
-        .map(AppSpec::app_id)
-        .collect();
-    if serving.contains(&app_id) {
-        return;
-    }
-    let msg = match apps.iter().any(|a| a.app_id() == app_id) {
-        true => format!("`{app_id}` serves no port, so stopping it is not a fault this tool can inject"),
-        false => format!("there is no app `{app_id}` in this scenario's `apps`"),
-    };
-    let help = match serving.as_slice() {
-        [] => "add an app of `kind: order-processor` to stop".to_string(),
-        names => format!("apps that can be stopped: {}", names.join(", ")),
-    };
-    ctx.error(node, &join(path, "app"), msg, &help);
 }

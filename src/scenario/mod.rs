@@ -3,10 +3,14 @@
 //! `init.rs` writes them out for editing; `crate::lifecycle` runs one.
 
 pub mod builtin;
+mod fault_action;
 mod file;
 pub mod init;
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+pub use crate::faults::channel::ChannelFault;
 
 pub use file::{RESERVED_KEYS, load, parse};
 
@@ -62,8 +66,17 @@ pub enum FaultAction {
     /// Stop an app and its sidecar, as Ctrl-C on the quickstart's `dapr run` does: callers' sidecars cannot
     /// reach it (gRPC Unavailable). Clearing starts both again on the same ports.
     StopAppAndSidecar { app_id: String },
-    /// Stop a state store component's server (see `run.rs` for which one a run uses); clearing starts it.
+    /// Stop a state store component's server (see `faults/stores.rs` for which one a run uses); clearing
+    /// starts it.
     StopStateStore { component: String },
+    /// A fault on an app's channel, the hop from its sidecar to the app: hang, reset, latency, http-error.
+    Channel { app_id: String, fault: ChannelFault },
+    /// An app stops for `down`, listens for `up`, and so on until cleared.
+    Flap {
+        app_id: String,
+        down: Duration,
+        up: Duration,
+    },
 }
 
 impl FaultAction {
@@ -73,6 +86,14 @@ impl FaultAction {
             FaultAction::StopApp { .. } => "stop app only".to_string(),
             FaultAction::StopAppAndSidecar { app_id } => format!("stop {app_id}"),
             FaultAction::StopStateStore { component } => format!("stop Redis ({component})"),
+            FaultAction::Channel { fault, .. } => match fault {
+                ChannelFault::Hang => "app hangs".to_string(),
+                ChannelFault::Reset => "app resets".to_string(),
+                ChannelFault::Latency { .. } => format!("latency {}", fault.parameters()),
+                ChannelFault::HttpError { status, percent: 100 } => format!("answer {status}"),
+                ChannelFault::HttpError { status, percent } => format!("{status} on {percent}%"),
+            },
+            FaultAction::Flap { .. } => "flap".to_string(),
         }
     }
 }

@@ -19,6 +19,7 @@ use axum::response::{IntoResponse, Response};
 use super::SidecarState;
 use super::api::{PathArgs, path_arg};
 use super::invoke::{AppClient, AppResponse, InvokeError, forwardable, send};
+use crate::faults::channel::Then;
 use crate::resiliency::OperationError;
 
 /// The callee sidecar's route for calls from other sidecars (ours; daprd's is gRPC).
@@ -138,16 +139,32 @@ pub async fn serve_call(State(state): State<Arc<SidecarState>>, path: PathArgs<S
     headers.remove(CALLER);
     *app_request.headers_mut() = headers;
     let answered = |r: AppResponse| with_outcome(r.into_response(), "app");
-    let sent = send(
-        &state.client,
-        state.app_channel,
-        &path_and_query,
-        &state.app_id,
-        Some(app_request),
-    );
+    // An injected fault on the app channel (faults/channel.rs): a wait, an answer in the app's place, or a
+    // blackhole instead of the app.
+    let fault = state.channel_faults.next_call();
+    if !fault.delay.is_zero() {
+        tokio::time::sleep(fault.delay).await;
+    }
+    let target = match fault.then {
+        Then::Pass => state.app_channel,
+        Then::Divert(blackhole) => Some(blackhole),
+        Then::Respond(status) => {
+            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            let body = Bytes::from(format!("{{\"error\":\"fault injected: {status}\"}}"));
+            let mut headers = http::HeaderMap::new();
+            headers.insert(http::header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+            return answered(AppResponse::new(status, headers, body));
+        }
+    };
+    let sent = send(&state.client, target, &path_and_query, &state.app_id, Some(app_request));
     let response = match sent.await {
         Ok(response) | Err(InvokeError::App(response)) => answered(response),
         Err(InvokeError::Channel(error)) => {
+            // The blackhole stands in for the app: the error names the app's address, as daprd's would.
+            let error = match (target, state.app_channel) {
+                (Some(hole), Some(app)) if hole != app => error.replace(&hole.to_string(), &app.to_string()),
+                _ => error,
+            };
             let mut response = Response::new(Body::from(Bytes::from(error)));
             *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
             with_outcome(response, "internal")

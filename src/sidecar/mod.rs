@@ -91,6 +91,8 @@ pub(crate) struct SidecarState {
     pub app_id: String,
     /// This sidecar's own app (`app_port` on the listen address), which other sidecars' calls reach.
     pub app_channel: Option<SocketAddr>,
+    /// Faults injected on the app channel (none unless a scenario injects one).
+    pub channel_faults: Arc<crate::faults::channel::ChannelFaults>,
     pub resiliency: Resiliency,
     pub resolver: Arc<NameResolver>,
     pub client: invoke::AppClient,
@@ -169,6 +171,7 @@ impl Sidecar {
         let state = Arc::new(SidecarState {
             app_id: options.app_id.clone(),
             app_channel,
+            channel_faults: Arc::default(),
             resiliency,
             resolver,
             client,
@@ -248,6 +251,11 @@ impl Sidecar {
 
     pub fn app_id(&self) -> &str {
         &self.state.app_id
+    }
+
+    /// The faults on this sidecar's app channel, for the fault that injects them.
+    pub fn channel_faults(&self) -> Arc<crate::faults::channel::ChannelFaults> {
+        self.state.channel_faults.clone()
     }
 
     pub fn resiliency(&self) -> &Resiliency {

@@ -3,6 +3,7 @@
 
 pub mod docker;
 pub mod loader;
+pub mod story;
 pub mod tmux;
 
 use std::fmt;

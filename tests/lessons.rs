@@ -1,0 +1,174 @@
+//! Each lesson's story, on a paused clock over real TCP: the built-in lesson scenario with its own resources,
+//! its fault injected and cleared at exact times, and what its `explain` tells a learner to watch checked
+//! event by event.
+
+mod common;
+
+use std::time::Duration;
+
+use common::story::{run_scenario, story};
+use resilience_tui::event::{AppEvent, Event, Stamped};
+use resilience_tui::resiliency::ResiliencyEvent;
+use resilience_tui::summary::Ledger;
+
+/// When each attempt failed, and why.
+fn failed_attempts(events: &[Stamped]) -> Vec<(f64, String)> {
+    events
+        .iter()
+        .filter_map(|e| match &e.event {
+            Event::Resiliency {
+                event: ResiliencyEvent::AttemptFailed { error, .. },
+                ..
+            } => Some((e.at.as_secs_f64(), error.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
+/// When each order failed, with the status and message checkout got.
+fn failed_orders(events: &[Stamped]) -> Vec<(f64, u16, String)> {
+    events
+        .iter()
+        .filter_map(|e| match &e.event {
+            Event::App {
+                event: AppEvent::OrderFailed { status, message, .. },
+                ..
+            } => Some((e.at.as_secs_f64(), *status, message.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
+fn ledger(events: &[Stamped]) -> Ledger {
+    let mut ledger = Ledger::default();
+    events.iter().for_each(|e| ledger.record(e));
+    ledger
+}
+
+const OPEN: &str = "failed to invoke, id: order-processor, err: circuit breaker is open";
+
+/// `timeouts`: with a 1s timeout and a 2s (or hanging) order-processor, each attempt ends in `context deadline
+/// exceeded` one second after it starts, the next comes 2s later, the third in a row opens the breaker;
+/// while it is open calls fail fast; once the fault is cleared the next probe closes it.
+#[tokio::test(start_paused = true)]
+async fn timeouts_fire_are_retried_and_open_the_breaker() {
+    for (fault, injected) in [
+        (
+            0,
+            "3.0s injected: every call to order-processor waits 2s on its sidecar's hop",
+        ),
+        (
+            1,
+            "3.0s injected: order-processor hangs: its sidecar's calls are accepted and never answered",
+        ),
+    ] {
+        let events = run_scenario("timeouts", None, fault, (3, Some(25)), 40).await;
+        let expected = [
+            injected,
+            "4.0s retrying in 2s",
+            "10.0s closed -> open",
+            "20.0s open -> half-open",
+            "21.0s half-open -> open",
+            "21.0s retrying in 2s",
+            "25.0s cleared: calls to order-processor pass again",
+            "31.0s open -> half-open",
+            "31.0s half-open -> closed",
+        ];
+        assert_eq!(story(&events), expected, "fault {fault}");
+        let timeouts: Vec<(f64, String)> = [4.0, 7.0, 10.0, 21.0]
+            .into_iter()
+            .map(|t| (t, "context deadline exceeded".to_string()))
+            .collect();
+        assert_eq!(
+            failed_attempts(&events),
+            timeouts,
+            "one second after each attempt (fault {fault})"
+        );
+        let failed = failed_orders(&events);
+        assert!(
+            !failed.is_empty() && failed.iter().all(|(_, status, m)| *status == 500 && m == OPEN),
+            "{failed:?}"
+        );
+        let s = ledger(&events).summary();
+        assert_eq!(
+            (s.lost, s.duplicated),
+            (0, 0),
+            "a timed-out call never reached the app: {s:?}"
+        );
+        let delivered_after = events.iter().any(|e| {
+            e.at >= Duration::from_secs(31)
+                && matches!(
+                    &e.event,
+                    Event::App {
+                        event: AppEvent::OrderReceived { .. },
+                        ..
+                    }
+                )
+        });
+        assert!(delivered_after, "orders pass once the breaker closes");
+    }
+}
+
+/// `status-codes`, 503: retried (it is in `httpStatusCodes`) 3 times 2s apart, then checkout gets the app's own
+/// 503; the sixth failure in a row opens the breaker.
+#[tokio::test(start_paused = true)]
+async fn a_503_is_retried_and_then_the_app_s_answer_comes_back() {
+    let events = run_scenario("status-codes", None, 0, (3, Some(25)), 40).await;
+    let expected = [
+        "3.0s injected: order-processor's sidecar answers 503 in its place to 100% of calls",
+        "3.0s retrying in 2s",
+        "10.0s retrying in 2s",
+        "12.0s closed -> open",
+        "22.0s open -> half-open",
+        "22.0s half-open -> open",
+        "22.0s retrying in 2s",
+        "25.0s cleared: calls to order-processor pass again",
+        "32.0s open -> half-open",
+        "32.0s half-open -> closed",
+    ];
+    assert_eq!(story(&events), expected);
+    let attempts: Vec<f64> = failed_attempts(&events).iter().map(|(t, _)| *t).take(6).collect();
+    assert_eq!(
+        attempts,
+        [3.0, 5.0, 7.0, 9.0, 10.0, 12.0],
+        "1 + 3 retries for order 4, then order 5"
+    );
+    let failed = failed_orders(&events);
+    let (at, status, message) = &failed[0];
+    assert_eq!(
+        (*at, *status),
+        (9.0, 503),
+        "after 3 retries checkout gets the app's answer: {failed:?}"
+    );
+    assert!(message.contains("503 Service Unavailable"), "{message}");
+    assert!(
+        failed[1..].iter().all(|(_, _, m)| m == OPEN),
+        "then calls fail fast: {failed:?}"
+    );
+    assert_eq!(ledger(&events).summary().duplicated, 0);
+}
+
+/// `status-codes`, 404: not in `httpStatusCodes`, so never retried; each order fails at once with the app's
+/// 404, and the failures still count: the sixth in a row opens the breaker.
+#[tokio::test(start_paused = true)]
+async fn a_404_is_not_retried_but_counts_toward_the_breaker() {
+    let events = run_scenario("status-codes", None, 1, (3, Some(25)), 32).await;
+    let expected = [
+        "3.0s injected: order-processor's sidecar answers 404 in its place to 100% of calls",
+        "8.0s closed -> open",
+        "18.0s open -> half-open",
+        "18.0s half-open -> open",
+        "25.0s cleared: calls to order-processor pass again",
+        "28.0s open -> half-open",
+        "28.0s half-open -> closed",
+    ];
+    assert_eq!(story(&events), expected, "no `retrying` line at all");
+    let failed = failed_orders(&events);
+    let not_found: Vec<f64> = failed.iter().filter(|(_, s, _)| *s == 404).map(|(t, ..)| *t).collect();
+    assert_eq!(
+        not_found,
+        [3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 18.0],
+        "one attempt each: {failed:?}"
+    );
+    assert_eq!(ledger(&events).summary().retries, 0);
+}

@@ -87,6 +87,21 @@ fn unit_nanos(unit: &str) -> Option<u64> {
     })
 }
 
+/// A duration given on the command line: a Go duration, and a bare number is refused (on a flag it is
+/// more likely a mistake than milliseconds), with what to write instead.
+pub fn parse_flag(s: &str) -> Result<Duration, String> {
+    let t = s.trim();
+    if !t.is_empty() && t.chars().all(|c| c.is_ascii_digit()) {
+        return Err(format!(
+            "`{t}` has no unit; add one: {t}s for seconds, {t}ms for milliseconds"
+        ));
+    }
+    parse_go_duration(s).map_err(|e| {
+        let hint = e.hint().trim_end_matches("; a bare number means milliseconds");
+        format!("{e}; {hint}")
+    })
+}
+
 /// Go's `time.ParseDuration` for what cannot be negative (command-line times): a negative non-zero result
 /// is [`DurationError::Negative`].
 pub fn parse_go_duration(input: &str) -> Result<Duration, DurationError> {

@@ -389,3 +389,63 @@ fn validate_says_what_it_could_not_find() {
         "the OS error once: {err}"
     );
 }
+
+/// `--fault NAME@START..END` injects that fault of the scenario by name and clears it (a lesson's second fault
+/// here, not the first one `--fault-at` would take); a name that is not the scenario's is refused with a
+/// suggestion, before anything starts.
+#[test]
+fn a_fault_named_on_the_command_line() {
+    let port = |_| common::free_port().to_string();
+    let ports = [
+        "--dapr-http-port".to_string(),
+        format!("checkout={}", port(1)),
+        "--dapr-http-port".into(),
+        format!("order-processor={}", port(2)),
+        "--app-port".into(),
+        format!("order-processor={}", port(3)),
+        "--metrics-port".into(),
+        format!("checkout={}", port(4)),
+        "--metrics-port".into(),
+        format!("order-processor={}", port(5)),
+    ];
+    let mut args: Vec<&str> = vec!["scenario", "status-codes", "--headless", "--output", "jsonl"];
+    args.extend(ports.iter().map(String::as_str));
+    args.extend([
+        "--order-interval",
+        "100ms",
+        "--fault",
+        "not-found-404@300ms..900ms",
+        "--duration",
+        "1200ms",
+    ]);
+    let (code, out, err) = run(&args);
+    assert_eq!(code, 0, "{err}\n{out}");
+    let lines: Vec<serde_json::Value> = out.lines().map(|l| serde_json::from_str(l).expect(l)).collect();
+    let fault = |kind: &str| {
+        lines
+            .iter()
+            .find(|l| l["kind"] == kind)
+            .map(|l| (l["fault"].clone(), l["t"].as_f64()))
+    };
+    let (injected, cleared) = (fault("fault_injected").unwrap(), fault("fault_cleared").unwrap());
+    assert_eq!(injected.0, "not-found-404");
+    assert_eq!(cleared.0, "not-found-404");
+    assert!(
+        injected.1.unwrap() >= 0.3 && cleared.1.unwrap() >= 0.9,
+        "{injected:?} {cleared:?}"
+    );
+    assert!(
+        lines.iter().any(|l| l["kind"] == "order_failed" && l["status"] == 404),
+        "checkout got the 404"
+    );
+
+    let mut args: Vec<&str> = vec!["scenario", "status-codes", "--headless"];
+    args.extend(ports.iter().map(String::as_str));
+    args.extend(["--fault", "not-found@1s", "--duration", "2s"]);
+    let (code, _, err) = run(&args);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("scenario status-codes has no fault `not-found`; did you mean `not-found-404`?"),
+        "{err}"
+    );
+}

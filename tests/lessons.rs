@@ -170,5 +170,8 @@ async fn a_404_is_not_retried_but_counts_toward_the_breaker() {
         [3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 18.0],
         "one attempt each: {failed:?}"
     );
-    assert_eq!(ledger(&events).summary().retries, 0);
+    let ledger = ledger(&events);
+    assert_eq!(ledger.summary().retries, 0);
+    let text = ledger.text(ledger.end());
+    assert!(!text.contains("longest wait"), "no order waited for anything: {text}");
 }

@@ -50,6 +50,10 @@ pub struct RunArgs {
     /// Clear the faults this long after start (repeatable; paired in order with --fault-at).
     #[arg(long, value_name = "DUR", value_parser = parse_duration)]
     pub clear_at: Vec<Duration>,
+    /// Inject a fault of the scenario by name at START and clear it at END, e.g. `--fault
+    /// slow-order-processor@10s..40s` (repeatable; END is optional).
+    #[arg(long = "fault", value_name = "NAME@START..END")]
+    pub named_fault: Vec<crate::lifecycle::NamedFault>,
     /// End the run after this long (default: until Ctrl-C).
     #[arg(long, value_name = "DUR", value_parser = parse_duration)]
     pub duration: Option<Duration>,
@@ -94,6 +98,7 @@ impl RunArgs {
             },
             fault_at: self.fault_at,
             clear_at: self.clear_at,
+            named_faults: self.named_fault,
             duration: self.duration,
             order_interval: Some(self.order_interval),
             api_token: std::env::var("DAPR_API_TOKEN").ok().filter(|t| !t.is_empty()),
@@ -109,16 +114,7 @@ impl RunArgs {
 
 /// A Go duration on the command line. Unlike in resource files, a bare number has no default unit here.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    let t = s.trim();
-    if !t.is_empty() && t.chars().all(|c| c.is_ascii_digit()) {
-        return Err(format!(
-            "`{t}` has no unit; add one: {t}s for seconds, {t}ms for milliseconds"
-        ));
-    }
-    crate::duration::parse_go_duration(s).map_err(|e| {
-        let hint = e.hint().trim_end_matches("; a bare number means milliseconds");
-        format!("{e}; {hint}")
-    })
+    crate::duration::parse_flag(s)
 }
 
 /// A byte size as Kubernetes quantities write it (Dapr's `--max-body-size`): `4Mi`, `512Ki`, `1G`, `100`.

@@ -322,6 +322,13 @@ impl FaultSet {
         }
     }
 
+    /// Clears fault `i` (nothing when there is none, or it is not injected).
+    pub async fn clear(&self, i: usize) {
+        if let Some(fault) = self.faults.get(i) {
+            fault.clear(&self.bus).await;
+        }
+    }
+
     pub async fn clear_all(&self) {
         for fault in &self.faults {
             fault.clear(&self.bus).await;

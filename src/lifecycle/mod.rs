@@ -20,7 +20,7 @@ use std::time::Duration;
 
 use tokio::task::JoinHandle;
 
-pub use options::{RunOptions, StateStoreChoice};
+pub use options::{NamedFault, RunOptions, StateStoreChoice};
 pub use shutdown::Shutdown;
 pub use start::{Running, start};
 
@@ -73,6 +73,7 @@ impl Control {
 /// Runs a scenario from start to end under `display`. Exit 0, 2 when an order was lost, 1 on an error.
 pub async fn run(scenario: Scenario, opts: RunOptions, display: impl Display) -> anyhow::Result<ExitCode> {
     opts.check_schedule()?;
+    let named = opts.named_fault_indexes(&scenario)?;
     let shutdown = Shutdown::new();
     let signals = shutdown.listen_for_signals()?;
     let (running, events) = start(scenario, &opts).await?;
@@ -81,7 +82,7 @@ pub async fn run(scenario: Scenario, opts: RunOptions, display: impl Display) ->
         shutdown: shutdown.clone(),
         bus: running.bus.clone(),
     };
-    let timers = schedule(&running.faults, &opts, &running.bus);
+    let timers = schedule(&running.faults, &opts, &named, &running.bus);
     let life = async {
         let end = opts.duration.unwrap_or(Duration::MAX);
         let reason = tokio::select! {
@@ -116,21 +117,34 @@ async fn sleep(d: Duration) {
     }
 }
 
-/// Schedules `--fault-at` (the scenario's first fault) and `--clear-at` (every fault).
-fn schedule(faults: &Arc<FaultSet>, opts: &RunOptions, bus: &EventBus) -> Vec<JoinHandle<()>> {
+/// What a timer does to the faults.
+#[derive(Debug, Clone, Copy)]
+enum Change {
+    Inject(usize),
+    Clear(usize),
+    ClearAll,
+}
+
+/// Schedules `--fault-at` (the scenario's first fault), `--clear-at` (every fault), and each `--fault
+/// NAME@START..END` (that fault, whose index in the scenario is in `named`).
+fn schedule(faults: &Arc<FaultSet>, opts: &RunOptions, named: &[usize], bus: &EventBus) -> Vec<JoinHandle<()>> {
     let start = tokio::time::Instant::now() - bus.elapsed();
-    let injects = opts.fault_at.iter().map(|t| (*t, true));
-    let clears = opts.clear_at.iter().map(|t| (*t, false));
+    let injects = opts.fault_at.iter().map(|t| (*t, Change::Inject(0)));
+    let clears = opts.clear_at.iter().map(|t| (*t, Change::ClearAll));
+    let by_name = opts.named_faults.iter().zip(named).flat_map(|(nf, i)| {
+        std::iter::once((nf.at, Change::Inject(*i))).chain(nf.until.map(|u| (u, Change::Clear(*i))))
+    });
     injects
         .chain(clears)
-        .map(|(at, inject)| {
+        .chain(by_name)
+        .map(|(at, change)| {
             let faults = faults.clone();
             tokio::spawn(async move {
                 tokio::time::sleep_until(start + at).await;
-                if inject {
-                    faults.inject(0).await;
-                } else {
-                    faults.clear_all().await;
+                match change {
+                    Change::Inject(i) => faults.inject(i).await,
+                    Change::Clear(i) => faults.clear(i).await,
+                    Change::ClearAll => faults.clear_all().await,
                 }
             })
         })

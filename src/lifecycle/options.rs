@@ -16,6 +16,8 @@ pub struct RunOptions {
     pub fault_at: Vec<Duration>,
     /// …and clear all faults at these (paired in order).
     pub clear_at: Vec<Duration>,
+    /// `--fault NAME@START..END`: a fault of the scenario by name, injected at START and cleared at END.
+    pub named_faults: Vec<NamedFault>,
     /// End the run after this long (default: until q, Ctrl-C, SIGTERM or SIGHUP).
     pub duration: Option<Duration>,
     /// Time checkout waits between orders (the quickstart's 1s).
@@ -33,6 +35,41 @@ pub struct RunOptions {
     pub sidecars_on_this_runtime: bool,
     /// The sidecars' metrics ports: daprd's 9090, 9091, … from the command line; any free port by default.
     pub metrics_ports: crate::metrics::server::MetricsPorts,
+}
+
+/// One `--fault NAME@START[..END]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NamedFault {
+    pub name: String,
+    pub at: Duration,
+    pub until: Option<Duration>,
+}
+
+impl std::str::FromStr for NamedFault {
+    type Err = String;
+
+    /// `latency@10s..40s`, or `latency@10s` (on until the end, or until `c`).
+    fn from_str(s: &str) -> Result<Self, String> {
+        let usage = "write it as NAME@START..END, e.g. `--fault slow-order-processor@10s..40s` (END is optional)";
+        let (name, times) = s.split_once('@').ok_or_else(|| format!("`{s}` has no `@`; {usage}"))?;
+        let (at, until) = match times.split_once("..") {
+            Some((at, until)) => (at, Some(until)),
+            None => (times, None),
+        };
+        let time = |t: &str| crate::duration::parse_flag(t).map_err(|e| format!("`{t}` in `{s}`: {e}; {usage}"));
+        let fault = NamedFault {
+            name: name.trim().to_string(),
+            at: time(at)?,
+            until: until.map(time).transpose()?,
+        };
+        if fault.name.is_empty() {
+            return Err(format!("`{s}` names no fault; {usage}"));
+        }
+        if fault.until.is_some_and(|u| u <= fault.at) {
+            return Err(format!("in `{s}` the end comes before the start; {usage}"));
+        }
+        Ok(fault)
+    }
 }
 
 /// `--state-store`: where the state-management scenario's Redis comes from.
@@ -71,5 +108,28 @@ impl RunOptions {
             }
         }
         Ok(())
+    }
+
+    /// Every `--fault` names a fault of `scenario`; its index there, in the order given.
+    pub fn named_fault_indexes(&self, scenario: &crate::scenario::Scenario) -> anyhow::Result<Vec<usize>> {
+        self.named_faults
+            .iter()
+            .map(|nf| match scenario.faults.iter().position(|f| f.name == nf.name) {
+                Some(i) => Ok(i),
+                None => {
+                    let names: Vec<&str> = scenario.faults.iter().map(|f| f.name.as_str()).collect();
+                    let hint = match crate::resources::node::did_you_mean(&nf.name, &names) {
+                        Some(n) => format!("did you mean `{n}`?"),
+                        None => format!("its faults are: {}", names.join(", ")),
+                    };
+                    bail!(
+                        "--fault {}@…: scenario {} has no fault `{}`; {hint}",
+                        nf.name,
+                        scenario.name,
+                        nf.name
+                    )
+                }
+            })
+            .collect()
     }
 }

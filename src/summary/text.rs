@@ -119,7 +119,11 @@ impl Ledger {
 
     /// The longest wait of an answered order, and an order still waiting longer than that at the end.
     fn waits(&self, out: &mut Lines, end: Duration, answered: &str) {
-        if let Some(w) = self.longest_wait {
+        // An order answered at once did not wait for anything worth a line.
+        let waited = self
+            .longest_wait
+            .filter(|w| w.attempts.is_some_and(|n| n > 1) || w.waited >= Duration::from_secs(1));
+        if let Some(w) = waited {
             let mut wait = vec![format!("longest wait: order {}", w.order_id)];
             wait.push(match w.attempts {
                 Some(n) => format!("{} over {}", secs(w.waited), count(n, "attempt", "attempts")),

@@ -175,3 +175,93 @@ async fn a_404_is_not_retried_but_counts_toward_the_breaker() {
     let text = ledger.text(ledger.end());
     assert!(!text.contains("longest wait"), "no order waited for anything: {text}");
 }
+
+/// The waits the retry policy chose, in order.
+fn waits(events: &[Stamped], operation: &str) -> Vec<Duration> {
+    events
+        .iter()
+        .filter_map(|e| match &e.event {
+            Event::Resiliency {
+                event: ResiliencyEvent::RetryScheduled {
+                    operation: op, wait, ..
+                },
+                ..
+            } if &**op == operation => Some(*wait),
+            _ => None,
+        })
+        .collect()
+}
+
+const ENDPOINT: &str = "endpoint[order-processor, order-processor:orders]";
+
+/// `exponential-backoff`: each wait is its nominal interval (500ms, x1.5 each retry, capped at maxInterval 10s)
+/// randomized by at most ±50%, so they grow; the held order is delivered after the clear.
+#[tokio::test(start_paused = true)]
+async fn exponential_waits_grow_by_half_with_jitter_up_to_max_interval() {
+    let events = run_scenario("exponential-backoff", None, 0, (3, Some(60)), 66).await;
+    let waits = waits(&events, ENDPOINT);
+    assert!(waits.len() >= 10, "{waits:?}");
+    let mut nominal = 0.5f64;
+    for (i, w) in waits.iter().enumerate() {
+        let w = w.as_secs_f64();
+        assert!(
+            w >= nominal * 0.5 - 1e-9 && w <= nominal * 1.5 + 1e-9,
+            "wait {i} {w}s for nominal {nominal}s: {waits:?}"
+        );
+        nominal = (nominal * 1.5).min(10.0);
+    }
+    let (first, last) = (
+        waits[..3].iter().sum::<Duration>(),
+        waits[waits.len() - 3..].iter().sum::<Duration>(),
+    );
+    assert!(last > first * 4, "the waits grow: {waits:?}");
+    let recovered = story(&events).into_iter().any(|l| l.contains("recovered after"));
+    assert!(recovered, "{:?}", story(&events));
+    assert_eq!(ledger(&events).summary().lost, 0);
+}
+
+/// `defaults`: with no target, DefaultAppRetryPolicy (1s, 3 retries) is chosen over DefaultRetryPolicy (5s, 2
+/// retries); a named target replaces both. With order-processor's sidecar down too, each default attempt holds
+/// Dapr's built-in service retries (a default does not switch them off; a named target does).
+#[tokio::test(start_paused = true)]
+async fn defaults_are_picked_by_name_and_a_named_target_replaces_them() {
+    let events = run_scenario("defaults", None, 0, (3, Some(30)), 32).await;
+    let failed = failed_orders(&events);
+    let (at, status, message) = &failed[0];
+    assert_eq!((*at, *status), (6.0, 500), "1 attempt + 3 retries 1s apart: {failed:?}");
+    assert!(message.contains("error invoking app channel"), "{message}");
+    assert!(waits(&events, ENDPOINT).iter().all(|w| *w == Duration::from_secs(1)));
+    assert!(
+        waits(&events, "DaprBuiltInServiceRetries").is_empty(),
+        "Internal is not retried by the built-in policy"
+    );
+
+    let events = run_scenario("defaults", None, 1, (3, Some(30)), 32).await;
+    let failed = failed_orders(&events);
+    assert_eq!(
+        failed[0].0, 18.0,
+        "4 default attempts, each 1 + 3 built-in tries, 1s apart: {failed:?}"
+    );
+    assert!(
+        failed[0]
+            .2
+            .contains("failed to invoke target order-processor after 3 retries"),
+        "{failed:?}"
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let named = include_str!("../resources/defaults/resiliency.yaml").to_string()
+        + "\n  targets:\n    apps:\n      order-processor:\n        retry: twoSeconds\n";
+    let named = named.replace(
+        "    retries:\n",
+        "    retries:\n      twoSeconds:\n        policy: constant\n        duration: 2s\n        maxRetries: 1\n",
+    );
+    std::fs::write(dir.path().join("resiliency.yaml"), named).unwrap();
+    let events = run_scenario("defaults", Some(dir.path().to_path_buf()), 1, (3, Some(30)), 32).await;
+    assert!(waits(&events, ENDPOINT).iter().all(|w| *w == Duration::from_secs(2)));
+    assert!(
+        waits(&events, "DaprBuiltInServiceRetries").is_empty(),
+        "a named target switches the built-in retries off"
+    );
+    assert_eq!(failed_orders(&events)[0].0, 5.0, "1 attempt + 1 retry 2s later");
+}

@@ -22,6 +22,21 @@ macro_rules! file {
 
 pub const BUILT_IN: &[BuiltIn] = &[
     BuiltIn {
+        name: "defaults",
+        scenario: file!("scenarios/defaults.yaml"),
+        resources_dir: "defaults",
+        resources: &[("resiliency.yaml", file!("resources/defaults/resiliency.yaml"))],
+    },
+    BuiltIn {
+        name: "exponential-backoff",
+        scenario: file!("scenarios/exponential-backoff.yaml"),
+        resources_dir: "exponential-backoff",
+        resources: &[(
+            "resiliency.yaml",
+            file!("resources/exponential-backoff/resiliency.yaml"),
+        )],
+    },
+    BuiltIn {
         name: "service-invoke",
         scenario: file!("scenarios/service-invoke.yaml"),
         resources_dir: "service-invoke",

@@ -44,6 +44,8 @@ pub struct RetryView {
 pub struct FaultView {
     pub name: String,
     pub key: char,
+    /// What the fault does and its parameters, in a few words (`latency 2s`, `answer 503`).
+    pub action: String,
     pub explain: String,
     pub description: String,
     pub injected_since: Option<Duration>,
@@ -98,6 +100,7 @@ impl Model {
             .map(|f| FaultView {
                 name: f.name.clone(),
                 key: f.key,
+                action: f.action.summary(),
                 explain: f.explain.clone(),
                 description: String::new(),
                 injected_since: None,

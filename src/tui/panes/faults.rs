@@ -29,6 +29,7 @@ fn fault_line(f: &FaultView, model: &Model, width: usize, theme: Theme) -> Line<
             "off".to_string(),
             theme.dim(),
             vec![
+                (format!(" \u{b7} {}", f.action), false),
                 (format!(" \u{b7} press {} to inject", f.key), false),
                 (format!(" \u{b7} {}", f.explain), false),
             ],

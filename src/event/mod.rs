@@ -134,6 +134,8 @@ pub enum ContainerState {
     Running,
     Stopping,
     Exited,
+    /// `docker pause`: running, its processes frozen.
+    Paused,
 }
 
 impl std::fmt::Display for ContainerState {
@@ -142,6 +144,7 @@ impl std::fmt::Display for ContainerState {
             ContainerState::Running => "running",
             ContainerState::Stopping => "stopping",
             ContainerState::Exited => "exited",
+            ContainerState::Paused => "paused",
         })
     }
 }

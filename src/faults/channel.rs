@@ -124,7 +124,8 @@ impl ChannelFaults {
     }
 }
 
-fn jittered(delay: Duration, jitter: Duration) -> Duration {
+/// `delay`, give or take up to `jitter`, uniformly.
+pub(crate) fn jittered(delay: Duration, jitter: Duration) -> Duration {
     if jitter.is_zero() {
         return delay;
     }

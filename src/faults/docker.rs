@@ -69,6 +69,7 @@ async fn bounded<T>(
 fn state_after(action: &str) -> Option<ContainerState> {
     match action {
         "start" | "restart" | "unpause" => Some(ContainerState::Running),
+        "pause" => Some(ContainerState::Paused),
         "kill" => Some(ContainerState::Stopping),
         "die" | "stop" => Some(ContainerState::Exited),
         _ => None,
@@ -103,6 +104,27 @@ impl Container {
         Ok(info.state.and_then(|s| s.running).unwrap_or(false))
     }
 
+    /// Running but paused (`docker pause`): its processes are frozen, its connections held.
+    pub async fn is_paused(&self) -> Result<bool, DockerError> {
+        let info = bounded(&self.name, self.docker.inspect_container(&self.name, None)).await?;
+        Ok(info.state.and_then(|s| s.paused).unwrap_or(false))
+    }
+
+    /// `docker pause`: Redis keeps its connections and answers nothing, so callers' timeouts fire. Leaves the
+    /// same marker as `stop`, so a run killed mid-pause is undone by the next one.
+    pub async fn pause(&self) -> Result<(), DockerError> {
+        super::leftover::note_stopping(&self.name);
+        bounded(&self.name, self.docker.pause_container(&self.name)).await
+    }
+
+    pub async fn unpause(&self) -> Result<(), DockerError> {
+        if self.is_paused().await? {
+            bounded(&self.name, self.docker.unpause_container(&self.name)).await?;
+        }
+        super::leftover::note_started(&self.name);
+        Ok(())
+    }
+
     /// `docker stop -t 1`: a teaching tool wants the outage now, not after Redis's graceful shutdown.
     /// Leaves a marker first, so that a run killed before it clears the fault is found by the next one.
     pub async fn stop(&self) -> Result<(), DockerError> {
@@ -127,6 +149,13 @@ impl Container {
         let Some(pid) = super::leftover::left_stopped_by_dead_run(&self.name) else {
             return Ok(None);
         };
+        if self.is_paused().await? {
+            self.unpause().await?;
+            return Ok(Some(format!(
+                "{} was left paused by an earlier resilience-tui run (pid {pid}) that ended without clearing its fault; unpaused it",
+                self.name
+            )));
+        }
         if self.is_running().await? {
             super::leftover::note_started(&self.name); // someone started it already; the marker is stale
             return Ok(None);
@@ -173,6 +202,11 @@ impl Container {
     /// What a person types to start it by hand.
     pub fn start_command(&self) -> String {
         format!("docker start {}", self.name)
+    }
+
+    /// What a person types to unpause it by hand.
+    pub fn unpause_command(&self) -> String {
+        format!("docker unpause {}", self.name)
     }
 }
 

@@ -12,56 +12,17 @@ pub mod channel;
 pub mod docker;
 pub mod leftover;
 pub mod redis_server;
+pub mod store_calls;
 pub(crate) mod stores;
+mod target;
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
 
 use tokio::sync::Mutex;
-use tokio::task::JoinHandle;
 
-use crate::apps::order_processor::OrderProcessor;
 use crate::event::{Event, EventBus, FaultChange, FaultEvent};
 use crate::scenario::FaultSpec;
-use crate::sidecar::Sidecar;
-use crate::state::memory::MemoryStore;
-use blackhole::Blackhole;
-use channel::{ChannelFault, ChannelFaults};
-use docker::Container;
-use redis_server::RedisServer;
-
-/// What a fault acts on.
-pub enum FaultTarget {
-    App(Arc<OrderProcessor>),
-    /// An app and its sidecar, stopped and started together.
-    AppAndSidecar {
-        app: Arc<OrderProcessor>,
-        sidecar: Arc<Sidecar>,
-    },
-    RedisServer(Arc<RedisServer>),
-    MemoryOutage {
-        component: String,
-        store: Arc<MemoryStore>,
-    },
-    /// Docker's `dapr_redis` (stop / start through the engine's API).
-    Container(Arc<Container>),
-    /// A fault on an app's channel: the hop from its sidecar to the app (see `channel.rs`).
-    Channel {
-        app_id: String,
-        faults: Arc<ChannelFaults>,
-        fault: ChannelFault,
-        /// Where a hang or a reset sends the calls.
-        blackhole: Option<Blackhole>,
-    },
-    /// An app that stops for `down` and listens for `up`, over and over, while the fault is on.
-    Flap {
-        app: Arc<OrderProcessor>,
-        down: Duration,
-        up: Duration,
-        cycle: std::sync::Mutex<Option<JoinHandle<()>>>,
-    },
-}
+pub use target::FaultTarget;
 
 /// One fault of the running scenario.
 pub struct Fault {
@@ -99,10 +60,7 @@ impl Fault {
 
     /// The command that clears this fault by hand, when the tool could not.
     pub fn manual_clear_command(&self) -> Option<String> {
-        match &self.target {
-            FaultTarget::Container(c) => Some(c.start_command()),
-            _ => None,
-        }
+        self.target.manual_clear_command()
     }
 
     pub async fn is_injected(&self) -> bool {
@@ -111,60 +69,7 @@ impl Fault {
 
     /// What injecting does, in words.
     pub fn description(&self) -> String {
-        match &self.target {
-            FaultTarget::App(app) => format!(
-                "stop {}'s app only ({} refuses connections; its sidecar answers)",
-                app.app_id(),
-                app.addr()
-            ),
-            FaultTarget::AppAndSidecar { app, sidecar } => format!(
-                "stop {} and its sidecar ({} and {} refuse connections)",
-                app.app_id(),
-                app.addr(),
-                sidecar.addr()
-            ),
-            FaultTarget::RedisServer(p) => format!("stop redis-server ({} refuses connections)", p.addr()),
-            FaultTarget::MemoryOutage { component, .. } => {
-                format!("simulated outage of the in-memory {component} store (every call fails)")
-            }
-            FaultTarget::Container(c) => format!("docker stop {}", c.name()),
-            FaultTarget::Channel { app_id, fault, .. } => match fault {
-                ChannelFault::Hang => format!("{app_id} hangs: its sidecar's calls are accepted and never answered"),
-                ChannelFault::Reset => format!("{app_id} resets every connection from its sidecar"),
-                ChannelFault::Latency { .. } => {
-                    format!(
-                        "every call to {app_id} waits {} on its sidecar's hop",
-                        fault.parameters()
-                    )
-                }
-                ChannelFault::HttpError { status, percent } => {
-                    format!("{app_id}'s sidecar answers {status} in its place to {percent}% of calls")
-                }
-            },
-            FaultTarget::Flap { app, down, up, .. } => format!(
-                "{} stops for {}, listens for {}, over and over",
-                app.app_id(),
-                crate::duration::format_go_duration(*down),
-                crate::duration::format_go_duration(*up)
-            ),
-        }
-    }
-
-    fn cleared_description(&self) -> String {
-        match &self.target {
-            FaultTarget::App(app) => format!("{} listens again on {}", app.app_id(), app.addr()),
-            FaultTarget::AppAndSidecar { app, sidecar } => format!(
-                "{} and its sidecar listen again on {} and {}",
-                app.app_id(),
-                app.addr(),
-                sidecar.addr()
-            ),
-            FaultTarget::RedisServer(p) => format!("redis-server listens again on {}", p.addr()),
-            FaultTarget::MemoryOutage { component, .. } => format!("the in-memory {component} store answers again"),
-            FaultTarget::Container(c) => format!("docker start {}", c.name()),
-            FaultTarget::Channel { app_id, .. } => format!("calls to {app_id} pass again"),
-            FaultTarget::Flap { app, .. } => format!("{} listens again on {}", app.app_id(), app.addr()),
-        }
+        self.target.description()
     }
 
     async fn inject(&self, bus: &EventBus, closing: &AtomicBool) {
@@ -174,50 +79,7 @@ impl Fault {
             return;
         }
         self.changing(bus, FaultChange::Injecting, self.description());
-        let result = match &self.target {
-            FaultTarget::App(app) => {
-                app.stop().await;
-                Ok(())
-            }
-            FaultTarget::AppAndSidecar { app, sidecar } => {
-                sidecar.stop_serving().await;
-                app.stop().await;
-                Ok(())
-            }
-            FaultTarget::RedisServer(p) => {
-                p.stop().await;
-                Ok(())
-            }
-            FaultTarget::MemoryOutage { store, .. } => {
-                store.set_down(true);
-                Ok(())
-            }
-            FaultTarget::Container(c) => c.stop().await.map_err(|e| e.to_string()),
-            FaultTarget::Channel {
-                faults,
-                fault,
-                blackhole,
-                ..
-            } => {
-                faults.set(fault, true, blackhole.as_ref().map(Blackhole::addr));
-                Ok(())
-            }
-            FaultTarget::Flap { app, down, up, cycle } => {
-                let (app, down, up) = (app.clone(), *down, *up);
-                let task = tokio::spawn(async move {
-                    loop {
-                        app.stop().await;
-                        tokio::time::sleep(down).await;
-                        if let Err(e) = app.start().await {
-                            tracing::warn!("flap: {} could not listen again: {e}", app.app_id());
-                        }
-                        tokio::time::sleep(up).await;
-                    }
-                });
-                *cycle.lock().unwrap_or_else(|p| p.into_inner()) = Some(task);
-                Ok(())
-            }
-        };
+        let result = self.target.apply().await;
         if let Err(error) = result {
             tracing::warn!(fault = %self.spec.name, "injecting failed: {error}");
             bus.emit(Event::Fault(FaultEvent::Failed {
@@ -239,37 +101,13 @@ impl Fault {
         if !*injected {
             return;
         }
-        self.changing(bus, FaultChange::Clearing, self.cleared_description());
-        let result = match &self.target {
-            FaultTarget::App(app) => app.start().await.map_err(|e| e.to_string()),
-            FaultTarget::AppAndSidecar { app, sidecar } => match app.start().await {
-                Ok(()) => sidecar.start_serving().await.map_err(|e| e.to_string()),
-                Err(e) => Err(e.to_string()),
-            },
-            FaultTarget::RedisServer(p) => p.start().await.map_err(|e| e.to_string()),
-            FaultTarget::MemoryOutage { store, .. } => {
-                store.set_down(false);
-                Ok(())
-            }
-            FaultTarget::Container(c) => c.start().await.map_err(|e| e.to_string()),
-            FaultTarget::Channel { faults, fault, .. } => {
-                faults.set(fault, false, None);
-                Ok(())
-            }
-            FaultTarget::Flap { app, cycle, .. } => {
-                let task = cycle.lock().unwrap_or_else(|p| p.into_inner()).take();
-                if let Some(task) = task {
-                    task.abort();
-                    let _ = task.await;
-                }
-                app.start().await.map_err(|e| e.to_string())
-            }
-        };
+        self.changing(bus, FaultChange::Clearing, self.target.cleared_description());
+        let result = self.target.undo().await;
         match result {
             Ok(()) => {
                 *injected = false;
                 tracing::info!(fault = %self.spec.name, "cleared");
-                let description = self.cleared_description();
+                let description = self.target.cleared_description();
                 bus.emit(Event::Fault(FaultEvent::Cleared {
                     fault: self.spec.name.clone(),
                     description,

@@ -71,12 +71,32 @@ impl RedisServer {
         )))
     }
 
-    /// SIGTERM (Redis saves its snapshot and exits), then SIGKILL if it has not exited within 3 s.
+    /// SIGSTOP: the process is frozen, its connections held, nothing answered (callers' timeouts fire);
+    /// SIGCONT (`paused` false) lets it go on.
+    pub async fn set_paused(&self, paused: bool) -> std::io::Result<()> {
+        let child = self.child.lock().await;
+        let pid = child
+            .as_ref()
+            .and_then(|c| c.id())
+            .and_then(|p| i32::try_from(p).ok())
+            .map(Pid::from_raw);
+        let Some(pid) = pid else {
+            return Err(std::io::Error::other("redis-server is not running"));
+        };
+        let signal = if paused { Signal::SIGSTOP } else { Signal::SIGCONT };
+        kill(pid, signal).map_err(std::io::Error::from)
+    }
+
+    /// SIGTERM (Redis saves its snapshot and exits), then SIGKILL if it has not exited within 3 s. A paused
+    /// server is let go on first (SIGCONT), or the SIGTERM would wait.
     pub async fn stop(&self) {
         let Some(mut child) = self.child.lock().await.take() else {
             return;
         };
         let pid = child.id().and_then(|p| i32::try_from(p).ok()).map(Pid::from_raw);
+        if let Some(pid) = pid {
+            let _ = kill(pid, Signal::SIGCONT);
+        }
         if let Some(pid) = pid
             && kill(pid, Signal::SIGTERM).is_ok()
             && tokio::time::timeout(Duration::from_secs(3), child.wait()).await.is_ok()

@@ -20,7 +20,7 @@ pub(crate) enum StoreServer {
     Container(Arc<Container>, bool),
 }
 
-/// For each state store a fault stops, which server this run uses, and the component rewritten to reach it:
+/// For each state store a fault acts on (stops, pauses, or slows or breaks its calls), which server this run uses, and the component rewritten to reach it:
 /// Docker's `dapr_redis` when asked for (or found, with `auto`); else a `redis-server` started by the tool on a
 /// free loopback port when one is on PATH; else the in-memory store (whose fault simulates an outage).
 pub(crate) async fn choose_state_stores(
@@ -32,12 +32,19 @@ pub(crate) async fn choose_state_stores(
 ) -> anyhow::Result<Vec<(String, StoreServer)>> {
     let mut servers = Vec::new();
     for spec in &scenario.faults {
-        let FaultAction::StopStateStore { component } = &spec.action else {
+        let (FaultAction::StopStateStore { component }
+        | FaultAction::PauseStateStore { component }
+        | FaultAction::StoreCall { component, .. }) = &spec.action
+        else {
             continue;
         };
+        // A store both stopped and paused by faults runs on one server.
+        if servers.iter().any(|(c, _)| c == component) {
+            continue;
+        }
         let Some(c) = loaded.components.iter_mut().find(|c| &c.name == component) else {
             bail!(
-                "fault `{}` stops the state store `{component}`, which no component in {} defines",
+                "fault `{}` acts on the state store `{component}`, which no component in {} defines",
                 spec.name,
                 scenario.resources
             );

@@ -9,6 +9,7 @@
 //! finishes the job. This is mini-redis's `server::run(listener, shutdown)` shape: one place starts a run,
 //! one place ends it, and no path skips the end.
 
+mod fault_targets;
 mod options;
 mod shutdown;
 mod start;

@@ -11,16 +11,13 @@ use super::RunOptions;
 use crate::apps::checkout::Checkout;
 use crate::apps::order_processor::OrderProcessor;
 use crate::apps::state_order_processor::StateOrderProcessor;
-use crate::event::{ContainerState, Event, EventBus, Events};
-use crate::faults::blackhole::{Behaviour, Blackhole};
-use crate::faults::channel::ChannelFault;
-use crate::faults::docker::Container;
+use crate::event::{Event, EventBus, Events};
+use crate::faults::FaultSet;
 use crate::faults::redis_server::RedisServer;
 use crate::faults::stores::{StoreServer, choose_state_stores};
-use crate::faults::{Fault, FaultSet, FaultTarget};
 use crate::resiliency::Resiliency;
 use crate::resources::Resources;
-use crate::scenario::{AppSpec, FaultAction, FaultSpec, Scenario};
+use crate::scenario::{AppSpec, Scenario};
 use crate::sidecar::batch::Batched;
 use crate::sidecar::{DEFAULT_MAX_BODY_BYTES, NameResolver, Sidecar, SidecarOptions};
 
@@ -61,7 +58,8 @@ pub async fn start(mut scenario: Scenario, opts: &RunOptions) -> anyhow::Result<
     let apps = start_order_processors(&scenario, opts, &bus).await?;
     let sidecars = start_sidecars(&scenario, opts, &bus, &resolver, &loaded).await?;
     let mut tasks = Vec::new();
-    let faults = build_faults(&scenario.faults, &apps, &sidecars, &stores, &bus, &mut tasks).await?;
+    let faults =
+        super::fault_targets::build_faults(&scenario.faults, &apps, &sidecars, &stores, &bus, &mut tasks).await?;
     tasks.extend(start_clients(&scenario, opts, &bus, &sidecars)?);
     let redis = stores
         .into_iter()
@@ -176,135 +174,6 @@ async fn start_sidecars(
         sidecars.push(Arc::new(sidecar));
     }
     Ok(sidecars)
-}
-
-/// Each fault with what it acts on. A container's state is followed on Docker's event stream (a task added to
-/// `tasks`); a container already stopped at start counts as an injected fault, so the exit starts it.
-async fn build_faults(
-    specs: &[FaultSpec],
-    apps: &[Arc<OrderProcessor>],
-    sidecars: &[Arc<Sidecar>],
-    stores: &[(String, StoreServer)],
-    bus: &EventBus,
-    tasks: &mut Vec<JoinHandle<()>>,
-) -> anyhow::Result<Vec<Fault>> {
-    let mut faults = Vec::new();
-    for spec in specs {
-        let target = match &spec.action {
-            FaultAction::Channel { app_id, fault } => channel_target(spec, app_id, fault, sidecars).await?,
-            FaultAction::Flap { app_id, down, up } => FaultTarget::Flap {
-                app: app_serving(spec, app_id, apps)?,
-                down: *down,
-                up: *up,
-                cycle: std::sync::Mutex::new(None),
-            },
-            FaultAction::StopApp { app_id } | FaultAction::StopAppAndSidecar { app_id } => {
-                let app = app_serving(spec, app_id, apps)?;
-                match &spec.action {
-                    FaultAction::StopAppAndSidecar { .. } => {
-                        let sidecar = sidecars
-                            .iter()
-                            .find(|s| s.app_id() == app_id)
-                            .with_context(|| format!("fault `{}`: `{app_id}` has no sidecar", spec.name))?;
-                        FaultTarget::AppAndSidecar {
-                            app,
-                            sidecar: sidecar.clone(),
-                        }
-                    }
-                    _ => FaultTarget::App(app),
-                }
-            }
-            FaultAction::StopStateStore { component } => match stores.iter().find(|(c, _)| c == component) {
-                Some((_, StoreServer::RedisServer(process))) => FaultTarget::RedisServer(process.clone()),
-                Some((_, StoreServer::Container(container, running))) => {
-                    tasks.push(follow_container(container, *running, bus));
-                    let target = FaultTarget::Container(container.clone());
-                    if !*running {
-                        faults.push(Fault::already_injected(spec.clone(), target));
-                        continue;
-                    }
-                    target
-                }
-                None => {
-                    let store = sidecars
-                        .iter()
-                        .find_map(|s| s.memory_store(component))
-                        .with_context(|| {
-                            format!("fault `{}`: no sidecar serves the state store `{component}`", spec.name)
-                        })?;
-                    FaultTarget::MemoryOutage {
-                        component: component.clone(),
-                        store: store.clone(),
-                    }
-                }
-            },
-        };
-        faults.push(Fault::new(spec.clone(), target));
-    }
-    Ok(faults)
-}
-
-fn app_serving(spec: &FaultSpec, app_id: &str, apps: &[Arc<OrderProcessor>]) -> anyhow::Result<Arc<OrderProcessor>> {
-    apps.iter()
-        .find(|a| &**a.app_id() == app_id)
-        .cloned()
-        .with_context(|| format!("fault `{}`: no app `{app_id}` serves a port", spec.name))
-}
-
-/// A fault on `app_id`'s app channel, held by its sidecar; a hang or reset gets its blackhole now.
-async fn channel_target(
-    spec: &FaultSpec,
-    app_id: &str,
-    fault: &ChannelFault,
-    sidecars: &[Arc<Sidecar>],
-) -> anyhow::Result<FaultTarget> {
-    let sidecar = sidecars
-        .iter()
-        .find(|s| s.app_id() == app_id)
-        .with_context(|| format!("fault `{}`: `{app_id}` has no sidecar", spec.name))?;
-    let behaviour = match fault {
-        ChannelFault::Hang => Some(Behaviour::Hang),
-        ChannelFault::Reset => Some(Behaviour::Reset),
-        _ => None,
-    };
-    let blackhole = match behaviour {
-        Some(b) => Some(
-            Blackhole::start(sidecar.addr().ip(), b)
-                .await
-                .with_context(|| format!("fault `{}`: cannot open its listener", spec.name))?,
-        ),
-        None => None,
-    };
-    Ok(FaultTarget::Channel {
-        app_id: app_id.to_string(),
-        faults: sidecar.channel_faults(),
-        fault: fault.clone(),
-        blackhole,
-    })
-}
-
-/// Reports the container's state now, then as Docker's event stream tells it.
-fn follow_container(container: &Container, running: bool, bus: &EventBus) -> JoinHandle<()> {
-    let (on_state, on_error) = (bus.clone(), bus.clone());
-    let name = container.name().to_string();
-    let state = if running {
-        ContainerState::Running
-    } else {
-        ContainerState::Exited
-    };
-    bus.emit(Event::Container {
-        name: name.clone(),
-        state,
-    });
-    container.watch(
-        move |state| {
-            on_state.emit(Event::Container {
-                name: name.clone(),
-                state,
-            })
-        },
-        move |text| on_error.emit(Event::Notice { text }),
-    )
 }
 
 /// The apps that send: checkout's orders, the state app's saves. They start last, once everything they call

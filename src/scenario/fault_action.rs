@@ -9,7 +9,8 @@
 
 use std::time::Duration;
 
-use super::{AppSpec, ChannelFault, FaultAction};
+use super::{AppSpec, ChannelFault, FaultAction, StoreFault};
+use crate::faults::store_calls::DEFAULT_STORE_ERROR;
 use crate::resources::node::{Ctx, Fields, Yaml, join};
 
 /// Every field a fault may have (each action uses some).
@@ -28,7 +29,7 @@ pub const FAULT_FIELDS: &[&str] = &[
     "up",
 ];
 
-const ACTIONS_HELP: &str = "use `action:` stop-app-and-sidecar, stop-app, hang, reset, latency, http-error or flap with `app`, or stop-state-store with `component`";
+const ACTIONS_HELP: &str = "use `action:` stop-app-and-sidecar, stop-app, hang, reset, latency, http-error or flap with `app`, or stop-state-store, pause-state-store, store-latency or store-error with `component`";
 
 /// The action of fault `path` (`node`), or None after reporting why not.
 pub fn decode_action(ctx: &mut Ctx, ff: &Fields, node: &Yaml, path: &str, apps: &[AppSpec]) -> Option<FaultAction> {
@@ -36,6 +37,22 @@ pub fn decode_action(ctx: &mut Ctx, ff: &Fields, node: &Yaml, path: &str, apps: 
     let (action, app, component) = (text("action"), text("app"), text("component"));
     let action = match (action.as_deref(), app, component) {
         (Some("stop-state-store"), _, Some(component)) => return Some(FaultAction::StopStateStore { component }),
+        (Some("pause-state-store"), _, Some(component)) => return Some(FaultAction::PauseStateStore { component }),
+        (Some("store-latency"), _, Some(component)) => {
+            let fault = StoreFault::Latency {
+                delay: duration(ctx, ff, path, "delay", Duration::from_secs(2))?,
+                jitter: duration(ctx, ff, path, "jitter", Duration::ZERO)?,
+            };
+            return Some(FaultAction::StoreCall { component, fault });
+        }
+        (Some("store-error"), _, Some(component)) => {
+            let message = ff.get("message").and_then(|n| ctx.string(n, &join(path, "message")));
+            let message = message.unwrap_or_else(|| DEFAULT_STORE_ERROR.to_string());
+            return Some(FaultAction::StoreCall {
+                component,
+                fault: StoreFault::Error { message },
+            });
+        }
         (Some(action), Some(app_id), _) => {
             check_app(ctx, ff, path, &app_id, apps);
             match action {

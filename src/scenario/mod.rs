@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 pub use crate::faults::channel::ChannelFault;
+pub use crate::faults::store_calls::StoreFault;
 
 pub use file::{RESERVED_KEYS, load, parse};
 
@@ -77,6 +78,11 @@ pub enum FaultAction {
         down: Duration,
         up: Duration,
     },
+    /// Freeze a state store's server (`docker pause`, SIGSTOP, or a simulated pause): it holds its
+    /// connections and answers nothing.
+    PauseStateStore { component: String },
+    /// A fault on the hop from a sidecar to a state store: its calls wait, or fail.
+    StoreCall { component: String, fault: StoreFault },
 }
 
 impl FaultAction {
@@ -94,6 +100,11 @@ impl FaultAction {
                 ChannelFault::HttpError { status, percent } => format!("{status} on {percent}%"),
             },
             FaultAction::Flap { .. } => "flap".to_string(),
+            FaultAction::PauseStateStore { component } => format!("pause Redis ({component})"),
+            FaultAction::StoreCall { fault, .. } => match fault {
+                StoreFault::Latency { .. } => format!("store latency {}", fault.parameters()),
+                StoreFault::Error { .. } => "store errors".to_string(),
+            },
         }
     }
 }

@@ -19,6 +19,7 @@ use axum::Router;
 use axum::routing::{any, get, post};
 use tokio::sync::oneshot;
 
+use crate::faults::store_calls::{FaultyStore, StoreFaults};
 use crate::resiliency::Resiliency;
 use crate::resources::ComponentSpec;
 use crate::state::memory::MemoryStore;
@@ -116,6 +117,7 @@ pub struct Sidecar {
     router: Router,
     place: Where,
     memory_stores: HashMap<String, Arc<MemoryStore>>,
+    store_faults: HashMap<String, Arc<StoreFaults>>,
     serving: tokio::sync::Mutex<Option<Serving>>,
 }
 
@@ -164,7 +166,7 @@ impl Sidecar {
         let addr = listener.local_addr().unwrap_or(options.listen);
         let metrics = bind_metrics(&options)?;
         let client = invoke::app_client();
-        let (stores, memory_stores) = state_stores(&components);
+        let (stores, memory_stores, store_faults) = state_stores(&components);
         let app_channel = options
             .app_port
             .map(|port| crate::net::connectable(SocketAddr::new(options.listen.ip(), port)));
@@ -186,6 +188,7 @@ impl Sidecar {
             router,
             place,
             memory_stores,
+            store_faults,
             serving: tokio::sync::Mutex::new(None),
         };
         *sidecar.serving.lock().await = Some(sidecar.serve(listener, metrics)?);
@@ -253,6 +256,11 @@ impl Sidecar {
         &self.state.app_id
     }
 
+    /// The faults on the hop from this sidecar to its state store `component`, if it serves one.
+    pub fn store_faults(&self, component: &str) -> Option<Arc<StoreFaults>> {
+        self.store_faults.get(component).cloned()
+    }
+
     /// The faults on this sidecar's app channel, for the fault that injects them.
     pub fn channel_faults(&self) -> Arc<crate::faults::channel::ChannelFaults> {
         self.state.channel_faults.clone()
@@ -275,8 +283,15 @@ impl Sidecar {
 
 /// The state stores the components describe: `state.redis` (connected lazily, so the sidecar starts while Redis
 /// is down) and `state.in-memory`. Other state types are not served (their calls get "not found").
-fn state_stores(components: &[ComponentSpec]) -> (state::Stores, HashMap<String, Arc<MemoryStore>>) {
-    let (mut stores, mut memory) = (state::Stores::new(), HashMap::new());
+/// The state stores a sidecar serves, the in-memory ones among them, and the faults on each one's hop.
+type ServedStores = (
+    state::Stores,
+    HashMap<String, Arc<MemoryStore>>,
+    HashMap<String, Arc<StoreFaults>>,
+);
+
+fn state_stores(components: &[ComponentSpec]) -> ServedStores {
+    let (mut stores, mut memory, mut hops) = (state::Stores::new(), HashMap::new(), HashMap::new());
     for c in components {
         let store: Arc<dyn crate::state::StateStore> = match c.component_type.as_str() {
             "state.in-memory" => {
@@ -302,9 +317,13 @@ fn state_stores(components: &[ComponentSpec]) -> (state::Stores, HashMap<String,
             }
         };
         let key_prefix = c.metadata_value("keyPrefix").map(str::to_string);
+        // Every store call first meets the faults on the hop to the store (none unless one is injected).
+        let faults = Arc::new(StoreFaults::default());
+        let store = Arc::new(FaultyStore::new(store, faults.clone()));
         stores.insert(c.name.clone(), state::StoreBinding { store, key_prefix });
+        hops.insert(c.name.clone(), faults);
     }
-    (stores, memory)
+    (stores, memory, hops)
 }
 
 /// The sidecar's metrics port, bound, with what it serves (none when metrics are off).

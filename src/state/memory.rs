@@ -13,6 +13,8 @@ use super::{Item, StateStore, StoreError, StoreFuture};
 pub struct MemoryStore {
     items: Mutex<HashMap<String, (Bytes, u64)>>,
     down: AtomicBool,
+    /// A simulated pause: calls wait until it ends (as a frozen Redis holds its connections).
+    paused: tokio::sync::watch::Sender<bool>,
 }
 
 impl MemoryStore {
@@ -25,7 +27,15 @@ impl MemoryStore {
         self.down.store(down, Ordering::SeqCst);
     }
 
-    fn check_up(&self) -> Result<(), StoreError> {
+    /// Simulates the store freezing (every call waits) or going on.
+    pub fn set_paused(&self, paused: bool) {
+        self.paused.send_replace(paused);
+    }
+
+    /// Waits out a pause, then fails during an outage.
+    async fn check_up(&self) -> Result<(), StoreError> {
+        let mut paused = self.paused.subscribe();
+        let _ = paused.wait_for(|p| !*p).await;
         if self.down.load(Ordering::SeqCst) {
             Err(StoreError::Unavailable(
                 "dial tcp: connect: connection refused (simulated outage)".into(),
@@ -44,7 +54,7 @@ fn parse_etag(etag: &str) -> Result<u64, StoreError> {
 impl StateStore for MemoryStore {
     fn get<'a>(&'a self, key: &'a str) -> StoreFuture<'a, Option<Item>> {
         Box::pin(async move {
-            self.check_up()?;
+            self.check_up().await?;
             let items = self.items.lock().unwrap_or_else(|p| p.into_inner());
             Ok(items.get(key).map(|(data, version)| Item {
                 data: data.clone(),
@@ -55,7 +65,7 @@ impl StateStore for MemoryStore {
 
     fn set<'a>(&'a self, key: &'a str, data: Bytes, etag: Option<&'a str>, first_write: bool) -> StoreFuture<'a, ()> {
         Box::pin(async move {
-            self.check_up()?;
+            self.check_up().await?;
             let wanted = etag.map(parse_etag).transpose()?;
             let mut items = self.items.lock().unwrap_or_else(|p| p.into_inner());
             let current = items.get(key).map(|(_, v)| *v);
@@ -75,7 +85,7 @@ impl StateStore for MemoryStore {
 
     fn delete<'a>(&'a self, key: &'a str, etag: Option<&'a str>) -> StoreFuture<'a, ()> {
         Box::pin(async move {
-            self.check_up()?;
+            self.check_up().await?;
             let wanted = etag.map(parse_etag).transpose()?;
             let mut items = self.items.lock().unwrap_or_else(|p| p.into_inner());
             match (items.get(key).map(|(_, v)| *v), wanted) {

@@ -8,7 +8,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 
 use super::fit;
-use super::keymap::Binding;
+use super::keymap::{Binding, Command};
 use super::model::Model;
 use super::panes;
 use super::theme::Theme;
@@ -204,9 +204,20 @@ fn footer_line(frame: &mut Frame, area: Rect, view: &View, keymap: &[Binding], t
             Span::styled("  (enter applies, esc cancels, empty clears)", theme.dim()),
         ]),
         None => {
+            // The main fault, then clear, help and quit: what a learner must find; the rest as room allows.
+            let rank = |b: &&Binding| match b.command {
+                Command::InjectFault(0) => 0,
+                Command::ClearFaults => 1,
+                Command::ToggleHelp => 2,
+                Command::Quit => 3,
+                Command::InjectFault(_) => 4,
+                _ => 5,
+            };
+            let mut shown: Vec<&Binding> = keymap.iter().filter(|b| b.footer).collect();
+            shown.sort_by_key(rank);
             let mut spans = Vec::new();
             let mut used = 0;
-            for b in keymap.iter().filter(|b| b.footer) {
+            for b in shown {
                 let (label, help) = (format!(" {}", b.label), format!(" {} ", b.help));
                 let cost = fit::columns(&label) + fit::columns(&help);
                 if used + cost > area.width as usize {

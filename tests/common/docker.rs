@@ -68,6 +68,14 @@ impl RedisContainer {
         RedisContainer { name, port }
     }
 
+    pub fn paused(&self) -> bool {
+        let out = std::process::Command::new("docker")
+            .args(["inspect", "--format", "{{.State.Paused}}", &self.name])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).trim() == "true"
+    }
+
     pub fn running(&self) -> bool {
         let out = std::process::Command::new("docker")
             .args(["inspect", "--format", "{{.State.Running}}", &self.name])

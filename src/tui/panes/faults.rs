@@ -61,10 +61,38 @@ fn fault_line(f: &FaultView, model: &Model, width: usize, theme: Theme) -> Line<
     ])
 }
 
+/// The row of the container a fault acts on, from Docker's events.
+fn container_line(name: &str, state: ContainerState, theme: Theme) -> Line<'static> {
+    let style = if state == ContainerState::Running {
+        theme.dim()
+    } else {
+        theme.fault_active()
+    };
+    Line::from(vec![
+        Span::raw("    container "),
+        Span::styled(format!("{name}: {state}"), style),
+    ])
+}
+
+/// One row for the faults that are off, when there is no room for a row each: their keys and names, as many
+/// as fit (the help screen, `?`, lists every key).
+fn idle_line(idle: &[&FaultView], width: usize, theme: Theme) -> Line<'static> {
+    let names: Vec<String> = idle.iter().map(|f| format!("[{}] {}", f.key, f.name)).collect();
+    let text = fit::fit_words(&format!("off: {}", names.join(" \u{b7} ")), width);
+    Line::styled(text, theme.dim())
+}
+
 pub fn faults(frame: &mut Frame, area: Rect, model: &Model, theme: Theme) {
     let width = area.width.saturating_sub(2) as usize;
+    let rows = area.height.saturating_sub(2) as usize;
+    let active = |f: &FaultView| f.injected_since.is_some() || f.pending.is_some() || f.last_error.is_some();
+    let needed = model.faults.len()
+        + model.faults.iter().filter(|f| f.last_error.is_some()).count()
+        + usize::from(model.container.is_some());
+    // A row per fault when they fit; else the faults that are on (and the container) first, the rest on one row.
+    let compact = needed > rows;
     let mut lines = Vec::new();
-    for f in &model.faults {
+    for f in model.faults.iter().filter(|f| !compact || active(f)) {
         lines.push(fault_line(f, model, width, theme));
         if let Some(e) = &f.last_error {
             let text = fit::fit_words(&format!("    last change failed: {e}"), width);
@@ -72,15 +100,11 @@ pub fn faults(frame: &mut Frame, area: Rect, model: &Model, theme: Theme) {
         }
     }
     if let Some((name, state)) = &model.container {
-        let style = if *state == ContainerState::Running {
-            theme.dim()
-        } else {
-            theme.fault_active()
-        };
-        lines.push(Line::from(vec![
-            Span::raw("    container "),
-            Span::styled(format!("{name}: {state}"), style),
-        ]));
+        lines.push(container_line(name, *state, theme));
+    }
+    let idle: Vec<&FaultView> = model.faults.iter().filter(|f| !active(f)).collect();
+    if compact && !idle.is_empty() && lines.len() < rows {
+        lines.push(idle_line(&idle, width, theme));
     }
     if lines.is_empty() {
         lines.push(Line::styled("this scenario has no faults", theme.dim()));

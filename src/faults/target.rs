@@ -1,0 +1,240 @@
+//! What a fault acts on, and what injecting and clearing it do there.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::task::JoinHandle;
+
+use super::blackhole::Blackhole;
+use super::channel::{ChannelFault, ChannelFaults};
+use super::docker::Container;
+use super::redis_server::RedisServer;
+use super::store_calls::{StoreFault, StoreFaults};
+use crate::apps::order_processor::OrderProcessor;
+use crate::duration::format_go_duration as go;
+use crate::sidecar::Sidecar;
+use crate::state::memory::MemoryStore;
+
+/// What a fault acts on.
+pub enum FaultTarget {
+    App(Arc<OrderProcessor>),
+    /// An app and its sidecar, stopped and started together.
+    AppAndSidecar {
+        app: Arc<OrderProcessor>,
+        sidecar: Arc<Sidecar>,
+    },
+    RedisServer(Arc<RedisServer>),
+    /// A redis-server frozen with SIGSTOP, let go with SIGCONT.
+    PauseRedisServer(Arc<RedisServer>),
+    MemoryOutage {
+        component: String,
+        store: Arc<MemoryStore>,
+    },
+    /// The in-memory store's calls wait until it is unpaused.
+    PauseMemory {
+        component: String,
+        store: Arc<MemoryStore>,
+    },
+    /// Docker's `dapr_redis` (stop / start through the engine's API).
+    Container(Arc<Container>),
+    /// Docker's `dapr_redis` paused and unpaused.
+    PauseContainer(Arc<Container>),
+    /// A fault on an app's channel: the hop from its sidecar to the app (see `channel.rs`).
+    Channel {
+        app_id: String,
+        faults: Arc<ChannelFaults>,
+        fault: ChannelFault,
+        /// Where a hang or a reset sends the calls.
+        blackhole: Option<Blackhole>,
+    },
+    /// An app that stops for `down` and listens for `up`, over and over, while the fault is on.
+    Flap {
+        app: Arc<OrderProcessor>,
+        down: Duration,
+        up: Duration,
+        cycle: std::sync::Mutex<Option<JoinHandle<()>>>,
+    },
+    /// A fault on the hop from a sidecar to a state store (see `store_calls.rs`).
+    StoreCall {
+        component: String,
+        faults: Arc<StoreFaults>,
+        fault: StoreFault,
+    },
+}
+
+fn text<E: std::fmt::Display>(r: Result<(), E>) -> Result<(), String> {
+    r.map_err(|e| e.to_string())
+}
+
+impl FaultTarget {
+    /// What injecting does, in words.
+    pub fn description(&self) -> String {
+        match self {
+            FaultTarget::App(app) => format!(
+                "stop {}'s app only ({} refuses connections; its sidecar answers)",
+                app.app_id(),
+                app.addr()
+            ),
+            FaultTarget::AppAndSidecar { app, sidecar } => format!(
+                "stop {} and its sidecar ({} and {} refuse connections)",
+                app.app_id(),
+                app.addr(),
+                sidecar.addr()
+            ),
+            FaultTarget::RedisServer(p) => format!("stop redis-server ({} refuses connections)", p.addr()),
+            FaultTarget::PauseRedisServer(p) => {
+                format!(
+                    "pause redis-server on {} (SIGSTOP: it holds connections and answers nothing)",
+                    p.addr()
+                )
+            }
+            FaultTarget::MemoryOutage { component, .. } => {
+                format!("simulated outage of the in-memory {component} store (every call fails)")
+            }
+            FaultTarget::PauseMemory { component, .. } => {
+                format!("simulated pause of the in-memory {component} store (every call waits)")
+            }
+            FaultTarget::Container(c) => format!("docker stop {}", c.name()),
+            FaultTarget::PauseContainer(c) => {
+                format!(
+                    "docker pause {} (Redis holds its connections and answers nothing)",
+                    c.name()
+                )
+            }
+            FaultTarget::Channel { app_id, fault, .. } => match fault {
+                ChannelFault::Hang => format!("{app_id} hangs: its sidecar's calls are accepted and never answered"),
+                ChannelFault::Reset => format!("{app_id} resets every connection from its sidecar"),
+                ChannelFault::Latency { .. } => {
+                    format!(
+                        "every call to {app_id} waits {} on its sidecar's hop",
+                        fault.parameters()
+                    )
+                }
+                ChannelFault::HttpError { status, percent } => {
+                    format!("{app_id}'s sidecar answers {status} in its place to {percent}% of calls")
+                }
+            },
+            FaultTarget::Flap { app, down, up, .. } => format!(
+                "{} stops for {}, listens for {}, over and over",
+                app.app_id(),
+                go(*down),
+                go(*up)
+            ),
+            FaultTarget::StoreCall { component, fault, .. } => match fault {
+                StoreFault::Latency { .. } => {
+                    format!("every call to the {component} store waits {}", fault.parameters())
+                }
+                StoreFault::Error { message } => format!("every call to the {component} store fails: {message}"),
+            },
+        }
+    }
+
+    pub fn cleared_description(&self) -> String {
+        match self {
+            FaultTarget::App(app) => format!("{} listens again on {}", app.app_id(), app.addr()),
+            FaultTarget::AppAndSidecar { app, sidecar } => format!(
+                "{} and its sidecar listen again on {} and {}",
+                app.app_id(),
+                app.addr(),
+                sidecar.addr()
+            ),
+            FaultTarget::RedisServer(p) => format!("redis-server listens again on {}", p.addr()),
+            FaultTarget::PauseRedisServer(p) => format!("redis-server on {} goes on (SIGCONT)", p.addr()),
+            FaultTarget::MemoryOutage { component, .. } | FaultTarget::PauseMemory { component, .. } => {
+                format!("the in-memory {component} store answers again")
+            }
+            FaultTarget::Container(c) => format!("docker start {}", c.name()),
+            FaultTarget::PauseContainer(c) => format!("docker unpause {}", c.name()),
+            FaultTarget::Channel { app_id, .. } => format!("calls to {app_id} pass again"),
+            FaultTarget::Flap { app, .. } => format!("{} listens again on {}", app.app_id(), app.addr()),
+            FaultTarget::StoreCall { component, .. } => format!("calls to the {component} store pass again"),
+        }
+    }
+
+    /// The command that clears this fault by hand, when the tool could not.
+    pub fn manual_clear_command(&self) -> Option<String> {
+        match self {
+            FaultTarget::Container(c) => Some(c.start_command()),
+            FaultTarget::PauseContainer(c) => Some(c.unpause_command()),
+            _ => None,
+        }
+    }
+
+    /// Injects: stops, freezes or breaks what this fault acts on.
+    pub async fn apply(&self) -> Result<(), String> {
+        match self {
+            FaultTarget::App(app) => app.stop().await,
+            FaultTarget::AppAndSidecar { app, sidecar } => {
+                sidecar.stop_serving().await;
+                app.stop().await;
+            }
+            FaultTarget::RedisServer(p) => p.stop().await,
+            FaultTarget::PauseRedisServer(p) => return text(p.set_paused(true).await),
+            FaultTarget::MemoryOutage { store, .. } => store.set_down(true),
+            FaultTarget::PauseMemory { store, .. } => store.set_paused(true),
+            FaultTarget::Container(c) => return text(c.stop().await),
+            FaultTarget::PauseContainer(c) => return text(c.pause().await),
+            FaultTarget::Channel {
+                faults,
+                fault,
+                blackhole,
+                ..
+            } => faults.set(fault, true, blackhole.as_ref().map(Blackhole::addr)),
+            FaultTarget::Flap { app, down, up, cycle } => {
+                let (app, down, up) = (app.clone(), *down, *up);
+                let task = tokio::spawn(async move {
+                    loop {
+                        app.stop().await;
+                        tokio::time::sleep(down).await;
+                        if let Err(e) = app.start().await {
+                            tracing::warn!("flap: {} could not listen again: {e}", app.app_id());
+                        }
+                        tokio::time::sleep(up).await;
+                    }
+                });
+                *cycle.lock().unwrap_or_else(|p| p.into_inner()) = Some(task);
+            }
+            FaultTarget::StoreCall { faults, fault, .. } => faults.set(fault, true),
+        }
+        Ok(())
+    }
+
+    /// Clears: starts, lets go or mends what this fault acts on.
+    pub async fn undo(&self) -> Result<(), String> {
+        match self {
+            FaultTarget::App(app) => text(app.start().await),
+            FaultTarget::AppAndSidecar { app, sidecar } => match app.start().await {
+                Ok(()) => text(sidecar.start_serving().await),
+                Err(e) => Err(e.to_string()),
+            },
+            FaultTarget::RedisServer(p) => text(p.start().await),
+            FaultTarget::PauseRedisServer(p) => text(p.set_paused(false).await),
+            FaultTarget::MemoryOutage { store, .. } => {
+                store.set_down(false);
+                Ok(())
+            }
+            FaultTarget::PauseMemory { store, .. } => {
+                store.set_paused(false);
+                Ok(())
+            }
+            FaultTarget::Container(c) => text(c.start().await),
+            FaultTarget::PauseContainer(c) => text(c.unpause().await),
+            FaultTarget::Channel { faults, fault, .. } => {
+                faults.set(fault, false, None);
+                Ok(())
+            }
+            FaultTarget::Flap { app, cycle, .. } => {
+                let task = cycle.lock().unwrap_or_else(|p| p.into_inner()).take();
+                if let Some(task) = task {
+                    task.abort();
+                    let _ = task.await;
+                }
+                text(app.start().await)
+            }
+            FaultTarget::StoreCall { faults, fault, .. } => {
+                faults.set(fault, false);
+                Ok(())
+            }
+        }
+    }
+}

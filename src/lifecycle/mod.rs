@@ -10,6 +10,7 @@
 //! one place ends it, and no path skips the end.
 
 mod fault_targets;
+pub mod hot_reload;
 mod options;
 mod shutdown;
 mod start;

@@ -61,6 +61,9 @@ pub async fn start(mut scenario: Scenario, opts: &RunOptions) -> anyhow::Result<
     let faults =
         super::fault_targets::build_faults(&scenario.faults, &apps, &sidecars, &stores, &bus, &mut tasks).await?;
     tasks.extend(start_clients(&scenario, opts, &bus, &sidecars)?);
+    if let crate::scenario::ResourcesSource::Dir(dir) = &scenario.resources {
+        tasks.push(super::hot_reload::watch(dir.clone(), sidecars.clone(), bus.clone()));
+    }
     let redis = stores
         .into_iter()
         .filter_map(|(_, server)| match server {

@@ -97,6 +97,11 @@ pub struct Resiliency {
 }
 
 impl Resiliency {
+    /// Who hears this registry's events (a reload builds the new registry with the same one).
+    pub fn observer(&self) -> SharedObserver {
+        self.observer.clone()
+    }
+
     /// Applies every resource in scope for `app_id`, in order, and emits the lines daprd logs while loading.
     pub fn new(app_id: &str, configs: impl IntoIterator<Item = ResiliencyConfig>, observer: SharedObserver) -> Self {
         let mut r = Resiliency {

@@ -49,7 +49,7 @@ pub async fn metadata(State(state): State<Arc<SidecarState>>) -> Response {
         .map(|c| json!({ "name": c.name, "type": c.component_type, "version": c.version, "capabilities": [] }))
         .collect();
     let resiliencies: Vec<_> = state
-        .resiliency
+        .resiliency()
         .loaded()
         .iter()
         .map(|name| json!({ "name": name }))

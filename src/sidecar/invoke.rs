@@ -90,10 +90,11 @@ pub(super) async fn invoke(state: Arc<SidecarState>, app_id: String, method: Str
     if content_length(&parts.headers).is_some_and(|n| n > limit as u64) {
         return body_too_large(limit, "its Content-Length says more").into_response();
     }
-    let policy = state.resiliency.endpoint_policy(&app_id, &method);
+    let resiliency = state.resiliency();
+    let policy = resiliency.endpoint_policy(&app_id, &method);
     let route = state.resolver.resolve(&app_id);
-    let built_in = matches!(route, Some(Route::Sidecar(_))) && !state.resiliency.app_target_defined(&app_id);
-    let built_in = built_in.then(|| state.resiliency.built_in_policy(BUILT_IN_SERVICE_RETRIES));
+    let built_in = matches!(route, Some(Route::Sidecar(_))) && !resiliency.app_target_defined(&app_id);
+    let built_in = built_in.then(|| resiliency.built_in_policy(BUILT_IN_SERVICE_RETRIES));
     // Buffered only when a retry may replay it (as Dapr does); otherwise it streams through, under the limit.
     let replays = policy.has_retries() || built_in.as_ref().is_some_and(|p| p.has_retries());
     let body = if replays {

@@ -94,12 +94,19 @@ pub(crate) struct SidecarState {
     pub app_channel: Option<SocketAddr>,
     /// Faults injected on the app channel (none unless a scenario injects one).
     pub channel_faults: Arc<crate::faults::channel::ChannelFaults>,
-    pub resiliency: Resiliency,
+    /// Swapped whole when the Resiliency resources are edited (see `lifecycle/hot_reload.rs`).
+    resiliency: RwLock<Arc<Resiliency>>,
     pub resolver: Arc<NameResolver>,
     pub client: invoke::AppClient,
     pub components: Vec<ComponentSpec>,
     pub stores: state::Stores,
     pub options: SidecarOptions,
+}
+
+impl SidecarState {
+    pub fn resiliency(&self) -> Arc<Resiliency> {
+        self.resiliency.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
 }
 
 /// Where a sidecar's requests are served.
@@ -174,7 +181,7 @@ impl Sidecar {
             app_id: options.app_id.clone(),
             app_channel,
             channel_faults: Arc::default(),
-            resiliency,
+            resiliency: RwLock::new(Arc::new(resiliency)),
             resolver,
             client,
             components,
@@ -266,8 +273,15 @@ impl Sidecar {
         self.state.channel_faults.clone()
     }
 
-    pub fn resiliency(&self) -> &Resiliency {
-        &self.state.resiliency
+    /// The policies in force now.
+    pub fn resiliency(&self) -> Arc<Resiliency> {
+        self.state.resiliency()
+    }
+
+    /// Puts `resiliency` in force for every call from now on; calls already running finish under the old one.
+    /// Its breakers start closed, as after daprd's restart on a Resiliency change.
+    pub fn reload_resiliency(&self, resiliency: Resiliency) {
+        *self.state.resiliency.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(resiliency);
     }
 
     /// An in-memory state store this sidecar serves, by component name (its outage can be simulated).

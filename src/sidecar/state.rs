@@ -96,7 +96,7 @@ fn resolve<'a>(s: &'a SidecarState, store: &str, key: &str) -> Result<(&'a Store
 
 /// Dapr's outbound component policy for a state store (`component[<store>] output`).
 fn outbound_policy(s: &SidecarState, store: &str) -> crate::resiliency::PolicyDefinition {
-    s.resiliency
+    s.resiliency()
         .component_policy(store, ComponentKind::Statestore, Direction::Outbound)
 }
 

@@ -137,7 +137,11 @@ impl Model {
             Event::Resiliency { event, .. } => self.apply_resiliency(e.at, event),
             Event::Fault(f) => self.apply_fault(e.at, f, &e.event),
             Event::Notice { text } => {
-                // The lifecycle words the loader's warnings `warning: …` (lifecycle/start.rs).
+                // The lifecycle words the loader's warnings `warning: …` (lifecycle/start.rs); a reload says
+                // the resources' warnings anew, so the banner starts over (lifecycle/hot_reload.rs).
+                if text.starts_with(crate::lifecycle::hot_reload::RELOADED) {
+                    self.warnings.clear();
+                }
                 if text.starts_with("warning: ") && self.warnings.len() < 100 {
                     self.warnings.push(text.clone());
                 }

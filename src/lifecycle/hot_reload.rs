@@ -1,0 +1,106 @@
+//! Hot reload of the Resiliency resources, as daprd v1.18 does it with its `HotReload` feature: a Resiliency
+//! resource created, updated or deleted makes daprd restart its runtime (SIGHUP), which loads every resource
+//! again and builds new breakers (dapr/dapr `pkg/runtime/hotreload/reconciler/sighup.go`, which logs
+//! `Received Resiliency UPDATED event: NAME - triggering SIGHUP reload`). Here each sidecar gets a new policy
+//! registry from the edited folder; calls in flight finish under the old one.
+//!
+//! A folder that no longer loads keeps the old policies (daprd would fail to restart; a learner's typo should
+//! not end the lesson), and its errors are said, located, as warnings: in the UI's banner and sidecar log, and
+//! on stderr headless. Only a scenario whose resources are a folder on disk is watched; the built-in ones are
+//! compiled in (`resilience-tui init` writes them out to edit).
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::task::JoinHandle;
+
+use crate::event::{Event, EventBus};
+use crate::resiliency::Resiliency;
+use crate::resources::Severity;
+use crate::sidecar::Sidecar;
+
+/// How often the folder is looked at.
+pub const POLL: Duration = Duration::from_millis(500);
+
+/// The start of the line said when the policies were reloaded (the TUI clears its warnings banner on it).
+pub const RELOADED: &str = "Received Resiliency UPDATED event:";
+
+/// The YAML files of `dir` and their bytes, in name order: what is compared between looks.
+fn snapshot(dir: &std::path::Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut files: Vec<(PathBuf, Vec<u8>)> = entries
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| matches!(p.extension().and_then(|e| e.to_str()), Some("yaml" | "yml")))
+        .filter_map(|p| std::fs::read(&p).ok().map(|bytes| (p, bytes)))
+        .collect();
+    files.sort();
+    files
+}
+
+fn say(bus: &EventBus, text: String) {
+    tracing::warn!("{text}");
+    bus.emit(Event::Notice { text });
+}
+
+/// Watches `dir` until aborted; on a change, reloads every sidecar's policies, or says why not.
+pub fn watch(dir: PathBuf, sidecars: Vec<Arc<Sidecar>>, bus: EventBus) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut seen = snapshot(&dir);
+        let mut tick = tokio::time::interval(POLL);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            let now = snapshot(&dir);
+            if now == seen {
+                continue;
+            }
+            seen = now;
+            reload(&dir, &sidecars, &bus);
+        }
+    })
+}
+
+fn reload(dir: &std::path::Path, sidecars: &[Arc<Sidecar>], bus: &EventBus) {
+    let loaded = match crate::resources::load_dir(dir, None) {
+        Ok(loaded) => loaded,
+        Err(e) => {
+            say(
+                bus,
+                format!(
+                    "warning: {} was edited but cannot be read ({e}); the sidecars keep their policies",
+                    dir.display()
+                ),
+            );
+            return;
+        }
+    };
+    if loaded.has_errors() {
+        for d in loaded.diagnostics.iter().filter(|d| d.severity == Severity::Error) {
+            say(
+                bus,
+                format!("warning: the edited resources do not load, so the sidecars keep their policies: {d}"),
+            );
+        }
+        return;
+    }
+    let names: Vec<String> = loaded.resiliency_configs().into_iter().map(|c| c.name).collect();
+    let text = match names.as_slice() {
+        [] => format!("{RELOADED} (every Resiliency resource removed) - triggering SIGHUP reload"),
+        names => format!("{RELOADED} {} - triggering SIGHUP reload", names.join(", ")),
+    };
+    tracing::info!("{text}");
+    bus.emit(Event::Notice { text });
+    for d in loaded.diagnostics.iter().filter(|d| d.severity == Severity::Warning) {
+        let help = d.help.as_deref().map(|h| format!("; {h}")).unwrap_or_default();
+        say(bus, format!("warning: {} ({}){help}", d.message, d.location()));
+    }
+    for sidecar in sidecars {
+        let observer = sidecar.resiliency().observer();
+        let fresh = Resiliency::new(sidecar.app_id(), loaded.resiliency_configs(), observer);
+        sidecar.reload_resiliency(fresh);
+    }
+}

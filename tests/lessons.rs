@@ -265,3 +265,47 @@ async fn defaults_are_picked_by_name_and_a_named_target_replaces_them() {
     );
     assert_eq!(failed_orders(&events)[0].0, 5.0, "1 attempt + 1 retry 2s later");
 }
+
+/// `no-resiliency`: with no Resiliency resource, an unreachable callee sidecar is retried by Dapr's built-in
+/// service retries (3 retries, 1s apart) and the order then fails; an app that is down behind a running sidecar,
+/// or that answers 503, fails the order at once. No breaker is ever made.
+#[tokio::test(start_paused = true)]
+async fn without_a_policy_only_the_built_in_retries_act_and_orders_fail() {
+    let events = run_scenario("no-resiliency", None, 0, (3, Some(12)), 15).await;
+    let failed = failed_orders(&events);
+    let times: Vec<f64> = failed.iter().map(|(t, ..)| *t).collect();
+    assert_eq!(
+        &times[..2],
+        [6.0, 10.0],
+        "1 + 3 built-in tries 1s apart per order: {failed:?}"
+    );
+    assert!(
+        failed[0]
+            .2
+            .contains("failed to invoke target order-processor after 3 retries"),
+        "{failed:?}"
+    );
+    assert!(
+        waits(&events, "DaprBuiltInServiceRetries")
+            .iter()
+            .all(|w| *w == Duration::from_secs(1))
+    );
+    assert!(waits(&events, ENDPOINT).is_empty(), "no policy of its own");
+    let breakers = events.iter().any(|e| {
+        matches!(
+            &e.event,
+            Event::Resiliency {
+                event: ResiliencyEvent::BreakerCreated { .. },
+                ..
+            }
+        )
+    });
+    assert!(!breakers, "no circuit breaker without a policy");
+
+    for fault in [1, 2] {
+        let events = run_scenario("no-resiliency", None, fault, (3, Some(6)), 8).await;
+        let failed: Vec<f64> = failed_orders(&events).iter().map(|(t, ..)| *t).collect();
+        assert_eq!(failed, [3.0, 4.0, 5.0], "each order fails at once (fault {fault})");
+        assert!(waits(&events, "DaprBuiltInServiceRetries").is_empty(), "fault {fault}");
+    }
+}

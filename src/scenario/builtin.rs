@@ -37,6 +37,12 @@ pub const BUILT_IN: &[BuiltIn] = &[
         )],
     },
     BuiltIn {
+        name: "no-resiliency",
+        scenario: file!("scenarios/no-resiliency.yaml"),
+        resources_dir: "no-resiliency",
+        resources: &[("config.yaml", file!("resources/no-resiliency/config.yaml"))],
+    },
+    BuiltIn {
         name: "service-invoke",
         scenario: file!("scenarios/service-invoke.yaml"),
         resources_dir: "service-invoke",

@@ -120,6 +120,10 @@ fn every_kind() -> Vec<Event> {
             fault: fault(),
             description: "order-processor listens again".into(),
         }),
+        Event::Fault(FaultEvent::Adjusted {
+            fault: "slow-order-processor".into(),
+            description: "every call to order-processor now waits 1.5s on its sidecar's hop".into(),
+        }),
         Event::Fault(FaultEvent::Failed {
             fault: fault(),
             error: "Docker did not answer within 10s".into(),

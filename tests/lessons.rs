@@ -309,3 +309,61 @@ async fn without_a_policy_only_the_built_in_retries_act_and_orders_fail() {
         assert!(waits(&events, "DaprBuiltInServiceRetries").is_empty(), "fault {fault}");
     }
 }
+
+/// `+` / `-` on an injected latency: the `timeouts` lesson's 2s made 500ms, so the next attempt fits in the 1s
+/// timeout and the held order goes through; each change is an event saying the new delay.
+#[tokio::test(start_paused = true)]
+async fn an_injected_latency_made_shorter_lets_the_order_through() {
+    let scenario = resilience_tui::scenario::find("timeouts").unwrap().load().unwrap();
+    let port = common::free_port;
+    let opts = resilience_tui::lifecycle::RunOptions {
+        ports: resilience_tui::scenario::PortOverrides {
+            dapr_http: vec![("checkout".into(), port()), ("order-processor".into(), port())],
+            app: vec![("order-processor".into(), port())],
+        },
+        sidecars_on_this_runtime: true,
+        ..Default::default()
+    };
+    let t0 = tokio::time::Instant::now();
+    let (running, mut rx) = resilience_tui::lifecycle::start(scenario, &opts).await.unwrap();
+    let collector = tokio::spawn(async move {
+        let mut all = Vec::new();
+        while let Some(e) = rx.recv().await {
+            all.push(e);
+        }
+        all
+    });
+    tokio::time::sleep_until(t0 + Duration::from_secs(3)).await;
+    running.faults.inject(0).await;
+    tokio::time::sleep_until(t0 + Duration::from_millis(3500)).await;
+    for _ in 0..3 {
+        running
+            .faults
+            .adjust_latency(resilience_tui::lifecycle::LATENCY_STEP, false)
+            .await;
+    }
+    tokio::time::sleep_until(t0 + Duration::from_secs(9)).await;
+    running.shutdown().await;
+    let events = collector.await.unwrap();
+    let adjusted: Vec<String> = events
+        .iter()
+        .filter_map(|e| match &e.event {
+            Event::Fault(resilience_tui::event::FaultEvent::Adjusted { description, .. }) => Some(description.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(adjusted.len(), 3, "{adjusted:?}");
+    assert!(
+        adjusted[2].ends_with("now waits 500ms on its sidecar's hop"),
+        "{adjusted:?}"
+    );
+    let story = story(&events);
+    assert!(
+        story.contains(&"4.0s retrying in 2s".to_string()),
+        "the first attempt met the 2s: {story:?}"
+    );
+    assert!(
+        story.contains(&"6.5s recovered after 2 attempts".to_string()),
+        "{story:?}"
+    );
+}

@@ -59,6 +59,9 @@ pub enum FaultEvent {
     Injected { fault: String, description: String },
     #[serde(rename = "fault_cleared")]
     Cleared { fault: String, description: String },
+    /// An injected fault's parameters changed (a latency made longer or shorter with `+` / `-`).
+    #[serde(rename = "fault_adjusted")]
+    Adjusted { fault: String, description: String },
     /// Injecting or clearing failed; the scenario carries on.
     #[serde(rename = "fault_failed")]
     Failed { fault: String, error: String },
@@ -232,6 +235,7 @@ impl Event {
                 FaultEvent::Changing { what, description, .. } => format!("{what}: {description}\u{2026}"),
                 FaultEvent::Injected { description, .. } => format!("injected: {description}"),
                 FaultEvent::Cleared { description, .. } => format!("cleared: {description}"),
+                FaultEvent::Adjusted { description, .. } => format!("adjusted: {description}"),
                 FaultEvent::Failed { fault, error } => format!("{fault} failed: {error}"),
             }),
             Event::Notice { text } => Some(text.clone()),

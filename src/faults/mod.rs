@@ -167,6 +167,21 @@ impl FaultSet {
         }
     }
 
+    /// Makes every injected latency `step` longer (or shorter), and says so for each.
+    pub async fn adjust_latency(&self, step: std::time::Duration, longer: bool) {
+        for fault in &self.faults {
+            if !fault.is_injected().await {
+                continue;
+            }
+            if let Some(description) = fault.target.adjust_latency(step, longer) {
+                self.bus.emit(Event::Fault(FaultEvent::Adjusted {
+                    fault: fault.spec.name.clone(),
+                    description,
+                }));
+            }
+        }
+    }
+
     pub async fn clear_all(&self) {
         for fault in &self.faults {
             fault.clear(&self.bus).await;

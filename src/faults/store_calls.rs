@@ -55,6 +55,18 @@ impl StoreFaults {
         }
     }
 
+    /// Changes the delay of an injected latency by `step` (down to zero); the new delay, if one is on.
+    pub fn adjust_latency(&self, step: Duration, longer: bool) -> Option<Duration> {
+        let mut a = self.active.lock().unwrap_or_else(|p| p.into_inner());
+        let (delay, _) = a.latency.as_mut()?;
+        *delay = if longer {
+            *delay + step
+        } else {
+            delay.saturating_sub(step)
+        };
+        Some(*delay)
+    }
+
     /// Waits and fails as the faults on now say, before a call goes to the store.
     async fn before_call(&self) -> Result<(), StoreError> {
         let (delay, error) = {

@@ -160,6 +160,24 @@ impl FaultTarget {
         }
     }
 
+    /// Makes an injected latency `step` longer or shorter; the description of the new one, if this is a latency.
+    pub fn adjust_latency(&self, step: Duration, longer: bool) -> Option<String> {
+        match self {
+            FaultTarget::Channel { app_id, faults, .. } => {
+                let delay = faults.adjust_latency(step, longer)?;
+                Some(format!(
+                    "every call to {app_id} now waits {} on its sidecar's hop",
+                    go(delay)
+                ))
+            }
+            FaultTarget::StoreCall { component, faults, .. } => {
+                let delay = faults.adjust_latency(step, longer)?;
+                Some(format!("every call to the {component} store now waits {}", go(delay)))
+            }
+            _ => None,
+        }
+    }
+
     /// Injects: stops, freezes or breaks what this fault acts on.
     pub async fn apply(&self) -> Result<(), String> {
         match self {

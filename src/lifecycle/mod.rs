@@ -37,6 +37,9 @@ pub trait Display {
     fn show(self, events: Events, control: Control) -> impl Future<Output = anyhow::Result<Ledger>>;
 }
 
+/// How much `+` and `-` change an injected latency.
+pub const LATENCY_STEP: Duration = Duration::from_millis(500);
+
 /// What a display may do to the run: inject and clear faults, and ask it to end.
 #[derive(Clone)]
 pub struct Control {
@@ -50,6 +53,12 @@ impl Control {
     pub fn inject(&self, i: usize) {
         let faults = self.faults.clone();
         tokio::spawn(async move { faults.inject(i).await });
+    }
+
+    /// Makes every injected latency 500ms longer (or shorter), in the background.
+    pub fn adjust_latency(&self, longer: bool) {
+        let faults = self.faults.clone();
+        tokio::spawn(async move { faults.adjust_latency(LATENCY_STEP, longer).await });
     }
 
     pub fn clear_faults(&self) {

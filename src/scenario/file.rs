@@ -16,6 +16,9 @@ pub const RESERVED_KEYS: &[(char, &str)] = &[
     ('?', "help"),
     (' ', "freeze"),
     ('/', "filter"),
+    ('+', "injected latency longer"),
+    ('=', "injected latency longer"),
+    ('-', "injected latency shorter"),
 ];
 
 /// Loads a scenario file; on any error, the rustc-style report of every problem.

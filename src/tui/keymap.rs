@@ -9,6 +9,8 @@ use crate::scenario::FaultSpec;
 pub enum Command {
     InjectFault(usize),
     ClearFaults,
+    /// Make injected latencies longer (true) or shorter.
+    AdjustLatency(bool),
     ToggleHelp,
     ToggleFreeze,
     StartFilter,
@@ -82,6 +84,20 @@ pub fn keymap(faults: &[FaultSpec]) -> Vec<Binding> {
             footer: false,
         },
         bind(&[KeyCode::Char(' ')], "space", "freeze", Command::ToggleFreeze, true),
+        bind(
+            &[KeyCode::Char('+'), KeyCode::Char('=')],
+            "+",
+            "injected latency 500ms longer",
+            Command::AdjustLatency(true),
+            false,
+        ),
+        bind(
+            &[KeyCode::Char('-')],
+            "-",
+            "injected latency 500ms shorter",
+            Command::AdjustLatency(false),
+            false,
+        ),
         bind(&[KeyCode::Char('/')], "/", "filter", Command::StartFilter, true),
         bind(&[KeyCode::Tab], "tab", "focus", Command::FocusNext, true),
         bind(

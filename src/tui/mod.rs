@@ -304,6 +304,7 @@ impl Loop<'_> {
                 }
                 self.control.clear_faults();
             }
+            Some(Command::AdjustLatency(longer)) => self.control.adjust_latency(longer),
             Some(Command::ToggleHelp) => view.help = !view.help,
             Some(Command::ToggleFreeze) => match frozen.take() {
                 Some(_) => view.frozen_behind = None,

@@ -330,6 +330,15 @@ impl Model {
                 )
             }
             FaultEvent::Changing { .. } => return,
+            FaultEvent::Adjusted { fault, description } => {
+                if let Some(v) = self.faults.iter_mut().find(|v| &v.name == fault) {
+                    v.description = description.clone();
+                }
+                (
+                    format!("---- {t} fault adjusted: {description} ----"),
+                    Some(format!("{t} adjusted: {fault}")),
+                )
+            }
             FaultEvent::Failed { fault, error } => {
                 if let Some(v) = self.faults.iter_mut().find(|v| &v.name == fault) {
                     v.pending = None;

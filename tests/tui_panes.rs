@@ -638,3 +638,44 @@ fn a_mistyped_policy_is_named_in_the_banner_and_the_breakers_pane() {
     assert!(!screen.contains("no breaker yet"), "{screen}");
     assert_snapshot!("mistyped_policy_80x24", screen);
 }
+
+/// `F` opens the fault picker: every fault of the scenario with its state and what it does, the selected
+/// one's explanation below; at 80x24 over state-management's four faults.
+#[test]
+fn the_fault_picker_lists_every_fault() {
+    let scenario = resilience_tui::scenario::find("state-management")
+        .unwrap()
+        .load()
+        .unwrap();
+    let mut run = Run {
+        model: Model::new(&scenario),
+    };
+    run.at(
+        2.0,
+        Event::Fault(FaultEvent::Injected {
+            fault: "slow-redis".into(),
+            description: "every call to the statestore store waits 2s".into(),
+        }),
+    );
+    run.model.now = Duration::from_secs(5);
+    let mut terminal = Terminal::new(TestBackend::new(80, 24)).unwrap();
+    let map = keymap(&scenario.faults);
+    let view = View {
+        picker: Some(1),
+        ..View::new(2)
+    };
+    terminal
+        .draw(|f| draw(f, &run.model, &view, &map, "", Theme::plain()))
+        .unwrap();
+    let screen = terminal.backend().to_string();
+    for text in [
+        "[r] stop-redis",
+        "> [p] pause-redis",
+        "[l] slow-redis  ON 3.0s",
+        "[e] redis-errors",
+        "Redis freezes",
+    ] {
+        assert!(screen.contains(text), "{text:?}:\n{screen}");
+    }
+    assert_snapshot!("fault_picker_80x24", screen);
+}

@@ -61,6 +61,12 @@ impl Control {
         tokio::spawn(async move { faults.adjust_latency(LATENCY_STEP, longer).await });
     }
 
+    /// Clears fault `i` only, in the background.
+    pub fn clear(&self, i: usize) {
+        let faults = self.faults.clone();
+        tokio::spawn(async move { faults.clear(i).await });
+    }
+
     pub fn clear_faults(&self) {
         let faults = self.faults.clone();
         tokio::spawn(async move { faults.clear_all().await });

@@ -19,6 +19,7 @@ pub const RESERVED_KEYS: &[(char, &str)] = &[
     ('+', "injected latency longer"),
     ('=', "injected latency longer"),
     ('-', "injected latency shorter"),
+    ('F', "the fault picker"),
 ];
 
 /// Loads a scenario file; on any error, the rustc-style report of every problem.

@@ -12,6 +12,8 @@ pub enum Command {
     /// Make injected latencies longer (true) or shorter.
     AdjustLatency(bool),
     ToggleHelp,
+    /// Open the fault picker.
+    PickFault,
     ToggleFreeze,
     StartFilter,
     FocusNext,
@@ -83,6 +85,13 @@ pub fn keymap(faults: &[FaultSpec]) -> Vec<Binding> {
             command: Command::Quit,
             footer: false,
         },
+        bind(
+            &[KeyCode::Char('F')],
+            "F",
+            "every fault: pick one to inject or clear",
+            Command::PickFault,
+            false,
+        ),
         bind(&[KeyCode::Char(' ')], "space", "freeze", Command::ToggleFreeze, true),
         bind(
             &[KeyCode::Char('+'), KeyCode::Char('=')],
@@ -149,7 +158,7 @@ mod tests {
             Some(Command::ClearFaults)
         );
         assert_eq!(press(KeyCode::Char('c'), KeyModifiers::CONTROL), Some(Command::Quit));
-        assert_eq!(press(KeyCode::Char('F'), KeyModifiers::SHIFT), None);
+        assert_eq!(press(KeyCode::Char('F'), KeyModifiers::SHIFT), Some(Command::PickFault), "F is the picker, not f");
         assert_eq!(map[0].help, "stop app only");
     }
 

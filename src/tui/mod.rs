@@ -10,6 +10,7 @@ pub mod fit;
 pub mod keymap;
 pub mod model;
 mod panes;
+pub mod picker;
 pub mod record;
 pub mod story;
 mod terminal;
@@ -252,6 +253,21 @@ impl Loop<'_> {
     }
 
     /// Handles one key press.
+    /// The picker's enter: injects fault `i` when it is off, clears it when it is on.
+    fn toggle_fault(&mut self, i: usize) {
+        let Some(f) = self.model.faults.get(i) else { return };
+        if self.control.is_stopping() {
+            return;
+        }
+        if f.injected_since.is_some() {
+            self.model.set_pending(i, FaultChange::Clearing);
+            self.control.clear(i);
+        } else {
+            self.model.set_pending(i, FaultChange::Injecting);
+            self.control.inject(i);
+        }
+    }
+
     fn on_key(&mut self, key: KeyEvent, view: &mut View, frozen: &mut Option<Model>, too_small: bool) {
         // The screen only asks for a bigger window: a key whose effect cannot be seen does nothing.
         if too_small
@@ -262,20 +278,20 @@ impl Loop<'_> {
         {
             return;
         }
-        if let Some(text) = view.editing.as_mut() {
-            match key.code {
-                KeyCode::Enter => {
-                    let filter = view.editing.take().filter(|t| !t.is_empty());
-                    if let Some(slot) = view.filters.get_mut(view.focus) {
-                        *slot = filter;
-                    }
-                }
-                KeyCode::Esc => view.editing = None,
-                KeyCode::Backspace => {
-                    text.pop();
-                }
-                KeyCode::Char(c) => text.push(c),
-                _ => {}
+        if view.editing.is_some() {
+            edit_filter(view, &key);
+            return;
+        }
+        if let Some(selected) = view.picker.as_mut() {
+            if keymap::dispatch(self.keymap, &key) == Some(Command::Quit) {
+                view.picker = None;
+                self.control.stop(StopReason::Quit);
+                return;
+            }
+            match picker::on_key(selected, &key, self.model.faults.len()) {
+                picker::Picked::Stay => {}
+                picker::Picked::Close => view.picker = None,
+                picker::Picked::Toggle(i) => self.toggle_fault(i),
             }
             return;
         }
@@ -306,6 +322,7 @@ impl Loop<'_> {
             }
             Some(Command::AdjustLatency(longer)) => self.control.adjust_latency(longer),
             Some(Command::ToggleHelp) => view.help = !view.help,
+            Some(Command::PickFault) => view.picker = Some(0),
             Some(Command::ToggleFreeze) => match frozen.take() {
                 Some(_) => view.frozen_behind = None,
                 None => {
@@ -318,26 +335,22 @@ impl Loop<'_> {
             }
             Some(Command::FocusNext) => view.focus = (view.focus + 1) % logs,
             Some(Command::FocusPrev) => view.focus = (view.focus + logs - 1) % logs,
-            // Scrolling stops at the oldest line, never past the content.
-            Some(Command::Scroll(n)) => {
-                let oldest = self.focused_log_len(view.focus).saturating_sub(1);
-                if let Some(s) = view.scroll.get_mut(view.focus) {
-                    *s = s.saturating_add_signed(n as isize).min(oldest);
-                }
-            }
-            Some(Command::ScrollToOldest) => {
-                let oldest = self.focused_log_len(view.focus).saturating_sub(1);
-                if let Some(s) = view.scroll.get_mut(view.focus) {
-                    *s = oldest;
-                }
-            }
-            Some(Command::ScrollToLive) => {
-                if let Some(s) = view.scroll.get_mut(view.focus) {
-                    *s = 0;
-                }
-            }
+            Some(c @ (Command::Scroll(_) | Command::ScrollToOldest | Command::ScrollToLive)) => self.scroll(view, c),
             None => {}
         }
+    }
+
+    /// Scrolls the focused log; scrolling stops at the oldest line, never past the content.
+    fn scroll(&self, view: &mut View, command: Command) {
+        let oldest = self.focused_log_len(view.focus).saturating_sub(1);
+        let Some(s) = view.scroll.get_mut(view.focus) else {
+            return;
+        };
+        *s = match command {
+            Command::Scroll(n) => s.saturating_add_signed(n as isize).min(oldest),
+            Command::ScrollToOldest => oldest,
+            _ => 0,
+        };
     }
 
     /// Lines in the log that has focus: the order logs in order, then the sidecar log.
@@ -354,5 +367,24 @@ async fn next_key(keys: &mut Option<EventStream>) -> Option<std::io::Result<Term
     match keys {
         Some(keys) => keys.next().await,
         None => std::future::pending().await,
+    }
+}
+
+/// A key while a filter is typed: enter applies it (empty clears), esc cancels.
+fn edit_filter(view: &mut View, key: &KeyEvent) {
+    let Some(text) = view.editing.as_mut() else { return };
+    match key.code {
+        KeyCode::Enter => {
+            let filter = view.editing.take().filter(|t| !t.is_empty());
+            if let Some(slot) = view.filters.get_mut(view.focus) {
+                *slot = filter;
+            }
+        }
+        KeyCode::Esc => view.editing = None,
+        KeyCode::Backspace => {
+            text.pop();
+        }
+        KeyCode::Char(c) => text.push(c),
+        _ => {}
     }
 }

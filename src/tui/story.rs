@@ -40,6 +40,9 @@ pub fn story(model: &Model) -> String {
                 capitalized(&order(waiting))
             )
         }
+        (Some(f), _, None) if f.action.contains("latency") => {
+            "Fault on: every call is slower now; only a timeout policy turns slow into failed.".to_string()
+        }
         (Some(_), _, None) => "Fault on: the next call will fail, and the policy will retry it.".to_string(),
         (None, _, Some(_)) => format!("Fault cleared. The next retry delivers {}.", order(waiting)),
         (None, _, None) => match model.held.last_released {

@@ -27,6 +27,8 @@ pub struct View {
     /// A filter being typed for the focused log.
     pub editing: Option<String>,
     pub help: bool,
+    /// The fault picker is open, with this fault selected.
+    pub picker: Option<usize>,
     /// Events that arrived since the display was frozen (None: not frozen).
     pub frozen_behind: Option<u64>,
     /// A test hook (tests/tui_tmux.rs), read once at start: a pane panics once a fault shows on screen.
@@ -94,6 +96,9 @@ pub fn draw(frame: &mut Frame, model: &Model, view: &View, keymap: &[Binding], e
     footer_line(frame, footer, view, keymap, theme);
     if view.help {
         help(frame, area, model, keymap, explain, theme);
+    }
+    if let Some(selected) = view.picker {
+        super::picker::draw(frame, area, model, selected, theme);
     }
 }
 

@@ -78,7 +78,8 @@ fn container_line(name: &str, state: ContainerState, theme: Theme) -> Line<'stat
 /// as fit (the help screen, `?`, lists every key).
 fn idle_line(idle: &[&FaultView], width: usize, theme: Theme) -> Line<'static> {
     let names: Vec<String> = idle.iter().map(|f| format!("[{}] {}", f.key, f.name)).collect();
-    let text = fit::fit_words(&format!("off: {}", names.join(" \u{b7} ")), width);
+    let text = fit::fit_words(&format!("off: {}", names.join(" \u{b7} ")), width.saturating_sub(16));
+    let text = text + " \u{b7} F lists all";
     Line::styled(text, theme.dim())
 }
 

@@ -120,6 +120,16 @@ fn every_kind() -> Vec<Event> {
             fault: fault(),
             description: "order-processor listens again".into(),
         }),
+        Event::Traffic {
+            callee: "order-processor".into(),
+            callers: vec![resilience_tui::event::CallerTraffic {
+                caller: "checkout-retry".into(),
+                reached: 60,
+                answered: 10,
+                mean_ms: 5012,
+                max_ms: 5016,
+            }],
+        },
         Event::Fault(FaultEvent::Adjusted {
             fault: "slow-order-processor".into(),
             description: "every call to order-processor now waits 1.5s on its sidecar's hop".into(),

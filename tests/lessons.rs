@@ -198,7 +198,7 @@ const ENDPOINT: &str = "endpoint[order-processor, order-processor:orders]";
 /// randomized by at most ±50%, so they grow; the held order is delivered after the clear.
 #[tokio::test(start_paused = true)]
 async fn exponential_waits_grow_by_half_with_jitter_up_to_max_interval() {
-    let events = run_scenario("exponential-backoff", None, 0, (3, Some(60)), 66).await;
+    let events = run_scenario("exponential-backoff", None, 0, (3, Some(60)), 78).await;
     let waits = waits(&events, ENDPOINT);
     assert!(waits.len() >= 10, "{waits:?}");
     let mut nominal = 0.5f64;
@@ -366,4 +366,47 @@ async fn an_injected_latency_made_shorter_lets_the_order_through() {
         story.contains(&"6.5s recovered after 2 attempts".to_string()),
         "{story:?}"
     );
+}
+
+/// `why-breakers`: with order-processor failing, the retry-only caller sends every retry to it (10 orders a
+/// second, 6 calls each: 60 calls a second) and its callers wait 5s for a failure; the caller with a breaker
+/// stops reaching it once the breaker opens (a probe every 5s) and its callers learn at once.
+#[tokio::test(start_paused = true)]
+async fn a_breaker_stops_a_sick_service_being_buried_under_retries() {
+    let events = run_scenario("why-breakers", None, 0, (3, None), 24).await;
+    let seconds: Vec<(u64, Vec<resilience_tui::event::CallerTraffic>)> = events
+        .iter()
+        .filter_map(|e| match &e.event {
+            Event::Traffic { callers, .. } => Some((e.at.as_secs(), callers.clone())),
+            _ => None,
+        })
+        .collect();
+    let late: Vec<&(u64, Vec<_>)> = seconds.iter().filter(|(t, _)| (12..=23).contains(t)).collect();
+    assert!(late.len() >= 10, "{seconds:?}");
+    let of = |callers: &[resilience_tui::event::CallerTraffic], name: &str| {
+        callers.iter().find(|c| c.caller == name).cloned().unwrap()
+    };
+    for (t, callers) in &late {
+        let (retry, breaker) = (of(callers, "checkout-retry"), of(callers, "checkout-breaker"));
+        assert!(
+            retry.reached >= 50,
+            "{t}s: every retry reaches the sick service: {retry:?}"
+        );
+        assert!(
+            retry.mean_ms >= 4000,
+            "{t}s: its callers wait for 6 attempts: {retry:?}"
+        );
+        assert!(breaker.reached <= 1, "{t}s: only a probe gets through: {breaker:?}");
+    }
+    let probes: u64 = late.iter().map(|(_, c)| of(c, "checkout-breaker").reached).sum();
+    assert!((1..=3).contains(&probes), "a probe every 5s: {probes}");
+    let fast = late
+        .iter()
+        .filter(|(_, c)| of(c, "checkout-breaker").mean_ms < 200)
+        .count();
+    assert!(
+        fast * 2 > late.len(),
+        "the breaker's callers mostly learn at once: {seconds:?}"
+    );
+    assert_eq!(ledger(&events).summary().duplicated, 0);
 }

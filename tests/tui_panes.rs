@@ -679,3 +679,45 @@ fn the_fault_picker_lists_every_fault() {
     }
     assert_snapshot!("fault_picker_80x24", screen);
 }
+
+/// Under load (why-breakers), the held orders pane shows the calls reaching the service per caller, and an
+/// order log whose newest line is taller than its pane still shows that line's start.
+#[test]
+fn traffic_and_a_line_taller_than_its_pane() {
+    let scenario = resilience_tui::scenario::find("why-breakers").unwrap().load().unwrap();
+    let mut run = Run {
+        model: Model::new(&scenario),
+    };
+    let failed = AppEvent::OrderFailed {
+        order_id: 90,
+        status: 500,
+        error_code: None,
+        message: "{\"error\":\"fault injected: 500 Internal Server Error\"}".into(),
+    };
+    run.app(12.0, "checkout-retry", failed);
+    let traffic = |caller: &str, reached, mean_ms| resilience_tui::event::CallerTraffic {
+        caller: caller.into(),
+        reached,
+        answered: 10,
+        mean_ms,
+        max_ms: mean_ms,
+    };
+    run.at(
+        13.0,
+        Event::Traffic {
+            callee: "order-processor".into(),
+            callers: vec![traffic("checkout-retry", 60, 5012), traffic("checkout-breaker", 0, 1)],
+        },
+    );
+    run.model.now = Duration::from_secs(13);
+    let screen = render_scenario(&scenario, &run.model, 80, 24);
+    for text in [
+        "calls/s · wait:",
+        "checkout-retry    60 · 5.0s",
+        "checkout-breaker   0 · 1ms",
+        "│Order failed:",
+    ] {
+        assert!(screen.contains(text), "{text:?}:\n{screen}");
+    }
+    assert_snapshot!("why_breakers_80x24", screen);
+}

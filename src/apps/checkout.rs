@@ -24,26 +24,31 @@ impl Checkout {
         for order_id in 1u64.. {
             bus.app(&self.app_id, AppEvent::OrderSent { order_id });
             let body = format!("{{\"orderId\":{order_id}}}");
-            let event = match client.post_json("/orders", &headers, body).await {
-                Ok(answer) if answer.is_success() => AppEvent::OrderPassed { order_id },
-                Ok(answer) => {
-                    let (error_code, message) = answer.dapr_error();
-                    AppEvent::OrderFailed {
-                        order_id,
-                        status: answer.status,
-                        error_code,
-                        message,
-                    }
-                }
-                Err(message) => AppEvent::OrderFailed {
-                    order_id,
-                    status: 503,
-                    error_code: None,
-                    message,
-                },
-            };
+            let event = outcome(order_id, client.post_json("/orders", &headers, body).await);
             bus.app(&self.app_id, event);
             tokio::time::sleep(self.interval).await;
         }
+    }
+}
+
+/// What checkout prints for an order's answer: passed, or failed with Dapr's status, code and message.
+pub(super) fn outcome(order_id: u64, answer: Result<super::http::Answer, String>) -> AppEvent {
+    match answer {
+        Ok(answer) if answer.is_success() => AppEvent::OrderPassed { order_id },
+        Ok(answer) => {
+            let (error_code, message) = answer.dapr_error();
+            AppEvent::OrderFailed {
+                order_id,
+                status: answer.status,
+                error_code,
+                message,
+            }
+        }
+        Err(message) => AppEvent::OrderFailed {
+            order_id,
+            status: 503,
+            error_code: None,
+            message,
+        },
     }
 }

@@ -5,6 +5,7 @@
 
 pub mod checkout;
 mod http;
+pub mod load;
 pub mod order_processor;
 pub mod state_order_processor;
 

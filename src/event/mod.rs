@@ -67,6 +67,18 @@ pub enum FaultEvent {
     Failed { fault: String, error: String },
 }
 
+/// One caller's load on a service in one second.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CallerTraffic {
+    pub caller: String,
+    /// Calls that reached the callee's sidecar (retries included).
+    pub reached: u64,
+    /// Answers the caller got, and the longest and mean time they took.
+    pub answered: u64,
+    pub mean_ms: u64,
+    pub max_ms: u64,
+}
+
 /// A fault change that has started.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -102,6 +114,12 @@ pub enum Event {
         name: String,
         #[serde(serialize_with = "as_text")]
         state: ContainerState,
+    },
+    /// Once a second while callers load a service (`checkout-load` apps): how many of each caller's calls
+    /// reached the callee's sidecar in that second, and how long the caller's answers took.
+    Traffic {
+        callee: String,
+        callers: Vec<CallerTraffic>,
     },
     /// The run has begun to shut down: faults are being cleared, then apps and sidecars stopped.
     ShuttingDown {
@@ -195,6 +213,7 @@ impl Event {
             Event::Fault(_) => "fault".to_string(),
             Event::Notice { .. } => "scenario".to_string(),
             Event::Container { .. } => "docker".to_string(),
+            Event::Traffic { .. } => "traffic".to_string(),
             Event::ShuttingDown { .. } => "scenario".to_string(),
         }
     }
@@ -240,6 +259,18 @@ impl Event {
             }),
             Event::Notice { text } => Some(text.clone()),
             Event::Container { name, state } => Some(format!("container {name} is {state}")),
+            Event::Traffic { callee, callers } => {
+                let each: Vec<String> = callers
+                    .iter()
+                    .map(|c| {
+                        format!(
+                            "{} {} calls/s (answers in {}ms, at most {}ms)",
+                            c.caller, c.reached, c.mean_ms, c.max_ms
+                        )
+                    })
+                    .collect();
+                Some(format!("{callee} reached by: {}", each.join("; ")))
+            }
             Event::ShuttingDown { reason } => Some(format!(
                 "shutting down ({reason}): clearing faults, then stopping apps and sidecars"
             )),

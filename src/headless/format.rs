@@ -27,6 +27,12 @@ pub fn text_lines(e: &Stamped) -> Vec<String> {
             .map(|t| format!("== SCENARIO == {t}"))
             .into_iter()
             .collect(),
+        Event::Traffic { .. } => e
+            .event
+            .text()
+            .map(|t| format!("== TRAFFIC == [{:.0}s] {t}", e.at.as_secs_f64()))
+            .into_iter()
+            .collect(),
         Event::Container { .. } => e
             .event
             .text()

@@ -9,6 +9,7 @@ use tokio::task::JoinHandle;
 
 use super::RunOptions;
 use crate::apps::checkout::Checkout;
+use crate::apps::load::{CheckoutLoad, LoadStats, meter};
 use crate::apps::order_processor::OrderProcessor;
 use crate::apps::state_order_processor::StateOrderProcessor;
 use crate::event::{Event, EventBus, Events};
@@ -151,7 +152,7 @@ async fn start_sidecars(
             port_flag: format!("--dapr-http-port {app_id}=PORT"),
             app_port: match app {
                 AppSpec::OrderProcessor { app_port, .. } => Some(*app_port),
-                AppSpec::Checkout { .. } | AppSpec::StateOrderProcessor { .. } => None,
+                AppSpec::Checkout { .. } | AppSpec::CheckoutLoad { .. } | AppSpec::StateOrderProcessor { .. } => None,
             },
             api_token: opts.api_token.clone(),
             max_body_bytes: opts.max_body_bytes.unwrap_or(DEFAULT_MAX_BODY_BYTES),
@@ -196,6 +197,7 @@ fn start_clients(
             .with_context(|| format!("no sidecar for {app_id}"))
     };
     let mut tasks = Vec::new();
+    let mut loads: std::collections::BTreeMap<String, Vec<_>> = std::collections::BTreeMap::new();
     for app in &scenario.apps {
         match app {
             AppSpec::Checkout { app_id, target, .. } => {
@@ -216,7 +218,35 @@ fn start_clients(
                 };
                 tasks.push(tokio::spawn(app.run(bus.clone())));
             }
+            AppSpec::CheckoutLoad {
+                app_id,
+                target,
+                per_second,
+                first_order_id,
+                ..
+            } => {
+                let stats = Arc::new(std::sync::Mutex::new(LoadStats::default()));
+                let load = CheckoutLoad {
+                    app_id: app_id.as_str().into(),
+                    sidecar: sidecar_of(app_id)?,
+                    target: target.clone(),
+                    per_second: *per_second,
+                    first_order_id: *first_order_id,
+                    stats: stats.clone(),
+                };
+                tasks.push(tokio::spawn(load.run(bus.clone())));
+                loads
+                    .entry(target.clone())
+                    .or_insert_with(Vec::new)
+                    .push((app_id.clone(), stats));
+            }
             AppSpec::OrderProcessor { .. } => {}
+        }
+    }
+    // One traffic meter per service under load.
+    for (callee, callers) in loads {
+        if let Some(sidecar) = sidecars.iter().find(|s| s.app_id() == callee) {
+            tasks.push(meter(sidecar.clone(), callers, bus.clone()));
         }
     }
     Ok(tasks)

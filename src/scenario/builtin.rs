@@ -69,6 +69,18 @@ pub const BUILT_IN: &[BuiltIn] = &[
         resources_dir: "timeouts",
         resources: &[("resiliency.yaml", file!("resources/timeouts/resiliency.yaml"))],
     },
+    BuiltIn {
+        name: "why-breakers",
+        scenario: file!("scenarios/why-breakers.yaml"),
+        resources_dir: "why-breakers",
+        resources: &[
+            (
+                "retry-and-breaker.yaml",
+                file!("resources/why-breakers/retry-and-breaker.yaml"),
+            ),
+            ("retry-only.yaml", file!("resources/why-breakers/retry-only.yaml")),
+        ],
+    },
 ];
 
 pub fn get(name: &str) -> Option<&'static BuiltIn> {

@@ -6,7 +6,7 @@ use saphyr::LoadableYamlNode;
 
 use super::fault_action::{FAULT_FIELDS, decode_action};
 use super::{AppSpec, FaultSpec, ResourcesSource, Scenario};
-use crate::resources::node::{Ctx, Yaml, join};
+use crate::resources::node::{Ctx, Fields, Yaml, join};
 use crate::resources::{Severity, SourceFiles};
 
 /// Keys the UI keeps for itself (see `tui::keymap`, whose test checks this list); a fault cannot use them.
@@ -108,7 +108,15 @@ fn decode_app(ctx: &mut Ctx, app_id: String, app: &Yaml) -> Option<AppSpec> {
         app,
         &path,
         "an app",
-        &["kind", "daprHttpPort", "appPort", "target", "store"],
+        &[
+            "kind",
+            "daprHttpPort",
+            "appPort",
+            "target",
+            "store",
+            "ordersPerSecond",
+            "firstOrderId",
+        ],
     );
     let mut port = |field: &str| -> Option<u16> {
         let n = a.get(field)?;
@@ -125,6 +133,8 @@ fn decode_app(ctx: &mut Ctx, app_id: String, app: &Yaml) -> Option<AppSpec> {
         port
     };
     let (dapr, app_port) = (port("daprHttpPort"), port("appPort"));
+    let per_second = count(ctx, &a, &path, "ordersPerSecond", 10, 1000) as u32;
+    let first_order_id = count(ctx, &a, &path, "firstOrderId", 1, u64::MAX / 2);
     let kind = a.get("kind").and_then(|n| ctx.string(n, &join(&path, "kind")));
     let target = a.get("target").and_then(|n| ctx.string(n, &join(&path, "target")));
     let store = a.get("store").and_then(|n| ctx.string(n, &join(&path, "store")));
@@ -133,6 +143,13 @@ fn decode_app(ctx: &mut Ctx, app_id: String, app: &Yaml) -> Option<AppSpec> {
             app_id,
             dapr_http_port,
             store: store.unwrap_or_else(|| "statestore".into()),
+        },
+        (Some("checkout-load"), Some(dapr_http_port), _, Some(target)) => AppSpec::CheckoutLoad {
+            app_id,
+            dapr_http_port,
+            target,
+            per_second,
+            first_order_id,
         },
         (Some("checkout"), Some(dapr_http_port), _, Some(target)) => AppSpec::Checkout {
             app_id,
@@ -145,17 +162,35 @@ fn decode_app(ctx: &mut Ctx, app_id: String, app: &Yaml) -> Option<AppSpec> {
             dapr_http_port,
         },
         _ => {
-            let help = "checkout needs daprHttpPort and target; order-processor needs daprHttpPort and appPort; state-order-processor needs daprHttpPort (and store)";
+            let help = "checkout (and checkout-load, with ordersPerSecond) needs daprHttpPort and target; order-processor needs daprHttpPort and appPort; state-order-processor needs daprHttpPort (and store)";
             ctx.error(
                 app,
                 &path,
-                "this app needs `kind: checkout`, `order-processor` or `state-order-processor` and its ports",
+                "this app needs `kind: checkout`, `checkout-load`, `order-processor` or `state-order-processor` and its ports",
                 help,
             );
             return None;
         }
     };
     Some(spec)
+}
+
+/// A whole number from 1 to `max` in field `field` of app `path`, `default` when absent.
+fn count(ctx: &mut Ctx, a: &Fields, path: &str, field: &str, default: u64, max: u64) -> u64 {
+    let Some(n) = a.get(field) else { return default };
+    let at = join(path, field);
+    match ctx
+        .int(n, &at)
+        .and_then(|v| u64::try_from(v).ok())
+        .filter(|v| (1..=max).contains(v))
+    {
+        Some(v) => v,
+        None => {
+            let msg = format!("`{field}` must be from 1 to {max}");
+            ctx.error(n, &at, msg, "e.g. `ordersPerSecond: 10`");
+            default
+        }
+    }
 }
 
 fn decode_faults(ctx: &mut Ctx, node: &Yaml, apps: &[AppSpec]) -> Vec<FaultSpec> {

@@ -32,6 +32,15 @@ pub enum AppSpec {
         app_port: u16,
         dapr_http_port: u16,
     },
+    /// Sends `per_second` orders a second to `target`, each without waiting for the one before (a service's many
+    /// clients), numbered from `first_order_id`.
+    CheckoutLoad {
+        app_id: String,
+        dapr_http_port: u16,
+        target: String,
+        per_second: u32,
+        first_order_id: u64,
+    },
     /// Saves and reads back orders through its sidecar's state API (the state-management quickstart).
     StateOrderProcessor {
         app_id: String,
@@ -44,6 +53,7 @@ impl AppSpec {
     pub fn app_id(&self) -> &str {
         match self {
             AppSpec::Checkout { app_id, .. }
+            | AppSpec::CheckoutLoad { app_id, .. }
             | AppSpec::OrderProcessor { app_id, .. }
             | AppSpec::StateOrderProcessor { app_id, .. } => app_id,
         }
@@ -52,6 +62,7 @@ impl AppSpec {
     pub fn dapr_http_port(&self) -> u16 {
         match self {
             AppSpec::Checkout { dapr_http_port, .. }
+            | AppSpec::CheckoutLoad { dapr_http_port, .. }
             | AppSpec::OrderProcessor { dapr_http_port, .. }
             | AppSpec::StateOrderProcessor { dapr_http_port, .. } => *dapr_http_port,
         }
@@ -256,6 +267,7 @@ impl PortOverrides {
             match scenario.apps.iter_mut().find(|a| a.app_id() == id) {
                 Some(
                     AppSpec::Checkout { dapr_http_port, .. }
+                    | AppSpec::CheckoutLoad { dapr_http_port, .. }
                     | AppSpec::OrderProcessor { dapr_http_port, .. }
                     | AppSpec::StateOrderProcessor { dapr_http_port, .. },
                 ) => *dapr_http_port = *port,

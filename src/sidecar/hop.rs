@@ -132,6 +132,7 @@ pub async fn serve_call(State(state): State<Arc<SidecarState>>, path: PathArgs<S
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
         .to_string();
+    state.note_served(&caller);
     let body = Body::new(http_body_util::Limited::new(body, state.options.max_body_bytes));
     let mut app_request = http::Request::new(body);
     *app_request.method_mut() = parts.method;

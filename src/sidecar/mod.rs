@@ -94,6 +94,9 @@ pub(crate) struct SidecarState {
     pub app_channel: Option<SocketAddr>,
     /// Faults injected on the app channel (none unless a scenario injects one).
     pub channel_faults: Arc<crate::faults::channel::ChannelFaults>,
+    /// Calls from other sidecars that reached this one, per caller app id, since the last look (the traffic
+    /// meter of `checkout-load` scenarios).
+    served: std::sync::Mutex<HashMap<String, u64>>,
     /// Swapped whole when the Resiliency resources are edited (see `lifecycle/hot_reload.rs`).
     resiliency: RwLock<Arc<Resiliency>>,
     pub resolver: Arc<NameResolver>,
@@ -104,6 +107,12 @@ pub(crate) struct SidecarState {
 }
 
 impl SidecarState {
+    /// Counts a call from `caller` that reached this sidecar.
+    pub fn note_served(&self, caller: &str) {
+        let mut served = self.served.lock().unwrap_or_else(|p| p.into_inner());
+        *served.entry(caller.to_string()).or_default() += 1;
+    }
+
     pub fn resiliency(&self) -> Arc<Resiliency> {
         self.resiliency.read().unwrap_or_else(|p| p.into_inner()).clone()
     }
@@ -181,6 +190,7 @@ impl Sidecar {
             app_id: options.app_id.clone(),
             app_channel,
             channel_faults: Arc::default(),
+            served: std::sync::Mutex::default(),
             resiliency: RwLock::new(Arc::new(resiliency)),
             resolver,
             client,
@@ -261,6 +271,11 @@ impl Sidecar {
 
     pub fn app_id(&self) -> &str {
         &self.state.app_id
+    }
+
+    /// The calls from other sidecars that reached this one since the last look, per caller.
+    pub fn take_served(&self) -> HashMap<String, u64> {
+        std::mem::take(&mut *self.state.served.lock().unwrap_or_else(|p| p.into_inner()))
     }
 
     /// The faults on the hop from this sidecar to its state store `component`, if it serves one.

@@ -146,7 +146,7 @@ impl Ledger {
             Event::ShuttingDown { .. } => {
                 self.ended_at.get_or_insert(e.at);
             }
-            Event::Fault(_) | Event::Notice { .. } | Event::Container { .. } => {}
+            Event::Fault(_) | Event::Notice { .. } | Event::Container { .. } | Event::Traffic { .. } => {}
         }
     }
 

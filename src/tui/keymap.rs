@@ -158,7 +158,11 @@ mod tests {
             Some(Command::ClearFaults)
         );
         assert_eq!(press(KeyCode::Char('c'), KeyModifiers::CONTROL), Some(Command::Quit));
-        assert_eq!(press(KeyCode::Char('F'), KeyModifiers::SHIFT), Some(Command::PickFault), "F is the picker, not f");
+        assert_eq!(
+            press(KeyCode::Char('F'), KeyModifiers::SHIFT),
+            Some(Command::PickFault),
+            "F is the picker, not f"
+        );
         assert_eq!(map[0].help, "stop app only");
     }
 

@@ -81,9 +81,15 @@ pub async fn run_scenario(
     let port = super::free_port;
     let opts = RunOptions {
         resources_path: resources,
+        // A free port for every sidecar and every app that serves one.
         ports: PortOverrides {
-            dapr_http: vec![("checkout".into(), port()), ("order-processor".into(), port())],
-            app: vec![("order-processor".into(), port())],
+            dapr_http: scenario.apps.iter().map(|a| (a.app_id().to_string(), port())).collect(),
+            app: scenario
+                .apps
+                .iter()
+                .filter(|a| matches!(a, scenario::AppSpec::OrderProcessor { .. }))
+                .map(|a| (a.app_id().to_string(), port()))
+                .collect(),
         },
         sidecars_on_this_runtime: true,
         ..RunOptions::default()

@@ -81,6 +81,8 @@ pub struct Model {
     pub warnings: Vec<String>,
     /// What a good end for an order is called: `delivered`, or `saved` in state-management.
     pub delivered_word: &'static str,
+    /// The last second of load on a service (`checkout-load` apps): calls that reached it, per caller.
+    pub traffic: Option<(String, Vec<crate::event::CallerTraffic>)>,
 }
 
 impl Model {
@@ -125,6 +127,7 @@ impl Model {
             fault_spans: VecDeque::new(),
             warnings: Vec::new(),
             delivered_word: if saves { "saved" } else { "delivered" },
+            traffic: None,
         }
     }
 
@@ -148,6 +151,7 @@ impl Model {
                 self.sidecar.push(e.at, text.clone(), LineKind::Info)
             }
             Event::Container { name, state } => self.container = Some((name.clone(), *state)),
+            Event::Traffic { callee, callers } => self.traffic = Some((callee.clone(), callers.clone())),
             Event::ShuttingDown { .. } => {
                 let text = e.event.text().unwrap_or_default();
                 self.sidecar.push(e.at, text, LineKind::Info);

@@ -1,4 +1,4 @@
-//! The held orders pane: the order that waits in a retry (since when, which attempt, the next try), the last
+//! The held orders pane: under load, the calls that reach the service each second per caller; the order that waits in a retry (since when, which attempt, the next try), the last
 //! one let through (how long it waited, after how many attempts: Dapr's count), retries in all, and when there
 //! is room, retries per second with its scale.
 
@@ -26,6 +26,25 @@ fn wrapped(text: &str, width: usize, style: Style) -> Vec<Line<'static>> {
 /// What the pane says, most important first.
 fn lines(model: &Model, width: usize, theme: Theme) -> Vec<Line<'static>> {
     let mut lines = Vec::new();
+    // Under load (checkout-load apps) the calls reaching the service come first: they are the lesson.
+    if let Some((callee, callers)) = &model.traffic {
+        let header = format!("to {callee}, calls/s \u{b7} wait:");
+        let header = if fit::columns(&header) <= width {
+            header
+        } else {
+            "calls/s \u{b7} wait:".to_string()
+        };
+        lines.push(Line::raw(header));
+        let name_width = callers.iter().map(|c| fit::columns(&c.caller)).max().unwrap_or(0);
+        for c in callers {
+            let took = match c.mean_ms {
+                ms if ms >= 1000 => format!("{:.1}s", ms as f64 / 1000.0),
+                ms => format!("{ms}ms"),
+            };
+            let text = format!(" {:<name_width$} {:>3} \u{b7} {took}", c.caller, c.reached);
+            lines.push(Line::raw(fit::fit_words(&text, width)));
+        }
+    }
     let retry: Option<&RetryView> = model.retries.values().find(|r| r.in_retry > 0);
     match (model.held.oldest(), retry) {
         (Some((order, since)), Some(r)) => {

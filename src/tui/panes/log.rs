@@ -25,7 +25,14 @@ pub fn log(frame: &mut Frame, area: Rect, log: &Log, focused: bool, scroll: usiz
     let end = lines.len().saturating_sub(scroll);
     let mut shown: Vec<Line> = Vec::new();
     for line in lines[..end].iter().rev() {
-        let rows = rows_of(line);
+        let mut rows = rows_of(line);
+        if shown.is_empty() && rows.len() > height {
+            // The newest line alone is taller than the pane: its first rows, cut after a whole word.
+            rows.truncate(height);
+            if let Some(last) = rows.last_mut() {
+                *last = fit::fit_words(&format!("{last} \u{2026}"), width);
+            }
+        }
         if shown.len() + rows.len() > height {
             break;
         }

@@ -1,0 +1,108 @@
+//! `checkout-load`: a checkout that does not wait for one order before the next: it sends `per_second` orders
+//! a second, each on its own, as many clients of a real service would. The quickstart's checkout sends one
+//! order at a time, so a held order blocks the rest and a circuit breaker has little to save; under load the
+//! breaker's point shows: without it every retry lands on the sick service.
+//!
+//! The [`meter`] says once a second, per caller, how many calls reached the callee's sidecar and how long the
+//! callers' answers took (an [`Event::Traffic`]).
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+
+use super::http::SidecarClient;
+use crate::event::{AppEvent, CallerTraffic, Event, EventBus};
+use crate::sidecar::Sidecar;
+
+/// The answers one caller got since the meter last looked.
+#[derive(Debug, Default)]
+pub struct LoadStats {
+    answered: u64,
+    total: Duration,
+    longest: Duration,
+}
+
+impl LoadStats {
+    fn note(&mut self, took: Duration) {
+        self.answered += 1;
+        self.total += took;
+        self.longest = self.longest.max(took);
+    }
+}
+
+pub struct CheckoutLoad {
+    pub app_id: Arc<str>,
+    pub sidecar: SocketAddr,
+    pub target: String,
+    pub per_second: u32,
+    /// Its orders are numbered from here, so that two callers' orders never share an id.
+    pub first_order_id: u64,
+    pub stats: Arc<Mutex<LoadStats>>,
+}
+
+impl CheckoutLoad {
+    /// Runs until the task is dropped or aborted; each order's request is a task of its own.
+    pub async fn run(self, bus: EventBus) {
+        let client = Arc::new(SidecarClient::new(self.sidecar));
+        let gap = Duration::from_secs(1) / self.per_second.max(1);
+        let mut tick = tokio::time::interval(gap);
+        let mut orders = tokio::task::JoinSet::new();
+        for order_id in self.first_order_id.. {
+            tick.tick().await;
+            while orders.try_join_next().is_some() {}
+            let (client, bus, app_id, target, stats) = (
+                client.clone(),
+                bus.clone(),
+                self.app_id.clone(),
+                self.target.clone(),
+                self.stats.clone(),
+            );
+            orders.spawn(async move {
+                bus.app(&app_id, AppEvent::OrderSent { order_id });
+                let started = Instant::now();
+                let answer = client
+                    .post_json(
+                        "/orders",
+                        &[("dapr-app-id", &target)],
+                        format!("{{\"orderId\":{order_id}}}"),
+                    )
+                    .await;
+                stats.lock().unwrap_or_else(|p| p.into_inner()).note(started.elapsed());
+                bus.app(&app_id, super::checkout::outcome(order_id, answer));
+            });
+        }
+    }
+}
+
+/// Once a second, the calls from each of `callers` that reached `callee`'s sidecar, and their answers' times.
+pub fn meter(callee: Arc<Sidecar>, callers: Vec<(String, Arc<Mutex<LoadStats>>)>, bus: EventBus) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
+        tick.tick().await;
+        loop {
+            tick.tick().await;
+            let served = callee.take_served();
+            let callers = callers
+                .iter()
+                .map(|(caller, stats)| {
+                    let s = std::mem::take(&mut *stats.lock().unwrap_or_else(|p| p.into_inner()));
+                    let mean = s.total.checked_div(s.answered as u32).unwrap_or_default();
+                    CallerTraffic {
+                        caller: caller.clone(),
+                        reached: served.get(caller).copied().unwrap_or(0),
+                        answered: s.answered,
+                        mean_ms: mean.as_millis() as u64,
+                        max_ms: s.longest.as_millis() as u64,
+                    }
+                })
+                .collect();
+            bus.emit(Event::Traffic {
+                callee: callee.app_id().to_string(),
+                callers,
+            });
+        }
+    })
+}

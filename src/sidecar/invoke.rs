@@ -323,13 +323,29 @@ fn channel_error(method: &Method, url: &str, e: &hyper_util::client::legacy::Err
         .map(|c| c.to_string() + &method.as_str()[1..].to_lowercase());
     let verb = verb.unwrap_or_default();
     let hostport = url.trim_start_matches("http://").split('/').next().unwrap_or_default();
-    if e.is_connect() {
+    let io = io_kind(e);
+    if io == Some(std::io::ErrorKind::ConnectionReset) {
+        // Go's net/http for an app that resets the connection (the `reset` fault's blackhole does).
+        format!("error invoking app channel: {verb} \"{url}\": read tcp {hostport}: read: connection reset by peer")
+    } else if e.is_connect() {
         format!("error invoking app channel: {verb} \"{url}\": dial tcp {hostport}: connect: connection refused")
     } else if let Some(limit) = limit_error(e) {
         format!("error invoking app channel: {verb} \"{url}\": {limit}")
     } else {
         format!("error invoking app channel: {verb} \"{url}\": {e}")
     }
+}
+
+/// The kind of the I/O error behind a client error, if one is.
+fn io_kind(e: &(dyn std::error::Error + 'static)) -> Option<std::io::ErrorKind> {
+    let mut source = e.source();
+    while let Some(s) = source {
+        if let Some(io) = s.downcast_ref::<std::io::Error>() {
+            return Some(io.kind());
+        }
+        source = s.source();
+    }
+    None
 }
 
 /// The body-limit error of a streamed request body, if that is what ended the call.

@@ -4,6 +4,7 @@
 //! - [`duration`]: Go's duration syntax, as Dapr parses and prints it.
 //! - [`resources`]: reads Dapr resource files (`kind: Resiliency`, `kind: Component`) with located diagnostics.
 //! - [`resiliency`]: the policy engine (retry × circuit breaker × timeout); knows nothing of HTTP or terminals.
+//! - [`runfile`]: Dapr's multi-app run template (`dapr.yaml`), read with the Dapr CLI's rules.
 
 pub mod apps;
 pub mod bench;
@@ -17,6 +18,7 @@ pub mod metrics;
 pub mod net;
 pub mod resiliency;
 pub mod resources;
+pub mod runfile;
 pub mod scenario;
 pub mod sidecar;
 pub mod state;

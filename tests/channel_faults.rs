@@ -4,7 +4,6 @@
 
 mod common;
 
-
 use common::story::run_scenario;
 use resilience_tui::event::{AppEvent, Event, Stamped};
 use resilience_tui::resiliency::ResiliencyEvent;

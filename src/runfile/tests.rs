@@ -1,0 +1,114 @@
+use std::path::Path;
+
+use super::*;
+
+/// A template in a fresh folder with `order-processor/` and `checkout/` app folders and a `resources/` one.
+fn folder(template: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for sub in ["order-processor", "checkout", "resources"] {
+        std::fs::create_dir_all(dir.path().join(sub)).unwrap();
+    }
+    std::fs::write(dir.path().join("dapr.yaml"), template).unwrap();
+    dir
+}
+
+const QUICKSTART: &str = "version: 1
+common:
+  resourcesPath: resources
+  env:
+    DEBUG: 'false'
+    SHARED: common
+apps:
+  - appDirPath: ./order-processor/
+    appPort: 8001
+    command: [python3, app.py]
+  - appID: checkout
+    appDirPath: ./checkout/
+    command: [python3, app.py]
+    env:
+      SHARED: mine
+";
+
+#[test]
+fn the_quickstart_s_template_with_common_filling_the_gaps() {
+    let dir = folder(QUICKSTART);
+    let (t, warnings) = load(dir.path()).unwrap();
+    assert!(warnings.is_empty(), "{warnings:?}");
+    assert_eq!(t.apps.len(), 2);
+    let op = &t.apps[0];
+    assert_eq!(op.app_id, "order-processor", "appID defaults to the folder's name");
+    assert_eq!(op.app_port, Some(8001));
+    assert_eq!(op.command, ["python3", "app.py"]);
+    assert_eq!(
+        op.resources,
+        [dir.path().join("resources")],
+        "common's resourcesPath, relative to the template"
+    );
+    let checkout = &t.apps[1];
+    assert_eq!(checkout.app_port, None);
+    assert!(
+        checkout.env.contains(&("SHARED".into(), "mine".into())),
+        "the app's env wins: {:?}",
+        checkout.env
+    );
+    assert!(
+        checkout.env.contains(&("DEBUG".into(), "false".into())),
+        "common fills the rest"
+    );
+}
+
+#[test]
+fn an_app_s_dot_dapr_resources_win_over_common() {
+    let dir = folder(QUICKSTART);
+    let own = dir.path().join("checkout/.dapr/resources");
+    std::fs::create_dir_all(&own).unwrap();
+    let (t, _) = load(&dir.path().join("dapr.yaml")).unwrap();
+    assert_eq!(t.apps[1].resources, [own]);
+    assert_eq!(t.apps[0].resources, [dir.path().join("resources")]);
+}
+
+#[test]
+fn unsupported_fields_are_refused_and_ignored_ones_said_with_their_location() {
+    let text = QUICKSTART.replace(
+        "    appPort: 8001\n",
+        "    appPort: 8001\n    containerImage: op:latest\n    configFilePath: config.yaml\n",
+    );
+    let dir = folder(&text);
+    let err = load(dir.path()).unwrap_err();
+    assert!(
+        err.contains("`containerImage` is not supported: Kubernetes (-k) only"),
+        "{err}"
+    );
+    assert!(err.contains("dapr.yaml:10:"), "located: {err}");
+
+    let text = QUICKSTART.replace(
+        "    appPort: 8001\n",
+        "    appPort: 8001\n    configFilePath: config.yaml\n",
+    );
+    let dir = folder(&text);
+    let (_, warnings) = load(dir.path()).unwrap();
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w.contains("`configFilePath` is ignored") && w.contains("dapr.yaml:10:")),
+        "{warnings:?}"
+    );
+}
+
+#[test]
+fn a_grpc_app_a_missing_folder_and_no_version_are_errors() {
+    let text = QUICKSTART.replace("    appPort: 8001\n", "    appPort: 8001\n    appProtocol: grpc\n");
+    let err = load(folder(&text).path()).unwrap_err();
+    assert!(err.contains("appProtocol `grpc` is not supported"), "{err}");
+
+    let text = QUICKSTART.replace("./checkout/", "./nosuch/");
+    let err = load(folder(&text).path()).unwrap_err();
+    assert!(err.contains("is not a folder") && err.contains("nosuch"), "{err}");
+
+    let text = QUICKSTART.replace("version: 1\n", "");
+    let err = load(folder(&text).path()).unwrap_err();
+    assert!(err.contains("a run template needs `version: 1`"), "{err}");
+
+    let err = load(Path::new("/nonexistent/dapr.txt")).unwrap_err();
+    assert!(err.contains("ends in .yaml or .yml"), "{err}");
+}

@@ -10,7 +10,7 @@ use std::time::Duration;
 use clap::{Parser, Subcommand};
 
 use args::parse_duration;
-pub use args::{DisplayArgs, RunArgs, ScenarioArgs, parse_size};
+pub use args::{DisplayArgs, RunArgs, RunFileArgs, ScenarioArgs, parse_size};
 
 use crate::scenario;
 
@@ -31,6 +31,8 @@ pub struct Cli {
 pub enum Command {
     /// Run a scenario: its apps, their Dapr sidecars, and the faults you inject.
     Scenario(ScenarioArgs),
+    /// Run your own apps from Dapr's multi-app run template (`dapr.yaml`), each with its sidecar, under the UI.
+    Run(RunFileArgs),
     /// List the scenarios, one line each.
     Scenarios,
     /// Write built-in scenarios and their Dapr resources into a folder, to edit and run.
@@ -146,6 +148,7 @@ pub fn main() -> ExitCode {
         Command::Scenarios => list_scenarios(),
         Command::Init { scenario, dir, force } => init(scenario.as_deref(), &dir, force),
         Command::Scenario(args) => run_scenario(args),
+        Command::Run(args) => run_template(args),
         Command::Bench(BenchCommand::Sidecar(args)) => bench_sidecar(args),
         Command::BenchServe {
             role,
@@ -245,8 +248,25 @@ fn run_scenario(args: ScenarioArgs) -> anyhow::Result<ExitCode> {
     let scenario = source
         .load()
         .map_err(|report| anyhow::anyhow!("the scenario `{}` does not load:\n{report}", args.name))?;
-    let display = args.display;
-    let opts = args.run.into_options();
+    run_under(scenario, args.display, args.run.into_options())
+}
+
+/// `run -f`: the template's apps as real processes, each with its sidecar.
+fn run_template(args: RunFileArgs) -> anyhow::Result<ExitCode> {
+    let (template, warnings) = crate::runfile::load(&args.file).map_err(anyhow::Error::msg)?;
+    for w in &warnings {
+        crate::lifecycle::eprintln_quietly(w);
+    }
+    let scenario = crate::runfile::scenario(&template, args.run.resources_path.is_some())?;
+    run_under(scenario, args.display, args.run.into_options())
+}
+
+/// Runs `scenario` under the UI, or headless when asked or when stdout is not a terminal.
+fn run_under(
+    scenario: crate::scenario::Scenario,
+    display: DisplayArgs,
+    opts: crate::lifecycle::RunOptions,
+) -> anyhow::Result<ExitCode> {
     let headless = display.headless || !std::io::stdout().is_terminal();
     init_logging(display.log_file.as_deref(), headless)?;
     let runtime = tokio::runtime::Runtime::new()?;

@@ -4,6 +4,11 @@
 use std::net::SocketAddr;
 
 /// Loopback address for a port (everything binds to loopback unless `--listen-address` says otherwise).
+/// A loopback port nothing listens on now (for a port a run template leaves unset, as the Dapr CLI picks one).
+pub fn free_port() -> std::io::Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
 pub fn loopback(port: u16) -> SocketAddr {
     SocketAddr::from(([127, 0, 0, 1], port))
 }

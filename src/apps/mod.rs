@@ -7,6 +7,7 @@ pub mod checkout;
 mod http;
 pub mod load;
 pub mod order_processor;
+pub mod process;
 pub mod state_order_processor;
 
 /// Reads `orderId` from an order body (`{"orderId":N}`, or `"N"` as a string as some SDK apps send it).

@@ -18,6 +18,18 @@ pub struct ScenarioArgs {
     pub run: RunArgs,
 }
 
+/// `run -f`: a Dapr multi-app run template.
+#[derive(clap::Args, Debug)]
+pub struct RunFileArgs {
+    /// The run template (`dapr.yaml`), or its folder, as `dapr run -f`.
+    #[arg(short = 'f', long = "file", value_name = "FILE|DIR")]
+    pub file: PathBuf,
+    #[command(flatten)]
+    pub display: DisplayArgs,
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
 /// How a run is shown.
 #[derive(clap::Args, Debug)]
 pub struct DisplayArgs {

@@ -41,6 +41,12 @@ pub enum AppEvent {
     OrderSaved { order_id: u64 },
     /// ...and read it back from the store (like a received order).
     OrderRead { order_id: u64 },
+    /// A line a real app (a run template's) wrote to stdout or stderr.
+    #[serde(rename = "app_output")]
+    Output { line: String },
+    /// A real app's process exited (`code`: its exit code; none when a signal ended it).
+    #[serde(rename = "app_exited")]
+    Exited { code: Option<i32> },
 }
 
 /// A fault being injected or cleared.
@@ -240,6 +246,9 @@ impl Event {
                 // The state quickstart's app stores the id as a string.
                 AppEvent::OrderSaved { order_id } => Some(format!("Saving Order: {{\"orderId\":\"{order_id}\"}}")),
                 AppEvent::OrderRead { order_id } => Some(format!("Getting Order: {{\"orderId\":\"{order_id}\"}}")),
+                AppEvent::Output { line } => Some(line.clone()),
+                AppEvent::Exited { code: Some(code) } => Some(format!("Exited with code {code}")),
+                AppEvent::Exited { code: None } => Some("Exited (ended by a signal)".to_string()),
             },
             Event::Resiliency { event, .. } => {
                 let lines: Vec<String> = event

@@ -60,6 +60,65 @@ pub fn left_stopped_by_dead_run(container: &str) -> Option<u32> {
     (!alive).then_some(pid)
 }
 
+/// Where this run's app process groups are listed: `app-group-<pgid>` files naming the run's pid.
+fn group_marker(pgid: i32) -> PathBuf {
+    state_dir().join(format!("app-group-{pgid}"))
+}
+
+/// Notes that this run started an app in process group `pgid` (so a SIGKILLed run's apps can be ended).
+pub fn note_process_group(pgid: i32) {
+    let written = std::fs::create_dir_all(state_dir()).and_then(|()| {
+        std::fs::write(
+            group_marker(pgid),
+            format!(
+                "pid={}
+",
+                std::process::id()
+            ),
+        )
+    });
+    if let Err(e) = written {
+        tracing::warn!("cannot note app process group {pgid}: {e}; a killed run's apps could not be found");
+    }
+}
+
+pub fn forget_process_group(pgid: i32) {
+    let _ = std::fs::remove_file(group_marker(pgid));
+}
+
+/// Ends the app process groups of earlier runs that are gone (SIGKILLed: nothing of theirs could run), and
+/// says which it ended.
+pub fn end_groups_of_dead_runs() -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir(state_dir()) else {
+        return Vec::new();
+    };
+    let mut ended = Vec::new();
+    for entry in entries.filter_map(Result::ok) {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some(pgid) = name.strip_prefix("app-group-").and_then(|g| g.parse::<i32>().ok()) else {
+            continue;
+        };
+        let owner = std::fs::read_to_string(entry.path()).ok().and_then(|t| {
+            t.lines()
+                .find_map(|l| l.strip_prefix("pid="))
+                .and_then(|p| p.trim().parse::<u32>().ok())
+        });
+        let alive =
+            owner.is_some_and(|pid| pid == std::process::id() || PathBuf::from(format!("/proc/{pid}")).exists());
+        if alive {
+            continue;
+        }
+        let group = nix::unistd::Pid::from_raw(pgid);
+        if nix::sys::signal::killpg(group, nix::sys::signal::Signal::SIGKILL).is_ok() {
+            ended.push(format!(
+                "ended the apps an earlier resilience-tui run left running (process group {pgid})"
+            ));
+        }
+        forget_process_group(pgid);
+    }
+    ended
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

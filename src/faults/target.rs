@@ -11,6 +11,7 @@ use super::docker::Container;
 use super::redis_server::RedisServer;
 use super::store_calls::{StoreFault, StoreFaults};
 use crate::apps::order_processor::OrderProcessor;
+use crate::apps::process::AppProcess;
 use crate::duration::format_go_duration as go;
 use crate::sidecar::Sidecar;
 use crate::state::memory::MemoryStore;
@@ -54,6 +55,15 @@ pub enum FaultTarget {
         up: Duration,
         cycle: std::sync::Mutex<Option<JoinHandle<()>>>,
     },
+    /// A run template's app, a real process: SIGTERM to its group (SIGKILL after 5 s); clearing starts it again.
+    Process(Arc<AppProcess>),
+    /// ... and its sidecar with it (the quickstart's Ctrl-C on `dapr run`).
+    ProcessAndSidecar {
+        process: Arc<AppProcess>,
+        sidecar: Arc<Sidecar>,
+    },
+    /// A real app frozen with SIGSTOP to its group, let go with SIGCONT.
+    PauseProcess(Arc<AppProcess>),
     /// A fault on the hop from a sidecar to a state store (see `store_calls.rs`).
     StoreCall {
         component: String,
@@ -126,6 +136,18 @@ impl FaultTarget {
                 }
                 StoreFault::Error { message } => format!("every call to the {component} store fails: {message}"),
             },
+            FaultTarget::Process(p) => format!("stop {} (SIGTERM to its process group)", p.app_id()),
+            FaultTarget::ProcessAndSidecar { process, sidecar } => format!(
+                "stop {} and its sidecar ({} refuses connections)",
+                process.app_id(),
+                sidecar.addr()
+            ),
+            FaultTarget::PauseProcess(p) => {
+                format!(
+                    "pause {} (SIGSTOP: it holds its connections and answers nothing)",
+                    p.app_id()
+                )
+            }
         }
     }
 
@@ -148,6 +170,15 @@ impl FaultTarget {
             FaultTarget::Channel { app_id, .. } => format!("calls to {app_id} pass again"),
             FaultTarget::Flap { app, .. } => format!("{} listens again on {}", app.app_id(), app.addr()),
             FaultTarget::StoreCall { component, .. } => format!("calls to the {component} store pass again"),
+            FaultTarget::Process(p) => format!("{} started again", p.app_id()),
+            FaultTarget::ProcessAndSidecar { process, sidecar } => {
+                format!(
+                    "{} started again; its sidecar listens on {}",
+                    process.app_id(),
+                    sidecar.addr()
+                )
+            }
+            FaultTarget::PauseProcess(p) => format!("{} goes on (SIGCONT)", p.app_id()),
         }
     }
 
@@ -213,6 +244,12 @@ impl FaultTarget {
                 *cycle.lock().unwrap_or_else(|p| p.into_inner()) = Some(task);
             }
             FaultTarget::StoreCall { faults, fault, .. } => faults.set(fault, true),
+            FaultTarget::Process(p) => p.stop().await,
+            FaultTarget::ProcessAndSidecar { process, sidecar } => {
+                sidecar.stop_serving().await;
+                process.stop().await;
+            }
+            FaultTarget::PauseProcess(p) => return text(p.set_paused(true).await),
         }
         Ok(())
     }
@@ -253,6 +290,12 @@ impl FaultTarget {
                 faults.set(fault, false);
                 Ok(())
             }
+            FaultTarget::Process(p) => text(p.start().await),
+            FaultTarget::ProcessAndSidecar { process, sidecar } => match sidecar.start_serving().await {
+                Ok(()) => text(process.start().await),
+                Err(e) => Err(e.to_string()),
+            },
+            FaultTarget::PauseProcess(p) => text(p.set_paused(false).await),
         }
     }
 }

@@ -8,6 +8,7 @@ use anyhow::Context;
 use tokio::task::JoinHandle;
 
 use crate::apps::order_processor::OrderProcessor;
+use crate::apps::process::AppProcess;
 use crate::event::{ContainerState, Event, EventBus};
 use crate::faults::blackhole::{Behaviour, Blackhole};
 use crate::faults::channel::ChannelFault;
@@ -19,14 +20,26 @@ use crate::sidecar::Sidecar;
 
 /// Each fault with what it acts on. A container's state is followed on Docker's event stream (a task added to
 /// `tasks`); a container already stopped at start counts as an injected fault, so the exit starts it.
+/// What this run's faults can act on.
+pub(super) struct Targets<'a> {
+    pub apps: &'a [Arc<OrderProcessor>],
+    pub processes: &'a [Arc<AppProcess>],
+    pub sidecars: &'a [Arc<Sidecar>],
+    pub stores: &'a [(String, StoreServer)],
+}
+
 pub(super) async fn build_faults(
     specs: &[FaultSpec],
-    apps: &[Arc<OrderProcessor>],
-    sidecars: &[Arc<Sidecar>],
-    stores: &[(String, StoreServer)],
+    targets: &Targets<'_>,
     bus: &EventBus,
     tasks: &mut Vec<JoinHandle<()>>,
 ) -> anyhow::Result<Vec<Fault>> {
+    let Targets {
+        apps,
+        processes,
+        sidecars,
+        stores,
+    } = *targets;
     let mut faults = Vec::new();
     let mut followed = HashSet::new();
     for spec in specs {
@@ -38,6 +51,19 @@ pub(super) async fn build_faults(
                 up: *up,
                 cycle: std::sync::Mutex::new(None),
             },
+            FaultAction::PauseApp { app_id } => FaultTarget::PauseProcess(process(spec, app_id, processes)?),
+            FaultAction::StopApp { app_id } | FaultAction::StopAppAndSidecar { app_id }
+                if processes.iter().any(|p| &**p.app_id() == app_id.as_str()) =>
+            {
+                let process = process(spec, app_id, processes)?;
+                match &spec.action {
+                    FaultAction::StopAppAndSidecar { .. } => FaultTarget::ProcessAndSidecar {
+                        process,
+                        sidecar: sidecar_of(spec, app_id, sidecars)?,
+                    },
+                    _ => FaultTarget::Process(process),
+                }
+            }
             FaultAction::StopApp { app_id } | FaultAction::StopAppAndSidecar { app_id } => {
                 let app = app_serving(spec, app_id, apps)?;
                 match &spec.action {
@@ -114,6 +140,27 @@ fn store_target(
             }
         }
     })
+}
+
+fn process(spec: &FaultSpec, app_id: &str, processes: &[Arc<AppProcess>]) -> anyhow::Result<Arc<AppProcess>> {
+    processes
+        .iter()
+        .find(|p| &**p.app_id() == app_id)
+        .cloned()
+        .with_context(|| {
+            format!(
+                "fault `{}`: `{app_id}` is not an app this run started as a process",
+                spec.name
+            )
+        })
+}
+
+fn sidecar_of(spec: &FaultSpec, app_id: &str, sidecars: &[Arc<Sidecar>]) -> anyhow::Result<Arc<Sidecar>> {
+    sidecars
+        .iter()
+        .find(|s| s.app_id() == app_id)
+        .cloned()
+        .with_context(|| format!("fault `{}`: `{app_id}` has no sidecar", spec.name))
 }
 
 fn app_serving(spec: &FaultSpec, app_id: &str, apps: &[Arc<OrderProcessor>]) -> anyhow::Result<Arc<OrderProcessor>> {

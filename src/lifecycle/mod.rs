@@ -12,6 +12,7 @@
 mod fault_targets;
 pub mod hot_reload;
 mod options;
+mod processes;
 mod shutdown;
 mod start;
 

@@ -11,6 +11,7 @@ use super::RunOptions;
 use crate::apps::checkout::Checkout;
 use crate::apps::load::{CheckoutLoad, LoadStats, meter};
 use crate::apps::order_processor::OrderProcessor;
+use crate::apps::process::AppProcess;
 use crate::apps::state_order_processor::StateOrderProcessor;
 use crate::event::{Event, EventBus, Events};
 use crate::faults::FaultSet;
@@ -28,6 +29,8 @@ pub struct Running {
     pub faults: Arc<FaultSet>,
     sidecars: Vec<Arc<Sidecar>>,
     apps: Vec<Arc<OrderProcessor>>,
+    /// A run template's apps, real processes.
+    processes: Vec<Arc<AppProcess>>,
     tasks: Vec<JoinHandle<()>>,
     /// redis-server processes the tool started; stopped at shutdown (and killed if dropped).
     redis: Vec<Arc<RedisServer>>,
@@ -58,9 +61,15 @@ pub async fn start(mut scenario: Scenario, opts: &RunOptions) -> anyhow::Result<
     let resolver = Arc::new(NameResolver::default());
     let apps = start_order_processors(&scenario, opts, &bus).await?;
     let sidecars = start_sidecars(&scenario, opts, &bus, &resolver, &loaded).await?;
+    let processes = super::processes::start_processes(&scenario, opts, &sidecars, &bus).await?;
     let mut tasks = Vec::new();
-    let faults =
-        super::fault_targets::build_faults(&scenario.faults, &apps, &sidecars, &stores, &bus, &mut tasks).await?;
+    let targets = super::fault_targets::Targets {
+        apps: &apps,
+        processes: &processes,
+        sidecars: &sidecars,
+        stores: &stores,
+    };
+    let faults = super::fault_targets::build_faults(&scenario.faults, &targets, &bus, &mut tasks).await?;
     tasks.extend(start_clients(&scenario, opts, &bus, &sidecars)?);
     if let crate::scenario::ResourcesSource::Dir(dir) = &scenario.resources {
         tasks.push(super::hot_reload::watch(dir.clone(), sidecars.clone(), bus.clone()));
@@ -77,6 +86,7 @@ pub async fn start(mut scenario: Scenario, opts: &RunOptions) -> anyhow::Result<
         bus,
         sidecars,
         apps,
+        processes,
         tasks,
         redis,
     };
@@ -152,6 +162,7 @@ async fn start_sidecars(
             port_flag: format!("--dapr-http-port {app_id}=PORT"),
             app_port: match app {
                 AppSpec::OrderProcessor { app_port, .. } => Some(*app_port),
+                AppSpec::Process { app_port, .. } => *app_port,
                 AppSpec::Checkout { .. } | AppSpec::CheckoutLoad { .. } | AppSpec::StateOrderProcessor { .. } => None,
             },
             api_token: opts.api_token.clone(),
@@ -240,7 +251,8 @@ fn start_clients(
                     .or_insert_with(Vec::new)
                     .push((app_id.clone(), stats));
             }
-            AppSpec::OrderProcessor { .. } => {}
+            // Real processes are started by `processes.rs`, after every sidecar listens.
+            AppSpec::OrderProcessor { .. } | AppSpec::Process { .. } => {}
         }
     }
     // One traffic meter per service under load.
@@ -298,6 +310,8 @@ impl Running {
         for app in &self.apps {
             let _ = tokio::time::timeout(Duration::from_secs(1), app.stop()).await;
         }
+        // The CLI's way: SIGTERM to each app's group, SIGKILL after 5 s; all at once.
+        futures_util::future::join_all(self.processes.iter().map(|p| p.stop())).await;
         for redis in &self.redis {
             redis.stop().await;
         }

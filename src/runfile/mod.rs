@@ -9,6 +9,9 @@
 //! cannot honour in a way that changes what runs (gRPC apps, containers) is an error.
 
 mod fields;
+mod scenario;
+
+pub use scenario::scenario;
 
 use std::path::{Path, PathBuf};
 

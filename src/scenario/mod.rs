@@ -41,6 +41,13 @@ pub enum AppSpec {
         per_second: u32,
         first_order_id: u64,
     },
+    /// A real process (a run template's app): its command in its folder, with the Dapr CLI's environment.
+    Process {
+        app_id: String,
+        dapr_http_port: u16,
+        app_port: Option<u16>,
+        process: crate::apps::process::ProcessSpec,
+    },
     /// Saves and reads back orders through its sidecar's state API (the state-management quickstart).
     StateOrderProcessor {
         app_id: String,
@@ -54,6 +61,7 @@ impl AppSpec {
         match self {
             AppSpec::Checkout { app_id, .. }
             | AppSpec::CheckoutLoad { app_id, .. }
+            | AppSpec::Process { app_id, .. }
             | AppSpec::OrderProcessor { app_id, .. }
             | AppSpec::StateOrderProcessor { app_id, .. } => app_id,
         }
@@ -63,6 +71,7 @@ impl AppSpec {
         match self {
             AppSpec::Checkout { dapr_http_port, .. }
             | AppSpec::CheckoutLoad { dapr_http_port, .. }
+            | AppSpec::Process { dapr_http_port, .. }
             | AppSpec::OrderProcessor { dapr_http_port, .. }
             | AppSpec::StateOrderProcessor { dapr_http_port, .. } => *dapr_http_port,
         }
@@ -83,6 +92,9 @@ pub enum FaultAction {
     StopStateStore { component: String },
     /// A fault on an app's channel, the hop from its sidecar to the app: hang, reset, latency, http-error.
     Channel { app_id: String, fault: ChannelFault },
+    /// Freeze a real app (SIGSTOP to its process group; SIGCONT clears): it holds its connections and answers
+    /// nothing.
+    PauseApp { app_id: String },
     /// An app stops for `down`, listens for `up`, and so on until cleared.
     Flap {
         app_id: String,
@@ -111,6 +123,7 @@ impl FaultAction {
                 ChannelFault::HttpError { status, percent } => format!("{status} on {percent}%"),
             },
             FaultAction::Flap { .. } => "flap".to_string(),
+            FaultAction::PauseApp { app_id } => format!("pause {app_id}"),
             FaultAction::PauseStateStore { component } => format!("pause Redis ({component})"),
             FaultAction::StoreCall { fault, .. } => match fault {
                 StoreFault::Latency { .. } => format!("store latency {}", fault.parameters()),
@@ -268,6 +281,7 @@ impl PortOverrides {
                 Some(
                     AppSpec::Checkout { dapr_http_port, .. }
                     | AppSpec::CheckoutLoad { dapr_http_port, .. }
+                    | AppSpec::Process { dapr_http_port, .. }
                     | AppSpec::OrderProcessor { dapr_http_port, .. }
                     | AppSpec::StateOrderProcessor { dapr_http_port, .. },
                 ) => *dapr_http_port = *port,
@@ -277,6 +291,10 @@ impl PortOverrides {
         for (id, port) in &self.app {
             match scenario.apps.iter_mut().find(|a| a.app_id() == id) {
                 Some(AppSpec::OrderProcessor { app_port, .. }) => *app_port = *port,
+                Some(AppSpec::Process {
+                    app_port: Some(app_port),
+                    ..
+                }) => *app_port = *port,
                 Some(_) => {
                     return Err(format!("--app-port {id}=…: {id} serves no app port in this scenario"));
                 }

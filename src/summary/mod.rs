@@ -157,7 +157,9 @@ impl Ledger {
             | AppEvent::OrderSaved { order_id }
             | AppEvent::OrderFailed { order_id, .. } => LastOrder::Answered(*order_id),
             AppEvent::OrderReceived { .. } | AppEvent::OrderRead { .. } => LastOrder::Other,
-            AppEvent::Listening { .. } | AppEvent::Stopped => return,
+            AppEvent::Listening { .. } | AppEvent::Stopped | AppEvent::Output { .. } | AppEvent::Exited { .. } => {
+                return;
+            }
         };
         self.last_order.insert(app.clone(), last);
         match event {
@@ -183,7 +185,8 @@ impl Ledger {
             AppEvent::OrderReceived { order_id } | AppEvent::OrderRead { order_id } => {
                 self.update(*order_id, |o| o.received += 1)
             }
-            AppEvent::Listening { .. } | AppEvent::Stopped => {}
+            // A real app's lines are not parsed for orders: the ledger counts only the built-in apps' orders.
+            AppEvent::Listening { .. } | AppEvent::Stopped | AppEvent::Output { .. } | AppEvent::Exited { .. } => {}
         }
     }
 

@@ -175,7 +175,8 @@ impl Model {
             | AppEvent::OrderSaved { .. }
             | AppEvent::OrderRead { .. } => LineKind::Ok,
             AppEvent::OrderFailed { .. } => LineKind::Failed,
-            AppEvent::Listening { .. } | AppEvent::Stopped => LineKind::Info,
+            AppEvent::Listening { .. } | AppEvent::Stopped | AppEvent::Exited { .. } => LineKind::Info,
+            AppEvent::Output { .. } => LineKind::Level(LogLevel::Info),
         };
         if let (Some(text), Some((_, log))) = (whole.text(), self.orders.iter_mut().find(|(id, _)| id == app)) {
             log.push(at, text, kind);

@@ -193,6 +193,12 @@ fn quickstart_style_python_apps_from_a_run_template() {
         last_before + 1,
         "the held order arrives, none skipped: {received_after:?}"
     );
+    // The apps' output is not read for orders: the summary is what the sidecars saw per target.
+    let summary = lines.last().unwrap();
+    assert_eq!(summary["sent"], 0, "{summary}");
+    let target = &summary["targets"][0];
+    assert_eq!(target["operation"], "endpoint[order-processor, order-processor:orders]", "{summary}");
+    assert!(target["calls"].as_u64().unwrap() > 10 && target["retries"].as_u64().unwrap() > 0, "{summary}");
     // No process outlives the run.
     let left = Command::new("pgrep").args(["-f", &marker]).output().unwrap();
     assert!(

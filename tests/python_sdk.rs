@@ -98,15 +98,23 @@ async fn python_sdk_invoke_method() {
     );
     assert!(String::from_utf8_lossy(&out.stdout).starts_with("invoked"));
     running.shutdown().await;
-    let mut received = Vec::new();
+    let (mut received, mut other) = (Vec::new(), None);
     while let Some(e) = rx.try_recv() {
-        if let Event::App {
-            event: AppEvent::OrderReceived { order_id },
-            ..
-        } = e.event
-        {
-            received.push(order_id);
+        match e.event {
+            Event::App {
+                event: AppEvent::OrderReceived { order_id },
+                ..
+            } => received.push(order_id),
+            Event::App {
+                event: AppEvent::Output { line },
+                ..
+            } if line.contains("\"orderId\":777") => other = Some(line),
+            _ => {}
         }
     }
-    assert!(received.contains(&777), "order-processor saw {received:?}");
+    // The SDK is another client than the scenario's checkout: its order is shown, and not counted (a
+    // duplicate of our own order 777 would otherwise be claimed).
+    let other = other.unwrap_or_else(|| panic!("order-processor saw only {received:?}"));
+    assert!(other.ends_with("(from another client: not counted)"), "{other}");
+    assert!(!received.contains(&777), "{received:?}");
 }

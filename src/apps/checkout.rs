@@ -20,7 +20,7 @@ impl Checkout {
     /// Runs until the task is dropped or aborted.
     pub async fn run(self, bus: EventBus) {
         let client = SidecarClient::new(self.sidecar);
-        let headers = [("dapr-app-id", self.target.as_str())];
+        let headers = [("dapr-app-id", self.target.as_str()), (super::OUR_ORDER, &*self.app_id)];
         for order_id in 1u64.. {
             bus.app(&self.app_id, AppEvent::OrderSent { order_id });
             let body = format!("{{\"orderId\":{order_id}}}");

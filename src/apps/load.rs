@@ -66,7 +66,7 @@ impl CheckoutLoad {
                 let answer = client
                     .post_json(
                         "/orders",
-                        &[("dapr-app-id", &target)],
+                        &[("dapr-app-id", &target), (super::OUR_ORDER, &app_id)],
                         format!("{{\"orderId\":{order_id}}}"),
                     )
                     .await;

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
 use tokio::sync::{Mutex, oneshot};
 use tokio::task::JoinHandle;
@@ -86,12 +86,16 @@ impl OrderProcessor {
     }
 }
 
-async fn order(State((app_id, bus)): State<(Arc<str>, EventBus)>, body: Bytes) -> StatusCode {
-    match super::order_id(&body) {
-        Some(order_id) => {
-            bus.app(&app_id, AppEvent::OrderReceived { order_id });
-            StatusCode::OK
-        }
-        None => StatusCode::BAD_REQUEST,
+async fn order(State((app_id, bus)): State<(Arc<str>, EventBus)>, headers: HeaderMap, body: Bytes) -> StatusCode {
+    let Some(order_id) = super::order_id(&body) else {
+        return StatusCode::BAD_REQUEST;
+    };
+    if headers.contains_key(super::OUR_ORDER) {
+        bus.app(&app_id, AppEvent::OrderReceived { order_id });
+    } else {
+        // Another client's order (the quickstart's own checkout, say): shown, not counted in the ledger.
+        let line = format!("Order received: {{\"orderId\":{order_id}}} (from another client: not counted)");
+        bus.app(&app_id, AppEvent::Output { line });
     }
+    StatusCode::OK
 }

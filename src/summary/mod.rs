@@ -7,6 +7,7 @@
 
 mod breaker;
 mod faults;
+mod targets;
 #[cfg(test)]
 mod tests;
 mod text;
@@ -77,6 +78,8 @@ pub struct Ledger {
     retries: u64,
     breakers: BTreeMap<String, BreakerHistory>,
     faults: Faults,
+    /// What the sidecars saw per target (the summary of apps the tool did not write).
+    targets: targets::Targets,
     /// The answered order that waited longest for its answer.
     longest_wait: Option<Wait>,
     /// Each app's last order event, to pair a sidecar's `Recovered` with its order (see [`Ledger::recovered`]).
@@ -132,7 +135,15 @@ impl Ledger {
         match &e.event {
             Event::App { app, event } => self.record_app(app, event, e.at),
             Event::Resiliency { app_id, event } => match event {
-                ResiliencyEvent::RetryScheduled { .. } => self.retries += 1,
+                ResiliencyEvent::RetryScheduled { operation, .. } => {
+                    self.retries += 1;
+                    self.targets.retried(operation);
+                }
+                ResiliencyEvent::Finished {
+                    operation,
+                    attempts,
+                    error,
+                } => self.targets.finished(operation, *attempts, error.is_some()),
                 ResiliencyEvent::Recovered { attempts, .. } => self.recovered(app_id, *attempts),
                 ResiliencyEvent::BreakerStateChanged { breaker, from, to, .. } => self
                     .breakers
@@ -307,6 +318,7 @@ impl Ledger {
             "faults": self.faults.json(),
             "faults_dropped": self.faults.intervals_dropped,
             "breakers": breakers,
+            "targets": self.targets.json(),
             "routine_events_dropped": self.routine_dropped,
             "news_events_dropped": self.news_dropped,
         })

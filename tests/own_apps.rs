@@ -197,8 +197,14 @@ fn quickstart_style_python_apps_from_a_run_template() {
     let summary = lines.last().unwrap();
     assert_eq!(summary["sent"], 0, "{summary}");
     let target = &summary["targets"][0];
-    assert_eq!(target["operation"], "endpoint[order-processor, order-processor:orders]", "{summary}");
-    assert!(target["calls"].as_u64().unwrap() > 10 && target["retries"].as_u64().unwrap() > 0, "{summary}");
+    assert_eq!(
+        target["operation"], "endpoint[order-processor, order-processor:orders]",
+        "{summary}"
+    );
+    assert!(
+        target["calls"].as_u64().unwrap() > 10 && target["retries"].as_u64().unwrap() > 0,
+        "{summary}"
+    );
     // No process outlives the run.
     let left = Command::new("pgrep").args(["-f", &marker]).output().unwrap();
     assert!(

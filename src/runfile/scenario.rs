@@ -5,7 +5,9 @@ use std::path::PathBuf;
 
 use super::Template;
 use crate::apps::process::ProcessSpec;
-use crate::scenario::{AppSpec, FaultAction, FaultSpec, ResourcesSource, Scenario};
+use std::time::Duration;
+
+use crate::scenario::{AppSpec, ChannelFault, FaultAction, FaultSpec, ResourcesSource, Scenario};
 
 /// The scenario that runs `t`. Every app's sidecar loads the same resources here, so apps whose resources
 /// differ are refused (each sidecar of one run loads one folder; `--resources-path` chooses it for all).
@@ -83,8 +85,9 @@ fn empty_folder() -> std::io::Result<PathBuf> {
 }
 
 /// For each app that serves a port: stop it with its sidecar (the quickstart's Ctrl-C), stop it alone, pause
-/// it. The first such app's faults get `f`, `a` and `p`; the next ones' keys are digits (the picker, `F`, has
-/// them all).
+/// it, and the hop faults of the chaos catalogue (2s latency, a hang, 503 answers). The first such app's faults
+/// get letters (`f` `a` `p` `l` `h` `u`); the next ones' keys are digits and capitals while they last (the
+/// picker, `F`, lists them all).
 fn faults(t: &Template) -> Vec<FaultSpec> {
     let serving: Vec<&str> = t
         .apps
@@ -92,42 +95,13 @@ fn faults(t: &Template) -> Vec<FaultSpec> {
         .filter(|a| a.app_port.is_some() && !a.command.is_empty())
         .map(|a| a.app_id.as_str())
         .collect();
-    let mut digits = ('1'..='9').chain('A'..='E');
+    let mut spare = ('1'..='9').chain('A'..='E');
     let mut out = Vec::new();
     for (i, app_id) in serving.iter().enumerate() {
-        let kinds = [
-            (
-                "stop",
-                FaultAction::StopAppAndSidecar {
-                    app_id: app_id.to_string(),
-                },
-                'f',
-                format!(
-                    "{app_id} and its sidecar stop (SIGTERM to the app's process group, as Ctrl-C on its `dapr run`): callers' sidecars cannot reach it. Clearing starts both again."
-                ),
-            ),
-            (
-                "stop-app",
-                FaultAction::StopApp {
-                    app_id: app_id.to_string(),
-                },
-                'a',
-                format!("Only the {app_id} process stops; its sidecar stays and answers that it cannot reach its app."),
-            ),
-            (
-                "pause",
-                FaultAction::PauseApp {
-                    app_id: app_id.to_string(),
-                },
-                'p',
-                format!(
-                    "{app_id} freezes (SIGSTOP): it holds its connections and answers nothing, so only a timeout policy ends a call. Clearing lets it go on (SIGCONT)."
-                ),
-            ),
-        ];
-        for (what, action, first_key, explain) in kinds {
-            let key = if i == 0 { Some(first_key) } else { digits.next() };
-            let Some(key) = key else { continue };
+        for (what, action, letter, explain) in kinds(app_id) {
+            let Some(key) = (if i == 0 { Some(letter) } else { spare.next() }) else {
+                return out;
+            };
             out.push(FaultSpec {
                 name: format!("{what}-{app_id}"),
                 key,
@@ -137,4 +111,59 @@ fn faults(t: &Template) -> Vec<FaultSpec> {
         }
     }
     out
+}
+
+fn kinds(app_id: &str) -> Vec<(&'static str, FaultAction, char, String)> {
+    let id = || app_id.to_string();
+    let channel = |fault| FaultAction::Channel { app_id: id(), fault };
+    vec![
+        (
+            "stop",
+            FaultAction::StopAppAndSidecar { app_id: id() },
+            'f',
+            format!(
+                "{app_id} and its sidecar stop (SIGTERM to the app's process group, as Ctrl-C on its `dapr run`): callers' sidecars cannot reach it. Clearing starts both again."
+            ),
+        ),
+        (
+            "stop-app",
+            FaultAction::StopApp { app_id: id() },
+            'a',
+            format!("Only the {app_id} process stops; its sidecar stays and answers that it cannot reach its app."),
+        ),
+        (
+            "pause",
+            FaultAction::PauseApp { app_id: id() },
+            'p',
+            format!(
+                "{app_id} freezes (SIGSTOP): it holds its connections and answers nothing, so only a timeout policy ends a call. Clearing lets it go on (SIGCONT)."
+            ),
+        ),
+        (
+            "slow",
+            channel(ChannelFault::Latency {
+                delay: Duration::from_secs(2),
+                jitter: Duration::ZERO,
+            }),
+            'l',
+            format!(
+                "Every call to {app_id} waits 2s on its sidecar's hop (+ and - change it). Only a timeout policy turns slow into failed."
+            ),
+        ),
+        (
+            "hang",
+            channel(ChannelFault::Hang),
+            'h',
+            format!("{app_id}'s sidecar sends its calls to a listener that accepts and never answers."),
+        ),
+        (
+            "unavailable",
+            channel(ChannelFault::HttpError {
+                status: 503,
+                percent: 100,
+            }),
+            'u',
+            format!("{app_id}'s sidecar answers 503 in its place: retried only when the policy's `matching` says so."),
+        ),
+    ]
 }

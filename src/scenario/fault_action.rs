@@ -29,7 +29,7 @@ pub const FAULT_FIELDS: &[&str] = &[
     "up",
 ];
 
-const ACTIONS_HELP: &str = "use `action:` stop-app-and-sidecar, stop-app, hang, reset, latency, http-error or flap with `app`, or stop-state-store, pause-state-store, store-latency or store-error with `component`";
+const ACTIONS_HELP: &str = "use `action:` stop-app-and-sidecar, stop-app, pause-app (a `kind: command` app), hang, reset, latency, http-error or flap with `app`, or stop-state-store, pause-state-store, store-latency or store-error with `component`";
 
 /// The action of fault `path` (`node`), or None after reporting why not.
 pub fn decode_action(ctx: &mut Ctx, ff: &Fields, node: &Yaml, path: &str, apps: &[AppSpec]) -> Option<FaultAction> {
@@ -57,6 +57,7 @@ pub fn decode_action(ctx: &mut Ctx, ff: &Fields, node: &Yaml, path: &str, apps: 
             check_app(ctx, ff, path, &app_id, apps);
             match action {
                 "stop-app" => FaultAction::StopApp { app_id },
+                "pause-app" => FaultAction::PauseApp { app_id },
                 "stop-app-and-sidecar" => FaultAction::StopAppAndSidecar { app_id },
                 "flap" => FaultAction::Flap {
                     app_id,
@@ -172,7 +173,12 @@ fn check_app(ctx: &mut Ctx, ff: &Fields, path: &str, app_id: &str, apps: &[AppSp
     let Some(node) = ff.get("app") else { return };
     let serving: Vec<&str> = apps
         .iter()
-        .filter(|a| matches!(a, AppSpec::OrderProcessor { .. }))
+        .filter(|a| {
+            matches!(
+                a,
+                AppSpec::OrderProcessor { .. } | AppSpec::Process { app_port: Some(_), .. }
+            )
+        })
         .map(AppSpec::app_id)
         .collect();
     if serving.contains(&app_id) {

@@ -82,7 +82,7 @@ fn decode(ctx: &mut Ctx, doc: &Yaml, path: &Path) -> Option<Scenario> {
         Some(node) => ctx
             .entries(node, "apps", "apps")
             .into_iter()
-            .filter_map(|(app_id, _, app)| decode_app(ctx, app_id, app))
+            .filter_map(|(app_id, _, app)| decode_app(ctx, app_id, app, base))
             .collect(),
         None => Vec::new(),
     };
@@ -102,7 +102,7 @@ fn decode(ctx: &mut Ctx, doc: &Yaml, path: &Path) -> Option<Scenario> {
 }
 
 /// One entry of `apps`: its kind and the ports and fields that kind needs.
-fn decode_app(ctx: &mut Ctx, app_id: String, app: &Yaml) -> Option<AppSpec> {
+fn decode_app(ctx: &mut Ctx, app_id: String, app: &Yaml, base: &Path) -> Option<AppSpec> {
     let path = join("apps", &app_id);
     let a = ctx.fields(
         app,
@@ -116,6 +116,9 @@ fn decode_app(ctx: &mut Ctx, app_id: String, app: &Yaml) -> Option<AppSpec> {
             "store",
             "ordersPerSecond",
             "firstOrderId",
+            "command",
+            "dir",
+            "env",
         ],
     );
     let mut port = |field: &str| -> Option<u16> {
@@ -138,6 +141,9 @@ fn decode_app(ctx: &mut Ctx, app_id: String, app: &Yaml) -> Option<AppSpec> {
     let kind = a.get("kind").and_then(|n| ctx.string(n, &join(&path, "kind")));
     let target = a.get("target").and_then(|n| ctx.string(n, &join(&path, "target")));
     let store = a.get("store").and_then(|n| ctx.string(n, &join(&path, "store")));
+    if kind.as_deref() == Some("command") {
+        return command_app(ctx, &a, &path, app_id, app, (dapr, app_port), base);
+    }
     let spec = match (kind.as_deref(), dapr, app_port, target) {
         (Some("state-order-processor"), Some(dapr_http_port), _, _) => AppSpec::StateOrderProcessor {
             app_id,
@@ -173,6 +179,54 @@ fn decode_app(ctx: &mut Ctx, app_id: String, app: &Yaml) -> Option<AppSpec> {
         }
     };
     Some(spec)
+}
+
+/// `kind: command`: an app of the scenario's own, a real process (its `command`, run in `dir` relative to the
+/// scenario file, with `env`), as a run template's app is.
+fn command_app(
+    ctx: &mut Ctx,
+    a: &Fields,
+    path: &str,
+    app_id: String,
+    app: &Yaml,
+    (dapr, app_port): (Option<u16>, Option<u16>),
+    base: &Path,
+) -> Option<AppSpec> {
+    let command = a
+        .get("command")
+        .map(|n| ctx.string_list(n, &join(path, "command")))
+        .unwrap_or_default();
+    let dir = a.get("dir").and_then(|n| ctx.string(n, &join(path, "dir")));
+    let env = match a.get("env") {
+        Some(n) => ctx
+            .entries(n, &join(path, "env"), "env")
+            .into_iter()
+            .filter_map(|(k, _, v)| ctx.string(v, &join(&join(path, "env"), &k)).map(|v| (k, v)))
+            .collect(),
+        None => Vec::new(),
+    };
+    let (Some(dapr_http_port), false) = (dapr, command.is_empty()) else {
+        let help =
+            "e.g. `kind: command`, `command: [python3, app.py]`, `daprHttpPort: 3503` (and `appPort` if it serves one)";
+        ctx.error(
+            app,
+            path,
+            "a `kind: command` app needs `command` and `daprHttpPort`",
+            help,
+        );
+        return None;
+    };
+    Some(AppSpec::Process {
+        app_id: app_id.clone(),
+        dapr_http_port,
+        app_port,
+        process: crate::apps::process::ProcessSpec {
+            app_id,
+            dir: base.join(dir.unwrap_or_else(|| ".".into())),
+            command,
+            env,
+        },
+    })
 }
 
 /// A whole number from 1 to `max` in field `field` of app `path`, `default` when absent.

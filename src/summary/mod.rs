@@ -80,6 +80,9 @@ pub struct Ledger {
     faults: Faults,
     /// What the sidecars saw per target (the summary of apps the tool did not write).
     targets: targets::Targets,
+    /// A receiving app of the tool's (order-processor, the state app) reported an order: only then can an
+    /// order be found lost (a run template's or a `kind: command` app's receipts are not counted).
+    receivers_seen: bool,
     /// The answered order that waited longest for its answer.
     longest_wait: Option<Wait>,
     /// Each app's last order event, to pair a sidecar's `Recovered` with its order (see [`Ledger::recovered`]).
@@ -161,7 +164,20 @@ impl Ledger {
         }
     }
 
+    /// Orders the sender was told passed (for a receiver whose receipts are not counted).
+    pub fn passed(&self) -> usize {
+        self.orders.values().filter(|o| o.passed).count()
+    }
+
+    /// Whether a receiving app of the tool's reported orders (see `receivers_seen`).
+    pub fn receipts_counted(&self) -> bool {
+        self.receivers_seen
+    }
+
     fn record_app(&mut self, app: &Arc<str>, event: &AppEvent, at: Duration) {
+        if matches!(event, AppEvent::OrderReceived { .. } | AppEvent::OrderRead { .. }) {
+            self.receivers_seen = true;
+        }
         let last = match event {
             AppEvent::OrderSent { order_id } => LastOrder::Sent(*order_id),
             AppEvent::OrderPassed { order_id }
@@ -248,7 +264,7 @@ impl Ledger {
     pub fn lost_ids(&self) -> Vec<u64> {
         self.orders
             .iter()
-            .filter(|(_, o)| o.lost())
+            .filter(|(_, o)| self.receivers_seen && o.lost())
             .map(|(id, _)| *id)
             .collect()
     }
@@ -269,6 +285,7 @@ impl Ledger {
 
     pub fn summary(&self) -> Summary {
         let [sent, delivered, failed, lost, duplicated, in_flight] = self.tally;
+        let lost = if self.receivers_seen { lost } else { 0 };
         Summary {
             sent,
             delivered,

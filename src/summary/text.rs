@@ -97,7 +97,11 @@ impl Ledger {
         let mut out = Lines::default();
         out.item(&phrases(&[
             format!("{}: sent {}", secs(end), s.sent),
-            format!("{delivered} {}", s.delivered),
+            match self.receipts_counted() || s.sent == 0 {
+                true => format!("{delivered} {}", s.delivered),
+                // The receiver is not the tool's app: what arrived there is not counted, only the answers.
+                false => format!("passed {} (arrivals not counted: your app)", self.passed()),
+            },
             format!("lost {}", s.lost),
             format!("duplicated {}", s.duplicated),
         ]));

@@ -213,6 +213,8 @@ fn many_lost_orders_are_named_in_a_few_lines() {
         ledger.record(&app("checkout", AppEvent::OrderSent { order_id: id }));
         ledger.record(&app("checkout", AppEvent::OrderPassed { order_id: id }));
     }
+    // order-processor reports receipts (it is the tool's), just not these.
+    ledger.record(&app("order-processor", AppEvent::OrderReceived { order_id: 501 }));
     let text = ledger.text(Duration::from_secs(1));
     assert_fits(&text);
     assert!(text.lines().count() <= 8, "{text}");
@@ -254,4 +256,16 @@ fn a_breaker_still_open_at_the_end_says_so() {
         text.contains("  opened at 20.0s, 1 half-open probe failed, still open at the end\n"),
         "{text}"
     );
+}
+
+#[test]
+fn a_receiver_that_is_not_the_tool_s_makes_no_order_lost() {
+    let mut ledger = Ledger::default();
+    for id in 1..=3 {
+        ledger.record(&app("checkout", AppEvent::OrderSent { order_id: id }));
+        ledger.record(&app("checkout", AppEvent::OrderPassed { order_id: id }));
+    }
+    assert_eq!(ledger.summary().lost, 0, "your app's arrivals are not counted, so none is lost");
+    let text = ledger.text(Duration::from_secs(1));
+    assert!(unwrapped(&text).contains("passed 3 (arrivals not counted: your app)"), "{text}");
 }

@@ -1,0 +1,93 @@
+//! A scenario file may declare an app as a `command` (a lesson's own small app): a real process with its own
+//! sidecar, its lines as events, and the process faults on it. Here a Python standard-library order-processor,
+//! paused (SIGSTOP to its group) for three seconds: the order in flight waits, and arrives when it goes on.
+
+mod common;
+
+use std::process::Command;
+
+const SERVER: &str = r#"
+import http.server, os, sys
+class Orders(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers['content-length']))
+        print('got ' + body.decode(), flush=True)
+        self.send_response(200)
+        self.end_headers()
+    def log_message(self, *args):
+        pass
+http.server.HTTPServer(('127.0.0.1', int(os.environ['APP_PORT'])), Orders).serve_forever()
+"#;
+
+#[test]
+fn a_command_app_is_a_real_process_with_its_own_sidecar_and_faults() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("my-processor")).unwrap();
+    std::fs::write(dir.path().join("my-processor/server.py"), SERVER).unwrap();
+    let marker = format!("rtui-command-app-{}", std::process::id());
+    let resources = concat!(env!("CARGO_MANIFEST_DIR"), "/resources/no-resiliency");
+    let port = common::free_port;
+    let scenario = format!(
+        "name: mine\ntitle: mine\nsummary: s\nresources: {resources}\napps:\n  checkout: {{kind: checkout, daprHttpPort: {}, target: my-processor}}\n  my-processor:\n    kind: command\n    command: [python3, server.py, {marker}]\n    dir: my-processor\n    appPort: {}\n    daprHttpPort: {}\nfaults:\n  - {{name: freeze, key: p, action: pause-app, app: my-processor}}\n",
+        port(),
+        port(),
+        port()
+    );
+    std::fs::write(dir.path().join("mine.yaml"), scenario).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_resilience-tui"))
+        .arg("scenario")
+        .arg(dir.path().join("mine.yaml"))
+        .args(["--headless", "--output", "jsonl", "--order-interval", "200ms"])
+        .args(["--fault-at", "2s", "--clear-at", "5s", "--duration", "7s"])
+        .args(["--metrics-port", &format!("checkout={}", port())])
+        .args(["--metrics-port", &format!("my-processor={}", port())])
+        .output()
+        .unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert!(out.status.success(), "{stderr}\n{stdout}");
+    let lines: Vec<serde_json::Value> = stdout.lines().map(|l| serde_json::from_str(l).expect(l)).collect();
+    let got: Vec<f64> = lines
+        .iter()
+        .filter(|l| l["kind"] == "app_output" && l["source"] == "my-processor")
+        .filter(|l| l["line"].as_str().unwrap().starts_with("got {\"orderId\":"))
+        .map(|l| l["t"].as_f64().unwrap())
+        .collect();
+    assert!(got.iter().any(|t| *t < 2.0), "orders before the pause: {stdout}");
+    assert!(
+        !got.iter().any(|t| *t > 2.1 && *t < 5.0),
+        "nothing while paused: {got:?}"
+    );
+    assert!(
+        got.iter().any(|t| *t >= 5.0),
+        "the held order and the next after it: {got:?}"
+    );
+    let injected = lines.iter().find(|l| l["kind"] == "fault_injected").unwrap();
+    assert!(
+        injected["description"]
+            .as_str()
+            .unwrap()
+            .starts_with("pause my-processor (SIGSTOP"),
+        "{injected}"
+    );
+    let summary = lines.last().unwrap();
+    assert_eq!(summary["lost"].as_u64(), Some(0), "{summary}");
+    // No policy here: an order sent before the process listened fails; none after.
+    let listening = got[0];
+    let late_failures = lines
+        .iter()
+        .filter(|l| l["kind"] == "order_failed" && l["t"].as_f64().unwrap() > listening)
+        .count();
+    assert_eq!(
+        late_failures, 0,
+        "the pause holds orders, it does not fail them: {stdout}"
+    );
+    let left = Command::new("pgrep").args(["-f", &marker]).output().unwrap();
+    assert!(
+        left.stdout.is_empty(),
+        "left running: {}",
+        String::from_utf8_lossy(&left.stdout)
+    );
+}

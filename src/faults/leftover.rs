@@ -89,7 +89,11 @@ pub fn forget_process_group(pgid: i32) {
 /// Ends the app process groups of earlier runs that are gone (SIGKILLed: nothing of theirs could run), and
 /// says which it ended.
 pub fn end_groups_of_dead_runs() -> Vec<String> {
-    let Ok(entries) = std::fs::read_dir(state_dir()) else {
+    end_groups_in(&state_dir())
+}
+
+fn end_groups_in(dir: &std::path::Path) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
         return Vec::new();
     };
     let mut ended = Vec::new();
@@ -114,7 +118,7 @@ pub fn end_groups_of_dead_runs() -> Vec<String> {
                 "ended the apps an earlier resilience-tui run left running (process group {pgid})"
             ));
         }
-        forget_process_group(pgid);
+        let _ = std::fs::remove_file(entry.path());
     }
     ended
 }
@@ -122,6 +126,32 @@ pub fn end_groups_of_dead_runs() -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_apps_a_killed_run_left_are_ended_by_the_next() {
+        use std::os::unix::process::CommandExt as _;
+        let dir = tempfile::tempdir().unwrap();
+        let mut orphan = std::process::Command::new("sleep")
+            .arg("60")
+            .process_group(0)
+            .spawn()
+            .unwrap();
+        let pgid = orphan.id();
+        // Its run was SIGKILLed (a pid that no longer exists), so the group is the next run's to end.
+        std::fs::write(dir.path().join(format!("app-group-{pgid}")), "pid=4194305\n").unwrap();
+        // A group of a run still alive (this one) is left alone.
+        std::fs::write(dir.path().join("app-group-1"), format!("pid={}\n", std::process::id())).unwrap();
+        let ended = end_groups_in(dir.path());
+        assert_eq!(ended.len(), 1, "{ended:?}");
+        assert!(ended[0].contains(&format!("process group {pgid}")), "{ended:?}");
+        let status = orphan.wait().unwrap();
+        assert!(!status.success(), "killed: {status:?}");
+        assert!(
+            !dir.path().join(format!("app-group-{pgid}")).exists(),
+            "its marker is gone"
+        );
+        assert!(dir.path().join("app-group-1").exists(), "a live run's marker stays");
+    }
 
     #[test]
     fn a_marker_of_a_dead_run_is_found_and_cleared() {

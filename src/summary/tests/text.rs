@@ -265,7 +265,14 @@ fn a_receiver_that_is_not_the_tool_s_makes_no_order_lost() {
         ledger.record(&app("checkout", AppEvent::OrderSent { order_id: id }));
         ledger.record(&app("checkout", AppEvent::OrderPassed { order_id: id }));
     }
-    assert_eq!(ledger.summary().lost, 0, "your app's arrivals are not counted, so none is lost");
+    assert_eq!(
+        ledger.summary().lost,
+        0,
+        "your app's arrivals are not counted, so none is lost"
+    );
     let text = ledger.text(Duration::from_secs(1));
-    assert!(unwrapped(&text).contains("passed 3 (arrivals not counted: your app)"), "{text}");
+    assert!(
+        unwrapped(&text).contains("passed 3 (arrivals not counted: your app)"),
+        "{text}"
+    );
 }

@@ -64,6 +64,9 @@ impl Targets {
 }
 
 fn line(name: &str, t: &TargetCalls) -> String {
+    if t.calls == 0 {
+        return format!("{name}: {} retries, no call finished", t.retries);
+    }
     format!(
         "{name}: {} calls, {} failed, {} retries, at most {} attempts",
         t.calls, t.failed, t.retries, t.most_attempts

@@ -118,8 +118,21 @@ struct Rows {
 impl Rows {
     fn for_area(area: Rect, model: &Model) -> Self {
         let errors = model.faults.iter().filter(|f| f.last_error.is_some()).count();
-        let fault_rows = (model.faults.len() + errors).max(1) + usize::from(model.container.is_some());
-        let faults = 2 + (fault_rows as u16).min(area.height / 6);
+        let container = usize::from(model.container.is_some());
+        let fault_rows = (model.faults.len() + errors).max(1) + container;
+        let cap = (area.height / 6) as usize;
+        // Too many faults for a row each: the pane shows those on, the container, and one row for the rest.
+        let on = model
+            .faults
+            .iter()
+            .filter(|f| f.injected_since.is_some() || f.pending.is_some())
+            .count();
+        let rows = if fault_rows <= cap {
+            fault_rows
+        } else {
+            (on + errors + container + 1).min(cap)
+        };
+        let faults = 2 + rows as u16;
         let banner = u16::from(!model.warnings.is_empty());
         let rest = area.height.saturating_sub(3 + banner + faults);
         let bottom = (rest * 34 / 100).max(6);
@@ -175,10 +188,14 @@ fn header_line(frame: &mut Frame, area: Rect, model: &Model, view: &View, theme:
         return;
     }
     let s = model.ledger.summary();
-    let counts = format!(
-        " orders: {} sent \u{b7} {} {} \u{b7} {} failed ",
-        s.sent, s.delivered, model.delivered_word, s.failed
-    );
+    // Apps the tool did not write send no orders it can count: then the header has no order counts.
+    let counts = match s.sent {
+        0 if model.ledger.passed() == 0 => String::new(),
+        _ => format!(
+            " orders: {} sent \u{b7} {} {} \u{b7} {} failed ",
+            s.sent, s.delivered, model.delivered_word, s.failed
+        ),
+    };
     let frozen = view
         .frozen_behind
         .map(|behind| format!(" FROZEN ({behind} new events) "))

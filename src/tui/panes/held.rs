@@ -47,8 +47,12 @@ fn lines(model: &Model, width: usize, theme: Theme) -> Vec<Line<'static>> {
     }
     let retry: Option<&RetryView> = model.retries.values().find(|r| r.in_retry > 0);
     match (model.held.oldest(), retry) {
-        (Some((order, since)), Some(r)) => {
-            let waits = format!("order {order} waits {}", secs(model.now.saturating_sub(since)));
+        (held, Some(r)) => {
+            // Your own apps send no orders the tool can see: then it is "a call" that waits.
+            let waits = match held {
+                Some((order, since)) => format!("order {order} waits {}", secs(model.now.saturating_sub(since))),
+                None => "a call waits in a retry".to_string(),
+            };
             lines.extend(wrapped(&waits, width, theme.warning()));
             let attempt = match (r.current_attempt, r.next_attempt_at) {
                 (Some(a), Some(_)) => format!("attempt {a} failed"),

@@ -84,10 +84,11 @@ fn a_command_app_is_a_real_process_with_its_own_sidecar_and_faults() {
         late_failures, 0,
         "the pause holds orders, it does not fail them: {stdout}"
     );
-    let left = Command::new("pgrep").args(["-f", &marker]).output().unwrap();
-    assert!(
-        left.stdout.is_empty(),
-        "left running: {}",
-        String::from_utf8_lossy(&left.stdout)
-    );
+    // The check below can see a process by its marker (it would otherwise prove nothing).
+    let mut probe = Command::new("sh").args(["-c", "sleep 30", &marker]).spawn().unwrap();
+    assert_eq!(common::processes_with(&marker), [probe.id()]);
+    probe.kill().unwrap();
+    probe.wait().unwrap();
+    let left = common::processes_with(&marker);
+    assert!(left.is_empty(), "left running: {left:?}");
 }

@@ -206,10 +206,6 @@ fn quickstart_style_python_apps_from_a_run_template() {
         "{summary}"
     );
     // No process outlives the run.
-    let left = Command::new("pgrep").args(["-f", &marker]).output().unwrap();
-    assert!(
-        left.stdout.is_empty(),
-        "left running: {}",
-        String::from_utf8_lossy(&left.stdout)
-    );
+    let left = common::processes_with(&marker);
+    assert!(left.is_empty(), "left running: {left:?}");
 }

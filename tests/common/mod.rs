@@ -256,3 +256,20 @@ pub fn temp_dir(tag: &str) -> std::path::PathBuf {
         .expect("a temp dir")
         .keep()
 }
+
+/// The processes whose command line holds `marker` (read from /proc: no `pgrep` needed on a fresh machine).
+pub fn processes_with(marker: &str) -> Vec<u32> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(Result::ok)
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| *pid != std::process::id())
+        .filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/cmdline"))
+                .map(|c| String::from_utf8_lossy(&c).contains(marker))
+                .unwrap_or(false)
+        })
+        .collect()
+}

@@ -7,38 +7,13 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 
 const PACKAGES: [&str; 2] = ["flask==3.1.2", "requests==2.32.5"];
 
 fn venv() -> PathBuf {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target").join("py-own-apps");
-    let python = dir.join("bin/python");
-    let ready = dir.join(".installed");
-    if !ready.exists() {
-        let status = Command::new("python3")
-            .args(["-m", "venv"])
-            .arg(&dir)
-            .status()
-            .expect("python3 runs");
-        assert!(
-            status.success(),
-            "python3 -m venv failed; install python3 with venv support"
-        );
-        let out = Command::new(&python)
-            .args(["-m", "pip", "install", "--quiet"])
-            .args(PACKAGES)
-            .output()
-            .expect("pip runs");
-        assert!(
-            out.status.success(),
-            "pip install failed:\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        std::fs::write(&ready, PACKAGES.join("\n")).unwrap();
-    }
-    python
+    common::python::venv("py-own-apps", &PACKAGES)
 }
 
 const ORDER_PROCESSOR: &str = r#"

@@ -6,7 +6,6 @@ mod common;
 
 use common::free_port;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::Duration;
 
 use resilience_tui::event::{AppEvent, Event};
@@ -16,31 +15,7 @@ use resilience_tui::scenario::{AppSpec, Scenario};
 const SDK: &str = "dapr==1.19.0";
 
 fn venv() -> PathBuf {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target").join("py-dapr-sdk");
-    let python = dir.join("bin/python");
-    let ready = dir.join(".installed");
-    if !ready.exists() {
-        let status = Command::new("python3")
-            .args(["-m", "venv"])
-            .arg(&dir)
-            .status()
-            .expect("python3 runs");
-        assert!(
-            status.success(),
-            "python3 -m venv failed; install python3 with venv support"
-        );
-        let out = Command::new(&python)
-            .args(["-m", "pip", "install", "--quiet", SDK])
-            .output()
-            .expect("pip runs");
-        assert!(
-            out.status.success(),
-            "pip install {SDK} failed:\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        std::fs::write(&ready, SDK).unwrap();
-    }
-    python
+    common::python::venv("py-dapr-sdk", &[SDK])
 }
 
 const SCRIPT: &str = r#"

@@ -7,7 +7,6 @@ use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 
 use super::model::Model;
 use super::theme::Theme;
@@ -65,19 +64,8 @@ pub fn draw(frame: &mut Frame, area: Rect, model: &Model, selected: usize, theme
         lines.push(Line::raw(""));
         lines.push(Line::raw(f.explain.clone()));
     }
-    let height = (lines.len() as u16 + 8).min(area.height);
-    let rect = Rect {
-        x: area.x + (area.width - width) / 2,
-        y: area.y + (area.height - height) / 2,
-        width,
-        height,
-    };
-    frame.render_widget(Clear, rect);
-    let block = Block::new()
-        .borders(Borders::ALL)
-        .border_style(theme.border(true))
-        .title(" faults (up/down, enter: on/off, esc closes) ");
-    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }).block(block), rect);
+    let title = " faults (up/down, enter: on/off, esc closes) ";
+    super::view::overlay(frame, area, (width, lines.len() as u16 + 8), lines, title, theme);
 }
 
 #[cfg(test)]

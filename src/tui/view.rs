@@ -274,7 +274,19 @@ fn help(frame: &mut Frame, area: Rect, model: &Model, keymap: &[Binding], explai
         lines.push(Line::styled("Warnings about the resources", theme.warning()));
         lines.extend(model.warnings.iter().map(|w| Line::raw(w.clone())));
     }
-    let height = (lines.len() as u16 + 6).min(area.height);
+    overlay(
+        frame,
+        area,
+        (width, lines.len() as u16 + 6),
+        lines,
+        " help (? closes) ",
+        theme,
+    );
+}
+
+/// A box of `lines` over the middle of `area` (`size`: its width and wanted height), wrapped between words.
+pub fn overlay(frame: &mut Frame, area: Rect, size: (u16, u16), lines: Vec<Line>, title: &str, theme: Theme) {
+    let (width, height) = (size.0.min(area.width), size.1.min(area.height));
     let rect = Rect {
         x: area.x + (area.width - width) / 2,
         y: area.y + (area.height - height) / 2,
@@ -285,6 +297,6 @@ fn help(frame: &mut Frame, area: Rect, model: &Model, keymap: &[Binding], explai
     let block = Block::new()
         .borders(Borders::ALL)
         .border_style(theme.border(true))
-        .title(" help (? closes) ");
+        .title(title.to_string());
     frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }).block(block), rect);
 }

@@ -3,6 +3,7 @@
 
 pub mod docker;
 pub mod loader;
+pub mod python;
 pub mod story;
 pub mod tmux;
 

@@ -162,11 +162,17 @@ fn quickstart_style_python_apps_from_a_run_template() {
             .parse::<u64>()
             .unwrap()
     };
-    let (last_before, first_after) = (id(before.last().unwrap()), id(received_after.first().unwrap()));
-    assert_eq!(
-        first_after,
-        last_before + 1,
-        "the held order arrives, none skipped: {received_after:?}"
+    let last_before = id(before
+        .last()
+        .unwrap_or_else(|| panic!("orders before the fault:\n{stdout}")));
+    let first_after = id(received_after
+        .first()
+        .unwrap_or_else(|| panic!("orders after the clear:\n{stdout}")));
+    // None skipped. The order in flight when the SIGTERM came may arrive twice (its answer cut off, then
+    // retried): at least once, as with daprd.
+    assert!(
+        first_after == last_before + 1 || first_after == last_before,
+        "the held order arrives, none skipped: {last_before} then {received_after:?}"
     );
     // The apps' output is not read for orders: the summary is what the sidecars saw per target.
     let summary = lines.last().unwrap();

@@ -8,7 +8,9 @@ mod api;
 pub mod batch;
 mod hop;
 mod invoke;
+mod resolver;
 mod state;
+mod stores;
 mod target;
 
 use std::collections::HashMap;
@@ -19,55 +21,16 @@ use axum::Router;
 use axum::routing::{any, get, post};
 use tokio::sync::oneshot;
 
-use crate::faults::store_calls::{FaultyStore, StoreFaults};
+use crate::faults::store_calls::StoreFaults;
 use crate::resiliency::Resiliency;
 use crate::resources::ComponentSpec;
 use crate::state::memory::MemoryStore;
 
 pub use api::DaprError;
+pub use resolver::{NameResolver, Route};
 
 /// Dapr's default `--max-body-size` (4Mi): larger request bodies are refused.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 4 << 20;
-
-/// Where an app id is reached.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Route {
-    /// The app's own sidecar, as in Dapr: caller's sidecar → callee's sidecar → app (`hop.rs`).
-    Sidecar(SocketAddr),
-    /// The app itself, through this sidecar's app channel (daprd does this when a sidecar invokes its own
-    /// app). The bench and the caller-side tests use it to measure and test one sidecar alone.
-    App(SocketAddr),
-}
-
-/// In-process name resolution (mDNS in self-hosted Dapr): app id to where it is reached. Like an mDNS
-/// cache, an entry stays while its sidecar is stopped, so callers meet "connection refused" (Unavailable).
-#[derive(Default)]
-pub struct NameResolver {
-    apps: RwLock<HashMap<String, Route>>,
-}
-
-impl NameResolver {
-    /// Registers an app reached directly; an unspecified address (0.0.0.0, ::) is reached on loopback.
-    pub fn register(&self, app_id: &str, addr: SocketAddr) {
-        self.insert(app_id, Route::App(crate::net::connectable(addr)));
-    }
-
-    /// Registers an app reached through its own sidecar at `addr`.
-    pub fn register_sidecar(&self, app_id: &str, addr: SocketAddr) {
-        self.insert(app_id, Route::Sidecar(crate::net::connectable(addr)));
-    }
-
-    fn insert(&self, app_id: &str, route: Route) {
-        self.apps
-            .write()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(app_id.to_string(), route);
-    }
-
-    pub fn resolve(&self, app_id: &str) -> Option<Route> {
-        self.apps.read().unwrap_or_else(|p| p.into_inner()).get(app_id).copied()
-    }
-}
 
 /// How to run one sidecar.
 #[derive(Debug, Clone)]
@@ -182,7 +145,7 @@ impl Sidecar {
         let addr = listener.local_addr().unwrap_or(options.listen);
         let metrics = bind_metrics(&options)?;
         let client = invoke::app_client();
-        let (stores, memory_stores, store_faults) = state_stores(&components);
+        let (stores, memory_stores, store_faults) = stores::state_stores(&components);
         let app_channel = options
             .app_port
             .map(|port| crate::net::connectable(SocketAddr::new(options.listen.ip(), port)));
@@ -312,49 +275,6 @@ impl Sidecar {
 
 /// The state stores the components describe: `state.redis` (connected lazily, so the sidecar starts while Redis
 /// is down) and `state.in-memory`. Other state types are not served (their calls get "not found").
-/// The state stores a sidecar serves, the in-memory ones among them, and the faults on each one's hop.
-type ServedStores = (
-    state::Stores,
-    HashMap<String, Arc<MemoryStore>>,
-    HashMap<String, Arc<StoreFaults>>,
-);
-
-fn state_stores(components: &[ComponentSpec]) -> ServedStores {
-    let (mut stores, mut memory, mut hops) = (state::Stores::new(), HashMap::new(), HashMap::new());
-    for c in components {
-        let store: Arc<dyn crate::state::StateStore> = match c.component_type.as_str() {
-            "state.in-memory" => {
-                let store = Arc::new(MemoryStore::new());
-                memory.insert(c.name.clone(), store.clone());
-                store
-            }
-            "state.redis" => {
-                let host = c.metadata_value("redisHost").unwrap_or("localhost:6379");
-                match crate::state::redis::RedisStore::new(host, c.metadata_value("redisPassword")) {
-                    Ok(store) => Arc::new(store),
-                    Err(e) => {
-                        tracing::warn!(component = %c.name, "state store not served: {e}");
-                        continue;
-                    }
-                }
-            }
-            other => {
-                if other.starts_with("state.") {
-                    tracing::warn!(component = %c.name, "state store type {other} is not supported; not served");
-                }
-                continue;
-            }
-        };
-        let key_prefix = c.metadata_value("keyPrefix").map(str::to_string);
-        // Every store call first meets the faults on the hop to the store (none unless one is injected).
-        let faults = Arc::new(StoreFaults::default());
-        let store = Arc::new(FaultyStore::new(store, faults.clone()));
-        stores.insert(c.name.clone(), state::StoreBinding { store, key_prefix });
-        hops.insert(c.name.clone(), faults);
-    }
-    (stores, memory, hops)
-}
-
 /// The sidecar's metrics port, bound, with what it serves (none when metrics are off).
 fn bind_metrics(options: &SidecarOptions) -> Result<Option<MetricsServer>, SidecarError> {
     options

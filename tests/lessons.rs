@@ -53,14 +53,8 @@ const OPEN: &str = "failed to invoke, id: order-processor, err: circuit breaker 
 #[tokio::test(start_paused = true)]
 async fn timeouts_fire_are_retried_and_open_the_breaker() {
     for (fault, injected) in [
-        (
-            0,
-            "3.0s injected: every call to order-processor waits 2s on its sidecar's hop",
-        ),
-        (
-            1,
-            "3.0s injected: order-processor hangs: its sidecar's calls are accepted and never answered",
-        ),
+        (0, "3.0s injected: calls to order-processor wait 2s"),
+        (1, "3.0s injected: order-processor accepts calls and never answers"),
     ] {
         let events = run_scenario("timeouts", None, fault, (3, Some(25)), 40).await;
         let expected = [
@@ -115,7 +109,7 @@ async fn timeouts_fire_are_retried_and_open_the_breaker() {
 async fn a_503_is_retried_and_then_the_app_s_answer_comes_back() {
     let events = run_scenario("status-codes", None, 0, (3, Some(25)), 40).await;
     let expected = [
-        "3.0s injected: order-processor's sidecar answers 503 in its place to 100% of calls",
+        "3.0s injected: order-processor answers 503 to 100% of calls (its sidecar does, in its place)",
         "3.0s retrying in 2s",
         "10.0s retrying in 2s",
         "12.0s closed -> open",
@@ -154,7 +148,7 @@ async fn a_503_is_retried_and_then_the_app_s_answer_comes_back() {
 async fn a_404_is_not_retried_but_counts_toward_the_breaker() {
     let events = run_scenario("status-codes", None, 1, (3, Some(25)), 32).await;
     let expected = [
-        "3.0s injected: order-processor's sidecar answers 404 in its place to 100% of calls",
+        "3.0s injected: order-processor answers 404 to 100% of calls (its sidecar does, in its place)",
         "8.0s closed -> open",
         "18.0s open -> half-open",
         "18.0s half-open -> open",
@@ -354,7 +348,7 @@ async fn an_injected_latency_made_shorter_lets_the_order_through() {
         .collect();
     assert_eq!(adjusted.len(), 3, "{adjusted:?}");
     assert!(
-        adjusted[2].ends_with("now waits 500ms on its sidecar's hop"),
+        adjusted[2].ends_with("calls to order-processor now wait 500ms"),
         "{adjusted:?}"
     );
     let story = story(&events);

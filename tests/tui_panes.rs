@@ -721,3 +721,16 @@ fn traffic_and_a_line_taller_than_its_pane() {
     }
     assert_snapshot!("why_breakers_80x24", screen);
 }
+
+/// The story line says when an open breaker may probe from the breaker's own timeout, also when no retry is
+/// waiting (calls failing fast, as in the timeouts lesson), and says the same as the breakers pane.
+#[test]
+fn the_story_line_and_the_breaker_row_agree_on_the_next_probe() {
+    let mut run = Run::new();
+    run.outage();
+    run.model.retries.values_mut().for_each(|r| r.next_attempt_at = None);
+    run.model.now = Duration::from_secs(25);
+    let screen = render(&run.model, &View::new(3), 100, 30);
+    assert!(screen.contains("In 3.0 s one call may probe (half-open)."), "{screen}");
+    assert!(screen.contains("probe in 3.0s"), "{screen}");
+}

@@ -112,16 +112,13 @@ impl FaultTarget {
                 )
             }
             FaultTarget::Channel { app_id, fault, .. } => match fault {
-                ChannelFault::Hang => format!("{app_id} hangs: its sidecar's calls are accepted and never answered"),
-                ChannelFault::Reset => format!("{app_id} resets every connection from its sidecar"),
+                ChannelFault::Hang => format!("{app_id} accepts calls and never answers"),
+                ChannelFault::Reset => format!("{app_id} resets every connection"),
                 ChannelFault::Latency { .. } => {
-                    format!(
-                        "every call to {app_id} waits {} on its sidecar's hop",
-                        fault.parameters()
-                    )
+                    format!("calls to {app_id} wait {}", fault.parameters())
                 }
                 ChannelFault::HttpError { status, percent } => {
-                    format!("{app_id}'s sidecar answers {status} in its place to {percent}% of calls")
+                    format!("{app_id} answers {status} to {percent}% of calls (its sidecar does, in its place)")
                 }
             },
             FaultTarget::Flap { app, down, up, .. } => format!(
@@ -132,9 +129,9 @@ impl FaultTarget {
             ),
             FaultTarget::StoreCall { component, fault, .. } => match fault {
                 StoreFault::Latency { .. } => {
-                    format!("every call to the {component} store waits {}", fault.parameters())
+                    format!("calls to the {component} store wait {}", fault.parameters())
                 }
-                StoreFault::Error { message } => format!("every call to the {component} store fails: {message}"),
+                StoreFault::Error { message } => format!("calls to the {component} store fail: {message}"),
             },
             FaultTarget::Process(p) => format!("stop {} (SIGTERM to its process group)", p.app_id()),
             FaultTarget::ProcessAndSidecar { process, sidecar } => format!(
@@ -196,14 +193,11 @@ impl FaultTarget {
         match self {
             FaultTarget::Channel { app_id, faults, .. } => {
                 let delay = faults.adjust_latency(step, longer)?;
-                Some(format!(
-                    "every call to {app_id} now waits {} on its sidecar's hop",
-                    go(delay)
-                ))
+                Some(format!("calls to {app_id} now wait {}", go(delay)))
             }
             FaultTarget::StoreCall { component, faults, .. } => {
                 let delay = faults.adjust_latency(step, longer)?;
-                Some(format!("every call to the {component} store now waits {}", go(delay)))
+                Some(format!("calls to the {component} store now wait {}", go(delay)))
             }
             _ => None,
         }

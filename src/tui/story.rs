@@ -22,7 +22,12 @@ pub fn story(model: &Model) -> String {
     let order = |id: Option<u64>| id.map_or_else(|| "the order".to_string(), |id| format!("order {id}"));
     match (injected, worst, retry) {
         (_, Some(BreakerState::Open), _) => {
-            let probe = next_try.map_or_else(String::new, |t| format!(" In {t} one call may probe (half-open)."));
+            let soonest = model.breakers.values().filter_map(|b| model.time_to_probe(b)).min();
+            let probe = match soonest {
+                Some(wait) if !wait.is_zero() => format!(" In {} one call may probe (half-open).", secs(wait)),
+                Some(_) => " The next call will probe (half-open).".to_string(),
+                None => String::new(),
+            };
             match injected {
                 Some(_) => format!("Breaker OPEN: calls fail fast.{probe}"),
                 None => format!(

@@ -382,6 +382,13 @@ impl Model {
         }
     }
 
+    /// How long until breaker `b` lets its next probe through, if it is open (its timeout, and the next retry
+    /// known to be due): what the breakers pane and the story line both say.
+    pub fn time_to_probe(&self, b: &BreakerView) -> Option<Duration> {
+        let next_call = self.retries.values().filter_map(|r| r.next_attempt_at).min();
+        b.next_probe(next_call).map(|at| at.saturating_sub(self.now))
+    }
+
     /// Marks a fault as being changed (before the change is confirmed by its event).
     pub fn set_pending(&mut self, index: usize, what: FaultChange) {
         if let Some(f) = self.faults.get_mut(index) {

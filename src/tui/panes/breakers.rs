@@ -35,13 +35,10 @@ fn head(b: &BreakerView, model: &Model, width: usize, theme: Theme) -> Line<'sta
     let next = match b.state {
         BreakerState::Closed => format!(" \u{b7} opens when {}", b.trip),
         BreakerState::HalfOpen => " \u{b7} a probe is deciding".to_string(),
-        BreakerState::Open => {
-            let next_call = model.retries.values().filter_map(|r| r.next_attempt_at).min();
-            match b.next_probe(next_call).map(|at| at.saturating_sub(model.now)) {
-                Some(wait) if !wait.is_zero() => format!(" \u{b7} probe in {}", secs(wait)),
-                _ => " \u{b7} probe on the next call".to_string(),
-            }
-        }
+        BreakerState::Open => match model.time_to_probe(b) {
+            Some(wait) if !wait.is_zero() => format!(" \u{b7} probe in {}", secs(wait)),
+            _ => " \u{b7} probe on the next call".to_string(),
+        },
     };
     // What comes next matters more than the whole name: the name is elided first, then `next` is dropped.
     let fixed = fit::columns(state) + fit::columns(&time) + 2;

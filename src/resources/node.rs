@@ -62,6 +62,24 @@ impl<'a> Ctx<'a> {
         start..end
     }
 
+    /// The file's first YAML document; an empty file (`{what} is empty`) or a syntax error is reported, located.
+    pub fn first_document(&mut self, what: &str) -> Option<Yaml> {
+        use saphyr::LoadableYamlNode as _;
+        match Yaml::load_from_str(self.text()) {
+            Ok(docs) if !docs.is_empty() => docs.into_iter().next(),
+            Ok(_) => {
+                self.report(Severity::Error, 0..0, "", format!("{what} is empty"), "");
+                None
+            }
+            Err(e) => {
+                let at = self.byte_offset(e.marker().index());
+                let msg = format!("YAML syntax error: {}", e.info());
+                self.report(Severity::Error, at..at + 1, "", msg, "");
+                None
+            }
+        }
+    }
+
     pub fn has_errors(&self) -> bool {
         self.diagnostics.iter().any(|d| d.severity == Severity::Error)
     }

@@ -15,8 +15,6 @@ pub use scenario::scenario;
 
 use std::path::{Path, PathBuf};
 
-use saphyr::LoadableYamlNode;
-
 pub use fields::{SUPPORTED, Support};
 
 use crate::resources::node::{Ctx, Fields, Yaml, join};
@@ -74,24 +72,8 @@ pub fn load(arg: &Path) -> Result<(Template, Vec<String>), String> {
     let file_id = files.add(&path, text);
     let mut ctx = Ctx::new(&files, file_id);
     ctx.fold_case = false;
-    let template = match Yaml::load_from_str(ctx.text()) {
-        Ok(docs) if !docs.is_empty() => decode(&mut ctx, &docs[0], &path),
-        Ok(_) => {
-            ctx.report(Severity::Error, 0..0, "", "the run template is empty".into(), "");
-            None
-        }
-        Err(e) => {
-            let at = ctx.byte_offset(e.marker().index());
-            ctx.report(
-                Severity::Error,
-                at..at + 1,
-                "",
-                format!("YAML syntax error: {}", e.info()),
-                "",
-            );
-            None
-        }
-    };
+    let doc = ctx.first_document("the run template");
+    let template = doc.and_then(|doc| decode(&mut ctx, &doc, &path));
     let (errors, warnings): (Vec<_>, Vec<_>) = ctx.diagnostics.into_iter().partition(|d| d.severity == Severity::Error);
     match template {
         Some(t) if errors.is_empty() => Ok((t, warnings.iter().map(ToString::to_string).collect())),

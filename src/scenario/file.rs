@@ -2,8 +2,6 @@
 
 use std::path::Path;
 
-use saphyr::LoadableYamlNode;
-
 use super::fault_action::{FAULT_FIELDS, decode_action};
 use super::{AppSpec, FaultSpec, ResourcesSource, Scenario};
 use crate::resources::node::{Ctx, Fields, Yaml, join};
@@ -39,24 +37,8 @@ pub fn parse(path: &Path, text: String) -> Result<Scenario, String> {
     let file_id = files.add(path, text);
     let mut ctx = Ctx::new(&files, file_id);
     ctx.fold_case = false; // our own format: names are exact
-    let scenario = match Yaml::load_from_str(ctx.text()) {
-        Ok(docs) if !docs.is_empty() => decode(&mut ctx, &docs[0], path),
-        Ok(_) => {
-            ctx.report(Severity::Error, 0..0, "", "the scenario file is empty".into(), "");
-            None
-        }
-        Err(e) => {
-            let at = ctx.byte_offset(e.marker().index());
-            ctx.report(
-                Severity::Error,
-                at..at + 1,
-                "",
-                format!("YAML syntax error: {}", e.info()),
-                "",
-            );
-            None
-        }
-    };
+    let doc = ctx.first_document("the scenario file");
+    let scenario = doc.and_then(|doc| decode(&mut ctx, &doc, path));
     let problems: Vec<_> = ctx
         .diagnostics
         .into_iter()

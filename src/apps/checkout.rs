@@ -35,20 +35,6 @@ impl Checkout {
 pub(super) fn outcome(order_id: u64, answer: Result<super::http::Answer, String>) -> AppEvent {
     match answer {
         Ok(answer) if answer.is_success() => AppEvent::OrderPassed { order_id },
-        Ok(answer) => {
-            let (error_code, message) = answer.dapr_error();
-            AppEvent::OrderFailed {
-                order_id,
-                status: answer.status,
-                error_code,
-                message,
-            }
-        }
-        Err(message) => AppEvent::OrderFailed {
-            order_id,
-            status: 503,
-            error_code: None,
-            message,
-        },
+        other => super::order_failed(order_id, other),
     }
 }

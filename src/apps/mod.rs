@@ -23,3 +23,25 @@ pub fn order_id(body: &[u8]) -> Option<u64> {
         _ => None,
     }
 }
+
+/// An order's failed answer as the app prints it: Dapr's status, error code and message; or, with no answer
+/// at all, why (as a 503).
+pub(crate) fn order_failed(order_id: u64, answer: Result<http::Answer, String>) -> crate::event::AppEvent {
+    match answer {
+        Ok(answer) => {
+            let (error_code, message) = answer.dapr_error();
+            crate::event::AppEvent::OrderFailed {
+                order_id,
+                status: answer.status,
+                error_code,
+                message,
+            }
+        }
+        Err(message) => crate::event::AppEvent::OrderFailed {
+            order_id,
+            status: 503,
+            error_code: None,
+            message,
+        },
+    }
+}

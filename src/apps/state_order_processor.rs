@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::http::{Answer, SidecarClient};
+use super::http::SidecarClient;
 use crate::event::{AppEvent, EventBus};
 
 pub struct StateOrderProcessor {
@@ -29,7 +29,7 @@ impl StateOrderProcessor {
                     bus.app(&self.app_id, AppEvent::OrderSaved { order_id });
                     read_back(&client, &base, order_id).await
                 }
-                saved => failure(order_id, saved),
+                saved => super::order_failed(order_id, saved),
             };
             bus.app(&self.app_id, event);
             tokio::time::sleep(self.interval).await;
@@ -49,26 +49,6 @@ async fn read_back(client: &SidecarClient, base: &str, order_id: u64) -> AppEven
             error_code: None,
             message: format!("read back {} instead", String::from_utf8_lossy(&answer.body)),
         },
-        other => failure(order_id, other),
-    }
-}
-
-fn failure(order_id: u64, answer: Result<Answer, String>) -> AppEvent {
-    match answer {
-        Ok(answer) => {
-            let (error_code, message) = answer.dapr_error();
-            AppEvent::OrderFailed {
-                order_id,
-                status: answer.status,
-                error_code,
-                message,
-            }
-        }
-        Err(message) => AppEvent::OrderFailed {
-            order_id,
-            status: 503,
-            error_code: None,
-            message,
-        },
+        other => super::order_failed(order_id, other),
     }
 }

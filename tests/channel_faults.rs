@@ -4,9 +4,8 @@
 
 mod common;
 
-use common::story::run_scenario;
-use resilience_tui::event::{AppEvent, Event, Stamped};
-use resilience_tui::resiliency::ResiliencyEvent;
+use common::story::{attempt_errors, run_scenario};
+use resilience_tui::event::{AppEvent, Event};
 use resilience_tui::summary::Ledger;
 
 fn scenario_file(faults: &str) -> tempfile::TempDir {
@@ -19,25 +18,12 @@ fn scenario_file(faults: &str) -> tempfile::TempDir {
     dir
 }
 
-fn errors(events: &[Stamped]) -> Vec<String> {
-    events
-        .iter()
-        .filter_map(|e| match &e.event {
-            Event::Resiliency {
-                event: ResiliencyEvent::AttemptFailed { error, .. },
-                ..
-            } => Some(error.clone()),
-            _ => None,
-        })
-        .collect()
-}
-
 #[tokio::test(start_paused = true)]
 async fn a_reset_is_daprd_s_app_channel_error_and_is_retried() {
     let dir = scenario_file("  - {name: reset, key: r, action: reset, app: order-processor}\n");
     let path = dir.path().join("chaos.yaml");
     let events = run_scenario(path.to_str().unwrap(), None, 0, (3, Some(12)), 20).await;
-    let errs = errors(&events);
+    let errs = attempt_errors(&events);
     assert!(!errs.is_empty(), "the reset failed the calls");
     for e in &errs {
         assert!(

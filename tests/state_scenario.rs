@@ -6,13 +6,14 @@
 
 mod common;
 
-use std::path::PathBuf;
+use common::state::{collect_for, state_scenario};
+
 use std::time::Duration;
 
 use resilience_tui::event::{Event, FaultChange, FaultEvent, Stamped};
 use resilience_tui::lifecycle::{RunOptions, StateStoreChoice, start};
 use resilience_tui::resiliency::ResiliencyEvent;
-use resilience_tui::scenario::{AppSpec, FaultAction, FaultSpec, Scenario};
+use resilience_tui::scenario::FaultAction;
 use resilience_tui::summary::Ledger;
 
 const FAST: &str = r#"
@@ -42,29 +43,9 @@ spec:
   - {name: redisPassword, value: ""}
 "#;
 
-fn scenario(tag: &str, redis_host: &str) -> Scenario {
-    let dir = common::temp_dir(&format!("state-{tag}"));
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join("resources.yaml"), FAST.replace("localhost:6379", redis_host)).unwrap();
-    Scenario {
-        name: "fast-state".into(),
-        title: "fast".into(),
-        summary: String::new(),
-        resources: resilience_tui::scenario::ResourcesSource::Dir(dir),
-        apps: vec![AppSpec::StateOrderProcessor {
-            app_id: "order-processor".into(),
-            dapr_http_port: common::free_port(),
-            store: "statestore".into(),
-        }],
-        faults: vec![FaultSpec {
-            name: "stop-redis".into(),
-            key: 'r',
-            action: FaultAction::StopStateStore {
-                component: "statestore".into(),
-            },
-            explain: String::new(),
-        }],
-        file: PathBuf::from("fast-state.yaml"),
+fn stop_redis() -> FaultAction {
+    FaultAction::StopStateStore {
+        component: "statestore".into(),
     }
 }
 
@@ -92,14 +73,6 @@ fn label(e: &Stamped) -> Option<String> {
     }
 }
 
-/// Collects events for `d`.
-async fn collect_for(d: Duration, events: &mut Vec<Stamped>, rx: &mut resilience_tui::event::Events) {
-    let deadline = tokio::time::Instant::now() + d;
-    while let Ok(Some(e)) = tokio::time::timeout_at(deadline, rx.recv()).await {
-        events.push(e);
-    }
-}
-
 async fn story(choice: StateStoreChoice) -> (Vec<Stamped>, String) {
     story_with(choice, "", "localhost:6379", Duration::from_millis(1600)).await
 }
@@ -118,9 +91,12 @@ async fn story_with(
         redis_container: container.to_string(),
         ..RunOptions::default()
     };
-    let (running, mut rx) = start(scenario(&format!("{choice:?}"), redis_host), &opts)
-        .await
-        .expect("scenario starts");
+    let (running, mut rx) = start(
+        state_scenario(&format!("{choice:?}"), FAST, redis_host, stop_redis()),
+        &opts,
+    )
+    .await
+    .expect("scenario starts");
     let mut events = Vec::new();
     collect_for(Duration::from_millis(400), &mut events, &mut rx).await;
     running.faults.inject(0).await;

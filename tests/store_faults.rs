@@ -4,13 +4,15 @@
 
 mod common;
 
-use std::path::PathBuf;
+use common::state::{collect_for, state_scenario};
+use common::story::attempt_errors;
+
 use std::time::Duration;
 
-use resilience_tui::event::{Event, Events, Stamped};
+use resilience_tui::event::{Event, Stamped};
 use resilience_tui::lifecycle::{RunOptions, StateStoreChoice, start};
 use resilience_tui::resiliency::ResiliencyEvent;
-use resilience_tui::scenario::{AppSpec, FaultAction, FaultSpec, Scenario, StoreFault};
+use resilience_tui::scenario::{FaultAction, Scenario, StoreFault};
 use resilience_tui::summary::Ledger;
 
 /// Half a second per attempt, a retry every 300ms, the breaker open after 3 failures for 300ms.
@@ -42,50 +44,6 @@ spec:
   - {name: redisHost, value: "localhost:6379"}
   - {name: redisPassword, value: ""}
 "#;
-
-fn scenario(tag: &str, redis_host: &str, action: FaultAction) -> Scenario {
-    let dir = common::temp_dir(&format!("store-faults-{tag}"));
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join("resources.yaml"), TIMED.replace("localhost:6379", redis_host)).unwrap();
-    Scenario {
-        name: "store-faults".into(),
-        title: "store faults".into(),
-        summary: String::new(),
-        resources: resilience_tui::scenario::ResourcesSource::Dir(dir),
-        apps: vec![AppSpec::StateOrderProcessor {
-            app_id: "order-processor".into(),
-            dapr_http_port: common::free_port(),
-            store: "statestore".into(),
-        }],
-        faults: vec![FaultSpec {
-            name: "the-fault".into(),
-            key: 'p',
-            action,
-            explain: String::new(),
-        }],
-        file: PathBuf::from("store-faults.yaml"),
-    }
-}
-
-async fn collect_for(d: Duration, events: &mut Vec<Stamped>, rx: &mut Events) {
-    let deadline = tokio::time::Instant::now() + d;
-    while let Ok(Some(e)) = tokio::time::timeout_at(deadline, rx.recv()).await {
-        events.push(e);
-    }
-}
-
-fn errors(events: &[Stamped]) -> Vec<String> {
-    events
-        .iter()
-        .filter_map(|e| match &e.event {
-            Event::Resiliency {
-                event: ResiliencyEvent::AttemptFailed { error, .. },
-                ..
-            } => Some(error.clone()),
-            _ => None,
-        })
-        .collect()
-}
 
 fn happened(events: &[Stamped], what: impl Fn(&ResiliencyEvent) -> bool) -> bool {
     events
@@ -140,12 +98,12 @@ async fn a_paused_redis_container_times_out_and_recovers_and_is_never_left_pause
     };
     let choice = opts(StateStoreChoice::Docker, &container.name);
     let events = outage(
-        scenario("pause", &host, pause()),
+        state_scenario("pause", TIMED, &host, pause()),
         choice.clone(),
         Duration::from_secs(3),
     )
     .await;
-    let errs = errors(&events);
+    let errs = attempt_errors(&events);
     assert!(
         errs.iter().any(|e| e == "context deadline exceeded"),
         "the timeout fired: {errs:?}"
@@ -173,7 +131,9 @@ async fn a_paused_redis_container_times_out_and_recovers_and_is_never_left_pause
     assert!(container.running() && !container.paused());
 
     // q pressed mid-pause: the run's end clears the fault, so the container is unpaused.
-    let (running, _rx) = start(scenario("pause-q", &host, pause()), &choice).await.unwrap();
+    let (running, _rx) = start(state_scenario("pause-q", TIMED, &host, pause()), &choice)
+        .await
+        .unwrap();
     running.faults.inject(0).await;
     assert!(container.paused(), "the fault paused it");
     let warnings = running.shutdown().await;
@@ -191,12 +151,12 @@ async fn store_latency_and_errors_on_the_in_memory_store() {
         },
     };
     let events = outage(
-        scenario("latency", "localhost:6379", latency),
+        state_scenario("latency", TIMED, "localhost:6379", latency),
         opts(StateStoreChoice::Memory, ""),
         Duration::from_secs(2),
     )
     .await;
-    let errs = errors(&events);
+    let errs = attempt_errors(&events);
     assert!(
         !errs.is_empty() && errs.iter().all(|e| e == "context deadline exceeded"),
         "{errs:?}"
@@ -210,12 +170,12 @@ async fn store_latency_and_errors_on_the_in_memory_store() {
         },
     };
     let events = outage(
-        scenario("error", "localhost:6379", error),
+        state_scenario("error", TIMED, "localhost:6379", error),
         opts(StateStoreChoice::Memory, ""),
         Duration::from_secs(2),
     )
     .await;
-    let errs = errors(&events);
+    let errs = attempt_errors(&events);
     assert!(
         errs.iter()
             .any(|e| e.contains("LOADING Redis is loading the dataset in memory")),
@@ -227,11 +187,11 @@ async fn store_latency_and_errors_on_the_in_memory_store() {
         component: "statestore".into(),
     };
     let events = outage(
-        scenario("mem-pause", "localhost:6379", pause),
+        state_scenario("mem-pause", TIMED, "localhost:6379", pause),
         opts(StateStoreChoice::Memory, ""),
         Duration::from_secs(2),
     )
     .await;
-    assert!(errors(&events).iter().any(|e| e == "context deadline exceeded"));
+    assert!(attempt_errors(&events).iter().any(|e| e == "context deadline exceeded"));
     nothing_lost(&events);
 }

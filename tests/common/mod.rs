@@ -4,6 +4,7 @@
 pub mod docker;
 pub mod loader;
 pub mod python;
+pub mod state;
 pub mod story;
 pub mod tmux;
 

@@ -49,19 +49,30 @@ fn say(bus: &EventBus, text: String) {
 /// Watches `dir` until aborted; on a change, reloads every sidecar's policies, or says why not.
 pub fn watch(dir: PathBuf, sidecars: Vec<Arc<Sidecar>>, bus: EventBus) -> JoinHandle<()> {
     tokio::spawn(async move {
-        let mut seen = snapshot(&dir);
+        let dir = Arc::new(dir);
+        let mut seen = read_off_runtime(&dir).await;
         let mut tick = tokio::time::interval(POLL);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;
-            let now = snapshot(&dir);
+            let now = read_off_runtime(&dir).await;
             if now == seen {
                 continue;
             }
             seen = now;
-            reload(&dir, &sidecars, &bus);
+            // Reading and parsing the files is blocking work: off the runtime's threads.
+            let (dir, sidecars, bus) = (dir.clone(), sidecars.clone(), bus.clone());
+            let _ = tokio::task::spawn_blocking(move || reload(&dir, &sidecars, &bus)).await;
         }
     })
+}
+
+/// [`snapshot`] on a blocking thread (file reads never stall the runtime that serves the sidecars).
+async fn read_off_runtime(dir: &Arc<PathBuf>) -> Vec<(PathBuf, Vec<u8>)> {
+    let dir = dir.clone();
+    tokio::task::spawn_blocking(move || snapshot(&dir))
+        .await
+        .unwrap_or_default()
 }
 
 fn reload(dir: &std::path::Path, sidecars: &[Arc<Sidecar>], bus: &EventBus) {

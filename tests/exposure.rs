@@ -53,8 +53,8 @@ fn bound_address(port: u16) -> Option<String> {
 async fn notices(rx: &mut resilience_tui::event::Events) -> Vec<String> {
     let mut out = Vec::new();
     while let Ok(Some(e)) = tokio::time::timeout(Duration::from_millis(300), rx.recv()).await {
-        if let Event::Notice { text } = e.event {
-            out.push(text);
+        if let Event::Notice { .. } | Event::Warning { .. } = e.event {
+            out.extend(e.event.text());
         }
     }
     out

@@ -36,7 +36,7 @@ fn notices(events: &[Stamped]) -> Vec<String> {
     events
         .iter()
         .filter_map(|e| match &e.event {
-            Event::Notice { text } => Some(text.clone()),
+            Event::Notice { .. } | Event::Warning { .. } | Event::ResiliencyReloaded { .. } => e.event.text(),
             _ => None,
         })
         .collect()

@@ -138,6 +138,17 @@ fn every_kind() -> Vec<Event> {
             fault: fault(),
             error: "Docker did not answer within 10s".into(),
         }),
+        Event::Warning {
+            message:
+                "circuit breaker policy `simpleCb` is not defined, so Dapr silently applies no circuit breaker here"
+                    .into(),
+            location: Some("resources/resiliency.yaml:31:25".into()),
+            field: Some("spec.targets.apps.order-processor.circuitBreaker".into()),
+            help: Some("did you mean `simpleCB`?".into()),
+        },
+        Event::ResiliencyReloaded {
+            resources: vec!["myresiliency".into()],
+        },
         Event::Notice {
             text: "state store `statestore`: the embedded in-memory store".into(),
         },

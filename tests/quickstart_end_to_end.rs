@@ -113,7 +113,7 @@ async fn the_resources_warnings_are_shown_at_start() {
     let warnings: Vec<String> = events
         .iter()
         .filter_map(|e| match &e.event {
-            Event::Notice { text } if text.starts_with("warning:") => Some(text.clone()),
+            Event::Warning { .. } => e.event.text(),
             _ => None,
         })
         .collect();

@@ -621,8 +621,15 @@ fn a_mistyped_policy_is_named_in_the_banner_and_the_breakers_pane() {
     let mut run = Run {
         model: Model::new(&scenario()),
     };
-    let warning = "warning: circuit breaker policy `simpleCb` is not defined, so Dapr silently applies no circuit breaker here (resources/resiliency.yaml:31:25); did you mean `simpleCB`?";
-    run.at(0.0, Event::Notice { text: warning.into() });
+    // What the loader says of a target's `circuitBreaker: simpleCb` (lifecycle/start.rs passes it on, typed).
+    let warning = Event::Warning {
+        message: "circuit breaker policy `simpleCb` is not defined, so Dapr silently applies no circuit breaker here"
+            .into(),
+        location: Some("resources/resiliency.yaml:31:25".into()),
+        field: Some("spec.targets.apps.order-processor.circuitBreaker".into()),
+        help: Some("did you mean `simpleCB`?".into()),
+    };
+    run.at(0.0, warning);
     run.order(1.0, 1);
     run.model.now = Duration::from_secs(2);
     let before = resilience_tui::tui::fit::clipped();
@@ -633,7 +640,10 @@ fn a_mistyped_policy_is_named_in_the_banner_and_the_breakers_pane() {
         banner.contains("warning: circuit breaker policy `simpleCb` is not defined"),
         "{screen}"
     );
-    assert!(screen.contains("no breaker: policy `simpleCb` is not"), "{screen}");
+    assert!(
+        screen.contains("no breaker: the target's circuitBreaker is"),
+        "{screen}"
+    );
     assert!(screen.contains("mean `simpleCB`?"), "{screen}");
     assert!(!screen.contains("no breaker yet"), "{screen}");
     assert_snapshot!("mistyped_policy_80x24", screen);

@@ -113,6 +113,19 @@ pub enum Event {
         #[serde(skip)]
         text: String,
     },
+    /// Something doubtful in the resources in use (a policy name that does not exist, an ignored field), or a
+    /// risk the run's options take: `location` (file:line:col) and `field` when a resource says it.
+    Warning {
+        message: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        location: Option<String>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        field: Option<String>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        help: Option<String>,
+    },
+    /// The Resiliency resources were edited and every sidecar reloaded them (daprd's SIGHUP reload).
+    ResiliencyReloaded { resources: Vec<String> },
     /// A Docker container's state, from Docker's event stream.
     #[serde(rename = "container_state")]
     Container {
@@ -211,13 +224,24 @@ pub struct Stamped {
 }
 
 impl Event {
+    /// A loader's warning, located.
+    pub fn warning_of(d: &crate::resources::Diagnostic) -> Event {
+        Event::Warning {
+            message: d.message.clone(),
+            location: Some(d.location()),
+            field: d.field.clone(),
+            help: d.help.clone(),
+        }
+    }
+
     /// Where the event comes from: an app id, `sidecar:<app-id>`, or `fault`.
     pub fn source(&self) -> String {
         match self {
             Event::App { app, .. } => app.to_string(),
             Event::Resiliency { app_id, .. } => format!("sidecar:{app_id}"),
             Event::Fault(_) => "fault".to_string(),
-            Event::Notice { .. } => "scenario".to_string(),
+            Event::Notice { .. } | Event::Warning { .. } => "scenario".to_string(),
+            Event::ResiliencyReloaded { .. } => "resiliency".to_string(),
             Event::Container { .. } => "docker".to_string(),
             Event::Traffic { .. } => "traffic".to_string(),
             Event::ShuttingDown { .. } => "scenario".to_string(),
@@ -267,6 +291,24 @@ impl Event {
                 FaultEvent::Failed { fault, error } => format!("{fault} failed: {error}"),
             }),
             Event::Notice { text } => Some(text.clone()),
+            Event::Warning {
+                message,
+                location,
+                help,
+                ..
+            } => Some(format!(
+                "warning: {message}{}{}",
+                location.as_deref().map(|l| format!(" ({l})")).unwrap_or_default(),
+                help.as_deref().map(|h| format!("; {h}")).unwrap_or_default()
+            )),
+            // The line dapr/dapr `pkg/runtime/hotreload/reconciler/sighup.go` logs.
+            Event::ResiliencyReloaded { resources } => Some(match resources.as_slice() {
+                [] => "Received Resiliency DELETED event - triggering SIGHUP reload".to_string(),
+                names => format!(
+                    "Received Resiliency UPDATED event: {} - triggering SIGHUP reload",
+                    names.join(", ")
+                ),
+            }),
             Event::Container { name, state } => Some(format!("container {name} is {state}")),
             Event::Traffic { callee, callers } => {
                 let each: Vec<String> = callers

@@ -21,7 +21,10 @@ pub fn text_lines(e: &Stamped) -> Vec<String> {
             .filter(|l| l.level > LogLevel::Debug)
             .map(|l| format!("{}[{:04}] {}", l.level.tty_prefix(), e.at.as_secs(), l.message))
             .collect(),
-        Event::Notice { .. } | Event::ShuttingDown { .. } => e
+        Event::Notice { .. }
+        | Event::Warning { .. }
+        | Event::ResiliencyReloaded { .. }
+        | Event::ShuttingDown { .. } => e
             .event
             .text()
             .map(|t| format!("== SCENARIO == {t}"))

@@ -15,6 +15,7 @@ use std::time::Duration;
 
 use tokio::task::JoinHandle;
 
+use super::start::say_warning;
 use crate::event::{Event, EventBus};
 use crate::resiliency::Resiliency;
 use crate::resources::Severity;
@@ -22,9 +23,6 @@ use crate::sidecar::Sidecar;
 
 /// How often the folder is looked at.
 pub const POLL: Duration = Duration::from_millis(500);
-
-/// The start of the line said when the policies were reloaded (the TUI clears its warnings banner on it).
-pub const RELOADED: &str = "Received Resiliency UPDATED event:";
 
 /// The YAML files of `dir` and their bytes, in name order: what is compared between looks.
 fn snapshot(dir: &std::path::Path) -> Vec<(PathBuf, Vec<u8>)> {
@@ -39,11 +37,6 @@ fn snapshot(dir: &std::path::Path) -> Vec<(PathBuf, Vec<u8>)> {
         .collect();
     files.sort();
     files
-}
-
-fn say(bus: &EventBus, text: String) {
-    tracing::warn!("{text}");
-    bus.emit(Event::Notice { text });
 }
 
 /// Watches `dir` until aborted; on a change, reloads every sidecar's policies, or says why not.
@@ -76,38 +69,51 @@ async fn read_off_runtime(dir: &Arc<PathBuf>) -> Vec<(PathBuf, Vec<u8>)> {
 }
 
 fn reload(dir: &std::path::Path, sidecars: &[Arc<Sidecar>], bus: &EventBus) {
+    let keep = "the sidecars keep their policies";
     let loaded = match crate::resources::load_dir(dir, None) {
         Ok(loaded) => loaded,
         Err(e) => {
-            say(
-                bus,
-                format!(
-                    "warning: {} was edited but cannot be read ({e}); the sidecars keep their policies",
-                    dir.display()
-                ),
-            );
+            let message = format!("{} was edited but cannot be read ({e}); {keep}", dir.display());
+            let warning = Event::Warning {
+                message,
+                location: None,
+                field: None,
+                help: None,
+            };
+            say_warning(bus, warning);
             return;
         }
     };
     if loaded.has_errors() {
         for d in loaded.diagnostics.iter().filter(|d| d.severity == Severity::Error) {
-            say(
+            let Event::Warning {
+                message,
+                location,
+                field,
+                help,
+            } = Event::warning_of(d)
+            else {
+                continue;
+            };
+            let message = format!("the edited resources do not load, so {keep}: {message}");
+            say_warning(
                 bus,
-                format!("warning: the edited resources do not load, so the sidecars keep their policies: {d}"),
+                Event::Warning {
+                    message,
+                    location,
+                    field,
+                    help,
+                },
             );
         }
         return;
     }
-    let names: Vec<String> = loaded.resiliency_configs().into_iter().map(|c| c.name).collect();
-    let text = match names.as_slice() {
-        [] => format!("{RELOADED} (every Resiliency resource removed) - triggering SIGHUP reload"),
-        names => format!("{RELOADED} {} - triggering SIGHUP reload", names.join(", ")),
-    };
-    tracing::info!("{text}");
-    bus.emit(Event::Notice { text });
+    let resources: Vec<String> = loaded.resiliency_configs().into_iter().map(|c| c.name).collect();
+    let reloaded = Event::ResiliencyReloaded { resources };
+    tracing::info!("{}", reloaded.text().unwrap_or_default());
+    bus.emit(reloaded);
     for d in loaded.diagnostics.iter().filter(|d| d.severity == Severity::Warning) {
-        let help = d.help.as_deref().map(|h| format!("; {h}")).unwrap_or_default();
-        say(bus, format!("warning: {} ({}){help}", d.message, d.location()));
+        say_warning(bus, Event::warning_of(d));
     }
     for sidecar in sidecars {
         let observer = sidecar.resiliency().observer();

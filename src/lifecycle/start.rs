@@ -52,10 +52,7 @@ pub async fn start(mut scenario: Scenario, opts: &RunOptions) -> anyhow::Result<
         .iter()
         .filter(|d| d.severity == crate::resources::Severity::Warning)
     {
-        let help = d.help.as_deref().map(|h| format!("; {h}")).unwrap_or_default();
-        let text = format!("warning: {} ({}){help}", d.message, d.location());
-        tracing::warn!("{text}");
-        bus.emit(Event::Notice { text });
+        say_warning(&bus, Event::warning_of(d));
     }
     let stores = choose_state_stores(&scenario, &mut loaded, &bus, opts.state_store, &opts.redis_container).await?;
     let resolver = Arc::new(NameResolver::default());
@@ -105,6 +102,12 @@ fn load_resources(scenario: &Scenario) -> anyhow::Result<Resources> {
     Ok(loaded)
 }
 
+/// A warning to the log (stderr headless) and to the displays.
+pub(super) fn say_warning(bus: &EventBus, warning: Event) {
+    tracing::warn!("{}", warning.text().unwrap_or_default());
+    bus.emit(warning);
+}
+
 fn warn_about_exposure(bus: &EventBus, opts: &RunOptions) {
     let Some(ip) = opts.listen_address.filter(|ip| !ip.is_loopback()) else {
         return;
@@ -114,11 +117,16 @@ fn warn_about_exposure(bus: &EventBus, opts: &RunOptions) {
     } else {
         " and without DAPR_API_TOKEN"
     };
-    let text = format!(
-        "warning: --listen-address {ip} exposes the sidecars' Dapr API (invoke, state, metadata) and order-processor beyond this machine, without TLS{token}; use it only on a network you trust"
+    let message = format!(
+        "--listen-address {ip} exposes the sidecars' Dapr API (invoke, state, metadata) and order-processor beyond this machine, without TLS{token}"
     );
-    tracing::warn!("{text}");
-    bus.emit(Event::Notice { text });
+    let warning = Event::Warning {
+        message,
+        location: None,
+        field: None,
+        help: Some("use it only on a network you trust".into()),
+    };
+    say_warning(bus, warning);
 }
 
 /// The apps that serve an HTTP port.

@@ -160,7 +160,12 @@ impl Ledger {
             Event::ShuttingDown { .. } => {
                 self.ended_at.get_or_insert(e.at);
             }
-            Event::Fault(_) | Event::Notice { .. } | Event::Container { .. } | Event::Traffic { .. } => {}
+            Event::Fault(_)
+            | Event::Notice { .. }
+            | Event::Warning { .. }
+            | Event::ResiliencyReloaded { .. }
+            | Event::Container { .. }
+            | Event::Traffic { .. } => {}
         }
     }
 

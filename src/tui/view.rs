@@ -161,13 +161,17 @@ impl Rows {
 
 /// The loader's warnings, above everything a learner might otherwise trust: the first one, and how many more.
 fn banner_line(frame: &mut Frame, area: Rect, model: &Model, theme: Theme) {
-    let first = model.warnings[0].trim_start_matches("warning: ");
+    let w = &model.warnings[0];
+    let first = match &w.location {
+        Some(at) => format!("{} ({at})", w.message),
+        None => w.message.clone(),
+    };
     let more = match model.warnings.len() {
         1 => String::new(),
         n => format!(" (+{} more: ? lists them)", n - 1),
     };
     let width = (area.width as usize).saturating_sub(fit::columns(&more) + 12);
-    let text = format!(" warning: {}{more}", fit::fit_words(first, width));
+    let text = format!(" warning: {}{more}", fit::fit_words(&first, width));
     panes::lines_in(frame, vec![Line::styled(text, theme.warning())], area, None);
 }
 
@@ -272,7 +276,11 @@ fn help(frame: &mut Frame, area: Rect, model: &Model, keymap: &[Binding], explai
     if !model.warnings.is_empty() {
         lines.push(Line::raw(""));
         lines.push(Line::styled("Warnings about the resources", theme.warning()));
-        lines.extend(model.warnings.iter().map(|w| Line::raw(w.clone())));
+        lines.extend(model.warnings.iter().map(|w| {
+            let at = w.location.as_deref().map(|l| format!(" ({l})")).unwrap_or_default();
+            let help = w.help.as_deref().map(|h| format!("; {h}")).unwrap_or_default();
+            Line::raw(format!("{}{at}{help}", w.message))
+        }));
     }
     overlay(
         frame,

@@ -54,6 +54,19 @@ pub struct FaultView {
     pub last_error: Option<String>,
 }
 
+/// How many warnings the model keeps.
+pub const WARNINGS_KEPT: usize = 100;
+
+/// A warning about the resources in use (or the run's options).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Warning {
+    pub message: String,
+    pub location: Option<String>,
+    /// The resource field it is about (`spec.targets.apps.order-processor.circuitBreaker`).
+    pub field: Option<String>,
+    pub help: Option<String>,
+}
+
 /// Everything the panes show.
 #[derive(Clone)]
 pub struct Model {
@@ -77,8 +90,8 @@ pub struct Model {
     pub held: HeldOrders,
     /// When faults were on (end None: still on), for the breaker strips.
     pub fault_spans: VecDeque<(Duration, Option<Duration>)>,
-    /// The loader's warnings about the resources in use, for the banner and the help overlay.
-    pub warnings: Vec<String>,
+    /// The loader's warnings about the resources in use, for the banner, the help overlay and the breakers pane.
+    pub warnings: Vec<Warning>,
     /// What a good end for an order is called: `delivered`, or `saved` in state-management.
     pub delivered_word: &'static str,
     /// The last second of load on a service (`checkout-load` apps): calls that reached it, per caller.
@@ -139,16 +152,29 @@ impl Model {
             Event::App { app, event } => self.apply_app(e.at, app, event, &e.event),
             Event::Resiliency { event, .. } => self.apply_resiliency(e.at, event),
             Event::Fault(f) => self.apply_fault(e.at, f, &e.event),
-            Event::Notice { text } => {
-                // The lifecycle words the loader's warnings `warning: …` (lifecycle/start.rs); a reload says
-                // the resources' warnings anew, so the banner starts over (lifecycle/hot_reload.rs).
-                if text.starts_with(crate::lifecycle::hot_reload::RELOADED) {
-                    self.warnings.clear();
+            Event::Notice { text } => self.sidecar.push(e.at, text.clone(), LineKind::Info),
+            Event::Warning {
+                message,
+                location,
+                field,
+                help,
+            } => {
+                if self.warnings.len() < WARNINGS_KEPT {
+                    self.warnings.push(Warning {
+                        message: message.clone(),
+                        location: location.clone(),
+                        field: field.clone(),
+                        help: help.clone(),
+                    });
                 }
-                if text.starts_with("warning: ") && self.warnings.len() < 100 {
-                    self.warnings.push(text.clone());
-                }
-                self.sidecar.push(e.at, text.clone(), LineKind::Info)
+                let text = e.event.text().unwrap_or_default();
+                self.sidecar.push(e.at, text, LineKind::Level(LogLevel::Warn));
+            }
+            // A reload says the resources' warnings anew: the banner starts over.
+            Event::ResiliencyReloaded { .. } => {
+                self.warnings.clear();
+                let text = e.event.text().unwrap_or_default();
+                self.sidecar.push(e.at, text, LineKind::Level(LogLevel::Info));
             }
             Event::Container { name, state } => self.container = Some((name.clone(), *state)),
             Event::Traffic { callee, callers } => self.traffic = Some((callee.clone(), callers.clone())),

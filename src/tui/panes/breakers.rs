@@ -190,19 +190,17 @@ fn keep_best(lines: Vec<Ranked>, height: usize) -> Vec<Line<'static>> {
 
 /// Why there is no breaker to show: none made yet, or the target names a policy that does not exist.
 fn no_breaker(model: &Model, width: usize, theme: Theme) -> Vec<Line<'static>> {
-    let missing = model.warnings.iter().find(|w| w.contains("circuit breaker policy `"));
+    // A target's `circuitBreaker` naming a policy that does not exist (resources/mod.rs says so, located).
+    let missing = model
+        .warnings
+        .iter()
+        .find(|w| w.field.as_deref().is_some_and(|f| f.ends_with(".circuitBreaker")));
     let text = match missing {
-        // `warning: circuit breaker policy `X` is not defined, so Dapr … here (file:line:col); did you mean …`
-        // (resources/mod.rs), said shorter: the banner above has it whole.
-        Some(w) => {
-            let what = w
-                .split(", so Dapr")
-                .next()
-                .unwrap_or(w)
-                .trim_start_matches("warning: circuit breaker ");
-            let (_, rest) = w.split_once(" here").unwrap_or(("", ""));
-            format!("no breaker: {what}{rest}")
-        }
+        Some(w) => format!(
+            "no breaker: the target's circuitBreaker is not defined (the warning above{}){}",
+            w.location.as_deref().map(|l| format!(", {l}")).unwrap_or_default(),
+            w.help.as_deref().map(|h| format!("; {h}")).unwrap_or_default()
+        ),
         None => "no breaker yet: one is made on the first call to its target".to_string(),
     };
     let style = if missing.is_some() {

@@ -55,22 +55,32 @@ fn a_command_app_is_a_real_process_with_its_own_sidecar_and_faults() {
         .filter(|l| l["line"].as_str().unwrap().starts_with("got {\"orderId\":"))
         .map(|l| l["t"].as_f64().unwrap())
         .collect();
-    assert!(got.iter().any(|t| *t < 2.0), "orders before the pause: {stdout}");
-    assert!(
-        !got.iter().any(|t| *t > 2.1 && *t < 5.0),
-        "nothing while paused: {got:?}"
-    );
-    assert!(
-        got.iter().any(|t| *t >= 5.0),
-        "the held order and the next after it: {got:?}"
-    );
-    let injected = lines.iter().find(|l| l["kind"] == "fault_injected").unwrap();
+    // The pause as it happened (the fault's own events), not as scheduled: a loaded machine fires timers late.
+    let at = |kind: &str| {
+        let event = lines
+            .iter()
+            .find(|l| l["kind"] == kind)
+            .unwrap_or_else(|| panic!("no {kind}: {stdout}"));
+        (event["t"].as_f64().unwrap(), event.clone())
+    };
+    let ((paused, injected), (resumed, _)) = (at("fault_injected"), at("fault_cleared"));
     assert!(
         injected["description"]
             .as_str()
             .unwrap()
             .starts_with("pause my-processor (SIGSTOP"),
         "{injected}"
+    );
+    assert!(got.iter().any(|t| *t < paused), "orders before the pause: {stdout}");
+    // An order already on its way may land just as the SIGSTOP comes; after that, nothing until SIGCONT.
+    let during: Vec<&f64> = got.iter().filter(|t| **t > paused + 0.1 && **t < resumed).collect();
+    assert!(
+        during.is_empty(),
+        "nothing while paused ({paused}..{resumed}): {during:?}"
+    );
+    assert!(
+        got.iter().any(|t| *t >= resumed),
+        "the held order and the next after it: {got:?}"
     );
     let summary = lines.last().unwrap();
     assert_eq!(summary["lost"].as_u64(), Some(0), "{summary}");

@@ -358,7 +358,7 @@ fn phases_at_every_size() {
             "order 4 delivered after 35.0s",
             "8 attempts",
             "CLOSED 3.0s",
-            "Order 4 delivered after 35.0 s and 8 attempts. Nothing lost.",
+            "Order 4 delivered after 35.0s and 8 attempts. Nothing lost.",
         ],
     );
 }

@@ -85,6 +85,10 @@ pub struct Ledger {
     receivers_seen: bool,
     /// The answered order that waited longest for its answer.
     longest_wait: Option<Wait>,
+    /// The last answered order, and when it was answered (its attempts may come after it).
+    last_answered: Option<(Wait, Duration)>,
+    /// The last order answered after its request was retried, and when.
+    last_retried: Option<(Wait, Duration)>,
     /// Each app's last order event, to pair a sidecar's `Recovered` with its order (see [`Ledger::recovered`]).
     last_order: BTreeMap<Arc<str>, LastOrder>,
     /// A `Recovered` (order id, attempts) that came before its order's answer.
@@ -146,7 +150,13 @@ impl Ledger {
                     operation,
                     attempts,
                     error,
-                } => self.targets.finished(operation, *attempts, error.is_some()),
+                } => {
+                    self.targets.finished(operation, *attempts, error.is_some());
+                    // A request that failed after retries: its order's attempts, as Recovered says them on success.
+                    if error.is_some() && *attempts > 1 {
+                        self.recovered(app_id, *attempts);
+                    }
+                }
                 ResiliencyEvent::Recovered { attempts, .. } => self.recovered(app_id, *attempts),
                 ResiliencyEvent::BreakerStateChanged { breaker, from, to, .. } => self
                     .breakers
@@ -234,6 +244,10 @@ impl Ledger {
                 if let Some(w) = self.longest_wait.as_mut().filter(|w| w.order_id == *id) {
                     w.attempts.get_or_insert(attempts);
                 }
+                if let Some((w, at)) = self.last_answered.as_mut().filter(|(w, _)| w.order_id == *id) {
+                    w.attempts.get_or_insert(attempts);
+                    self.last_retried = Some((*w, *at)).filter(|_| attempts > 1);
+                }
             }
             Some(LastOrder::Other) | None => {}
         }
@@ -245,14 +259,18 @@ impl Ledger {
         let Some(sent_at) = self.orders.get(&id).filter(|o| o.unanswered()).and_then(|o| o.sent_at) else {
             return;
         };
-        let waited = at.saturating_sub(sent_at);
-        if self.longest_wait.is_none_or(|w| waited > w.waited) {
-            self.longest_wait = Some(Wait {
-                order_id: id,
-                waited,
-                attempts,
-                failed,
-            });
+        let wait = Wait {
+            order_id: id,
+            waited: at.saturating_sub(sent_at),
+            attempts,
+            failed,
+        };
+        if self.longest_wait.is_none_or(|w| wait.waited > w.waited) {
+            self.longest_wait = Some(wait);
+        }
+        self.last_answered = Some((wait, at));
+        if attempts.is_some_and(|n| n > 1) {
+            self.last_retried = Some((wait, at));
         }
     }
 
@@ -276,7 +294,20 @@ impl Ledger {
 
     /// The oldest order still waiting for its answer (held in a retry loop, say).
     pub fn first_waiting(&self) -> Option<u64> {
-        self.orders.iter().find(|(_, o)| o.in_flight()).map(|(id, _)| *id)
+        self.oldest_waiting().map(|(id, _)| id)
+    }
+
+    /// The oldest order still waiting for its answer, and when it was sent.
+    pub fn oldest_waiting(&self) -> Option<(u64, Duration)> {
+        self.orders
+            .iter()
+            .find(|(_, o)| o.in_flight())
+            .map(|(id, o)| (*id, o.sent_at.unwrap_or_default()))
+    }
+
+    /// The last order answered after its request was retried (Dapr's count of attempts known), and when.
+    pub fn last_retried(&self) -> Option<(Wait, Duration)> {
+        self.last_retried
     }
 
     /// Ids received in order, for checking they are consecutive.

@@ -50,19 +50,13 @@ pub fn story(model: &Model) -> String {
         }
         (Some(_), _, None) => "Fault on: the next call will fail, and the policy will retry it.".to_string(),
         (None, _, Some(_)) => format!("Fault cleared. The next retry delivers {}.", order(waiting)),
-        (None, _, None) => match model.held.last_released {
-            Some(r) if model.now.saturating_sub(r.at) < Duration::from_secs(20) => {
+        (None, _, None) => match model.last_retried() {
+            Some((text, at)) if model.now.saturating_sub(at) < Duration::from_secs(20) => {
                 let lost = match model.ledger.summary().lost {
                     0 => "Nothing lost.".to_string(),
                     n => format!("Lost: {n}."),
                 };
-                format!(
-                    "Order {} {} after {} and {} attempts. {lost}",
-                    r.order,
-                    r.outcome.word(),
-                    secs(r.waited),
-                    r.attempts
-                )
+                format!("{}. {lost}", capitalized(&text))
             }
             _ => match model.faults.first() {
                 Some(f) => format!(

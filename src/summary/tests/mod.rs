@@ -220,3 +220,56 @@ fn running_counts_equal_a_recount_after_any_sequence() {
         "the sequence exercised both"
     );
 }
+
+/// The last order let through after retries (the UI's held-orders pane and story line say it): its attempts
+/// may come before or after its answer (the sidecar's events come in batches), a failure after retries counts
+/// too, and an order answered at once later does not hide it.
+#[test]
+fn the_last_retried_order_with_its_attempts() {
+    let op: Arc<str> = Arc::from("endpoint[order-processor, order-processor:orders]");
+    let mut run = Run::default();
+    run.app(10, "checkout", AppEvent::OrderSent { order_id: 5 })
+        .app(310, "checkout", AppEvent::OrderPassed { order_id: 5 })
+        .sidecar(
+            310,
+            "checkout",
+            ResiliencyEvent::Recovered {
+                operation: op.clone(),
+                attempts: 7,
+            },
+        );
+    let (w, at) = run.0.last_retried().unwrap();
+    assert_eq!(
+        (w.order_id, w.waited, w.attempts, at),
+        (5, Duration::from_secs(30), Some(7), Duration::from_secs(31))
+    );
+    run.app(320, "checkout", AppEvent::OrderSent { order_id: 6 }).app(
+        320,
+        "checkout",
+        AppEvent::OrderPassed { order_id: 6 },
+    );
+    assert_eq!(run.0.last_retried().unwrap().0.order_id, 5, "order 6 passed at once");
+    let error = Some("context deadline exceeded".to_string());
+    run.app(330, "checkout", AppEvent::OrderSent { order_id: 7 }).sidecar(
+        360,
+        "checkout",
+        ResiliencyEvent::Finished {
+            operation: op,
+            attempts: 2,
+            error,
+        },
+    );
+    let failed = AppEvent::OrderFailed {
+        order_id: 7,
+        status: 500,
+        error_code: None,
+        message: String::new(),
+    };
+    run.app(360, "checkout", failed);
+    let (w, _) = run.0.last_retried().unwrap();
+    assert_eq!(
+        (w.order_id, w.attempts, w.failed),
+        (7, Some(2), true),
+        "failed after 2 attempts"
+    );
+}

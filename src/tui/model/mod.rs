@@ -5,14 +5,12 @@
 //! stream, and memory stays bounded (every log is a ring buffer).
 
 mod breaker;
-mod held;
 mod log;
 
 use std::collections::{BTreeMap, VecDeque};
 use std::time::Duration;
 
 pub use breaker::{BreakerView, Cell, TRANSITION_CAPACITY, Transition};
-pub use held::{HeldOrders, Outcome, Released};
 pub use log::{LOG_CAPACITY, LineKind, Log, LogLine};
 
 use crate::event::{AppEvent, ContainerState, Event, FaultChange, FaultEvent, Stamped};
@@ -86,8 +84,6 @@ pub struct Model {
     pub stopping: bool,
     /// What the shutdown is doing now (`clearing: docker start dapr_redis…`).
     pub stopping_detail: Option<String>,
-    /// Orders waiting for their answer, and the last one let through after retries.
-    pub held: HeldOrders,
     /// When faults were on (end None: still on), for the breaker strips.
     pub fault_spans: VecDeque<(Duration, Option<Duration>)>,
     /// The loader's warnings about the resources in use, for the banner, the help overlay and the breakers pane.
@@ -136,7 +132,6 @@ impl Model {
             container: None,
             stopping: false,
             stopping_detail: None,
-            held: HeldOrders::default(),
             fault_spans: VecDeque::new(),
             warnings: Vec::new(),
             delivered_word: if saves { "saved" } else { "delivered" },
@@ -187,13 +182,6 @@ impl Model {
     }
 
     fn apply_app(&mut self, at: Duration, app: &str, event: &AppEvent, whole: &Event) {
-        match event {
-            AppEvent::OrderSent { order_id } => self.held.sent(*order_id, at),
-            AppEvent::OrderPassed { order_id } => self.held.answered(*order_id, at, Outcome::Delivered),
-            AppEvent::OrderSaved { order_id } => self.held.answered(*order_id, at, Outcome::Saved),
-            AppEvent::OrderFailed { order_id, .. } => self.held.answered(*order_id, at, Outcome::Failed),
-            _ => {}
-        }
         let kind = match event {
             AppEvent::OrderSent { .. } => return,
             AppEvent::OrderPassed { .. }
@@ -281,10 +269,7 @@ impl Model {
                 r.current_attempt = Some(*attempt);
                 r.next_attempt_at = None;
             }
-            ResiliencyEvent::Retrying { operation, .. } => {
-                self.held.retrying();
-                self.retry(operation, at).in_retry += 1
-            }
+            ResiliencyEvent::Retrying { operation, .. } => self.retry(operation, at).in_retry += 1,
             ResiliencyEvent::RetryScheduled { operation, wait, .. } => {
                 let r = self.retry(operation, at);
                 r.retries += 1;
@@ -296,7 +281,6 @@ impl Model {
             ResiliencyEvent::Finished {
                 operation, attempts, ..
             } => {
-                self.held.finished(*attempts);
                 let r = self.retry(operation, at);
                 if *attempts > 1 {
                     r.in_retry = r.in_retry.saturating_sub(1);
@@ -413,6 +397,20 @@ impl Model {
     pub fn time_to_probe(&self, b: &BreakerView) -> Option<Duration> {
         let next_call = self.retries.values().filter_map(|r| r.next_attempt_at).min();
         b.next_probe(next_call).map(|at| at.saturating_sub(self.now))
+    }
+
+    /// The last order answered after retries, in words: `order 6 delivered after 35.0s and 8 attempts`, and
+    /// when it was answered (the ledger pairs the order with its request's attempts, `summary/mod.rs`).
+    pub fn last_retried(&self) -> Option<(String, Duration)> {
+        let (w, at) = self.ledger.last_retried()?;
+        let outcome = if w.failed { "failed" } else { self.delivered_word };
+        let text = format!(
+            "order {} {outcome} after {:.1}s and {} attempts",
+            w.order_id,
+            w.waited.as_secs_f64(),
+            w.attempts.unwrap_or(1)
+        );
+        Some((text, at))
     }
 
     /// Marks a fault as being changed (before the change is confirmed by its event).

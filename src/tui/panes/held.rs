@@ -46,7 +46,7 @@ fn lines(model: &Model, width: usize, theme: Theme) -> Vec<Line<'static>> {
         }
     }
     let retry: Option<&RetryView> = model.retries.values().find(|r| r.in_retry > 0);
-    match (model.held.oldest(), retry) {
+    match (model.ledger.oldest_waiting(), retry) {
         (held, Some(r)) => {
             // Your own apps send no orders the tool can see: then it is "a call" that waits.
             let waits = match held {
@@ -64,21 +64,15 @@ fn lines(model: &Model, width: usize, theme: Theme) -> Vec<Line<'static>> {
                 let next = format!("next try in {}", secs(next.saturating_sub(model.now)));
                 lines.extend(wrapped(&next, width, Style::new()));
             }
-            if model.held.count() > 1 {
-                let more = format!("+{} more waiting", model.held.count() - 1);
+            let waiting = model.ledger.summary().in_flight;
+            if waiting > 1 {
+                let more = format!("+{} more waiting", waiting - 1);
                 lines.extend(wrapped(&more, width, theme.dim()));
             }
         }
         _ => lines.extend(wrapped("no order waits in a retry", width, theme.dim())),
     }
-    if let Some(r) = model.held.last_released {
-        let text = format!(
-            "order {} {} after {} and {} attempts",
-            r.order,
-            r.outcome.word(),
-            secs(r.waited),
-            r.attempts
-        );
+    if let Some((text, _)) = model.last_retried() {
         lines.extend(wrapped(&text, width, theme.line(crate::tui::model::LineKind::Ok)));
     }
     let retries: u64 = model.retries.values().map(|r| r.retries).sum();

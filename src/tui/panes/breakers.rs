@@ -40,9 +40,14 @@ fn head(b: &BreakerView, model: &Model, width: usize, theme: Theme) -> Line<'sta
             _ => " \u{b7} probe on the next call".to_string(),
         },
     };
-    // What comes next matters more than the whole name: the name is elided first, then `next` is dropped.
+    // When a probe comes matters more than the whole name: for an open or half-open breaker the name is
+    // elided first, then `next` dropped; a closed breaker's `opens when …` never costs its name.
     let fixed = fit::columns(state) + fit::columns(&time) + 2;
-    let next = if fixed + fit::columns(&next) + 9 <= width {
+    let room_for_next = match b.state {
+        BreakerState::Closed => width.saturating_sub(fixed + fit::columns(&b.name)),
+        _ => width.saturating_sub(fixed + 9),
+    };
+    let next = if fit::columns(&next) <= room_for_next {
         next
     } else {
         String::new()

@@ -7,8 +7,9 @@ use std::time::Duration;
 use resilience_tui::event::{AppEvent, ContainerState, Event, FaultChange, FaultEvent, Stamped, StopReason};
 use resilience_tui::headless::json_line;
 use resilience_tui::resiliency::events::{FailureCause, Rejection};
+use resilience_tui::resiliency::in_force::{RetryInForce, TimeoutInForce};
 use resilience_tui::resiliency::trip::Counts;
-use resilience_tui::resiliency::{BreakerState, ResiliencyEvent};
+use resilience_tui::resiliency::{BreakerState, PolicyInForce, PolicySource, ResiliencyEvent, RetryPolicy};
 
 fn every_kind() -> Vec<Event> {
     let app = |event| Event::App {
@@ -45,6 +46,22 @@ fn every_kind() -> Vec<Event> {
         app(AppEvent::OrderReceived { order_id: 7 }),
         app(AppEvent::OrderSaved { order_id: 7 }),
         app(AppEvent::OrderRead { order_id: 7 }),
+        sidecar(ResiliencyEvent::PolicyResolved {
+            operation: op.clone(),
+            policy: Box::new(PolicyInForce {
+                target: "order-processor".into(),
+                target_field: "targets.apps.order-processor".into(),
+                source: PolicySource::Target,
+                timeout: Some(TimeoutInForce {
+                    name: "general".into(),
+                    duration: Duration::from_secs(5),
+                }),
+                retry: Some(RetryInForce::new("retryForever", &RetryPolicy::default())),
+                circuit_breaker: Some("simpleCB".into()),
+                shadowed: Vec::new(),
+                built_in_retries: false,
+            }),
+        }),
         sidecar(ResiliencyEvent::ResourceLoaded {
             name: "myresiliency".into(),
         }),
@@ -133,6 +150,8 @@ fn every_kind() -> Vec<Event> {
         Event::Fault(FaultEvent::Adjusted {
             fault: "slow-order-processor".into(),
             description: "every call to order-processor now waits 1.5s on its sidecar's hop".into(),
+            action: "latency 1.5s".into(),
+            delay: Duration::from_millis(1500),
         }),
         Event::Fault(FaultEvent::Failed {
             fault: fault(),

@@ -180,7 +180,7 @@ async fn breakers_are_announced_with_their_policy() {
                 _ => None,
             })
             .collect();
-        let policy = "trip consecutiveFailures >= 5 \u{b7} timeout 5s \u{b7} maxRequests 1".to_string();
+        let policy = "trip consecutiveFailures >= 5 \u{b7} stays open 5s \u{b7} maxRequests 1".to_string();
         assert_eq!(announced, [(expected.to_string(), policy)], "{app_id}");
     }
 }

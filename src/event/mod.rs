@@ -65,9 +65,16 @@ pub enum FaultEvent {
     Injected { fault: String, description: String },
     #[serde(rename = "fault_cleared")]
     Cleared { fault: String, description: String },
-    /// An injected fault's parameters changed (a latency made longer or shorter with `+` / `-`).
+    /// An injected fault's parameters changed (a latency made longer or shorter with `+` / `-`): `action` is
+    /// the fault in a few words now (`latency 1.5s`), `delay` the new latency.
     #[serde(rename = "fault_adjusted")]
-    Adjusted { fault: String, description: String },
+    Adjusted {
+        fault: String,
+        description: String,
+        action: String,
+        #[serde(rename = "delay_ms", serialize_with = "as_millis")]
+        delay: Duration,
+    },
     /// Injecting or clearing failed; the scenario carries on.
     #[serde(rename = "fault_failed")]
     Failed { fault: String, error: String },
@@ -161,6 +168,10 @@ pub enum Event {
     },
     #[serde(untagged)]
     Fault(FaultEvent),
+}
+
+fn as_millis<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_u64(u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
 /// Serializes a value as its `Display` text.

@@ -173,10 +173,12 @@ impl FaultSet {
             if !fault.is_injected().await {
                 continue;
             }
-            if let Some(description) = fault.target.adjust_latency(step, longer) {
+            if let Some(adjusted) = fault.target.adjust_latency(step, longer) {
                 self.bus.emit(Event::Fault(FaultEvent::Adjusted {
                     fault: fault.spec.name.clone(),
-                    description,
+                    description: adjusted.description,
+                    action: adjusted.action,
+                    delay: adjusted.delay,
                 }));
             }
         }

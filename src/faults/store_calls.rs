@@ -59,12 +59,16 @@ impl StoreFaults {
     pub fn adjust_latency(&self, step: Duration, longer: bool) -> Option<Duration> {
         let mut a = self.active.lock().unwrap_or_else(|p| p.into_inner());
         let (delay, _) = a.latency.as_mut()?;
-        *delay = if longer {
+        let changed = if longer {
             *delay + step
         } else {
             delay.saturating_sub(step)
         };
-        Some(*delay)
+        // `-` at 0 changes nothing: no event, no marker line.
+        (changed != *delay).then(|| {
+            *delay = changed;
+            changed
+        })
     }
 
     /// Waits and fails as the faults on now say, before a call goes to the store.

@@ -188,16 +188,24 @@ impl FaultTarget {
         }
     }
 
-    /// Makes an injected latency `step` longer or shorter; the description of the new one, if this is a latency.
-    pub fn adjust_latency(&self, step: Duration, longer: bool) -> Option<String> {
+    /// Makes an injected latency `step` longer or shorter: the new one, if this is a latency and it changed.
+    pub fn adjust_latency(&self, step: Duration, longer: bool) -> Option<Adjusted> {
         match self {
             FaultTarget::Channel { app_id, faults, .. } => {
                 let delay = faults.adjust_latency(step, longer)?;
-                Some(format!("calls to {app_id} now wait {}", go(delay)))
+                Some(Adjusted {
+                    description: format!("calls to {app_id} now wait {}", go(delay)),
+                    action: format!("latency {}", go(delay)),
+                    delay,
+                })
             }
             FaultTarget::StoreCall { component, faults, .. } => {
                 let delay = faults.adjust_latency(step, longer)?;
-                Some(format!("calls to the {component} store now wait {}", go(delay)))
+                Some(Adjusted {
+                    description: format!("calls to the {component} store now wait {}", go(delay)),
+                    action: format!("store latency {}", go(delay)),
+                    delay,
+                })
             }
             _ => None,
         }
@@ -292,4 +300,14 @@ impl FaultTarget {
             FaultTarget::PauseProcess(p) => text(p.set_paused(false).await),
         }
     }
+}
+
+/// A latency made longer or shorter: what the fault now does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Adjusted {
+    /// `calls to order-processor now wait 1.5s`.
+    pub description: String,
+    /// The fault's action in a few words (`latency 1.5s`), as the footer and picker show it.
+    pub action: String,
+    pub delay: Duration,
 }

@@ -4,6 +4,7 @@
 use serde::Serialize;
 
 use crate::event::{Event, Stamped};
+use crate::resiliency::ResiliencyEvent;
 use crate::resiliency::events::LogLevel;
 
 /// The text-mode lines of one event (none for events that are only counted).
@@ -15,12 +16,16 @@ pub fn text_lines(e: &Stamped) -> Vec<String> {
             .map(|t| format!("== APP - {app} == {t}"))
             .into_iter()
             .collect(),
-        Event::Resiliency { event, .. } => event
-            .dapr_logs()
-            .into_iter()
-            .filter(|l| l.level > LogLevel::Debug)
-            .map(|l| format!("{}[{:04}] {}", l.level.tty_prefix(), e.at.as_secs(), l.message))
-            .collect(),
+        Event::Resiliency { app_id, event } => {
+            let mut lines: Vec<String> = event
+                .dapr_logs()
+                .into_iter()
+                .filter(|l| l.level > LogLevel::Debug)
+                .map(|l| format!("{}[{:04}] {}", l.level.tty_prefix(), e.at.as_secs(), l.message))
+                .collect();
+            lines.extend(policy_line(e.at, app_id, event));
+            lines
+        }
         Event::Notice { .. }
         | Event::Warning { .. }
         | Event::ResiliencyReloaded { .. }
@@ -48,6 +53,30 @@ pub fn text_lines(e: &Stamped) -> Vec<String> {
             .map(|t| format!("== FAULT == [{:.1}s] {t}", e.at.as_secs_f64()))
             .into_iter()
             .collect(),
+    }
+}
+
+/// What daprd does not log but a learner must see: the policy a sidecar resolved for a target, and why each
+/// attempt failed (daprd logs only a request's first error, at debug level).
+fn policy_line(at: std::time::Duration, caller: &str, event: &ResiliencyEvent) -> Option<String> {
+    let t = at.as_secs_f64();
+    match event {
+        ResiliencyEvent::PolicyResolved { policy, .. } => Some(format!(
+            "== POLICY == [{t:.1}s] {caller} \u{2192} {}: {} ({})",
+            policy.target,
+            policy.parts(),
+            policy.source_words()
+        )),
+        ResiliencyEvent::AttemptFailed {
+            operation,
+            attempt,
+            error,
+            cause,
+        } => Some(format!(
+            "== RETRY == [{t:.1}s] {caller}: attempt {attempt} of {operation} failed: {}",
+            cause.explain(error)
+        )),
+        _ => None,
     }
 }
 

@@ -359,7 +359,9 @@ impl SidecarMetrics {
             ResiliencyEvent::Retrying { operation, .. } => self.operation_activated(operation, Policy::Retry),
             ResiliencyEvent::AttemptFailed {
                 operation,
-                cause: FailureCause::Timeout { first_in_request: true },
+                cause: FailureCause::Timeout {
+                    first_in_request: true, ..
+                },
                 ..
             } => self.operation_activated(operation, Policy::Timeout),
             ResiliencyEvent::BreakerStateChanged { breaker, from, to, .. } => self.breaker_changed(breaker, *from, *to),

@@ -64,10 +64,11 @@ impl Default for CircuitBreakerPolicy {
 }
 
 impl CircuitBreakerPolicy {
-    /// The policy in one line, e.g. `trip consecutiveFailures >= 5 · timeout 5s · maxRequests 1`.
+    /// The policy in one line, e.g. `trip consecutiveFailures >= 5 · stays open 5s · maxRequests 1`: the
+    /// breaker's `timeout` is how long it stays open, said so that it is not read as a request timeout.
     pub fn summary(&self) -> String {
         let mut s = format!(
-            "trip {} \u{b7} timeout {} \u{b7} maxRequests {}",
+            "trip {} \u{b7} stays open {} \u{b7} maxRequests {}",
             self.trip,
             crate::duration::format_go_duration(self.timeout),
             self.max_requests

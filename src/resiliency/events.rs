@@ -46,9 +46,21 @@ impl fmt::Display for Rejection {
 pub enum FailureCause {
     /// The operation returned an error; `status` is its status code when it carried one.
     Operation { status: Option<u16> },
-    /// The per-attempt timeout elapsed (`context deadline exceeded`). `first_in_request` is set on the first
+    /// The per-attempt timeout (`after`) elapsed (`context deadline exceeded`). `first_in_request` is set on the first
     /// timeout of a request only: Dapr counts a timeout activation at most once per request (`policy.go`).
-    Timeout { first_in_request: bool },
+    Timeout { first_in_request: bool, after: Duration },
+}
+
+impl FailureCause {
+    /// An attempt's error with what caused it, for people: `context deadline exceeded (1s timeout)`.
+    pub fn explain(&self, error: &str) -> String {
+        match self {
+            FailureCause::Timeout { after, .. } if !after.is_zero() => {
+                format!("{error} ({} timeout)", format_go_duration(*after))
+            }
+            _ => error.to_string(),
+        }
+    }
 }
 
 /// Everything the engine does that a person may want to see. Operation names are Dapr's
@@ -74,6 +86,13 @@ pub enum ResiliencyEvent {
         breaker: Option<Arc<str>>,
         #[serde(skip_serializing_if = "Option::is_none", serialize_with = "opt_as_text")]
         breaker_state: Option<BreakerState>,
+    },
+    /// The policy this sidecar applies to a target, said once when the target is first called (and again after
+    /// a reload): what displays narrate from. daprd logs nothing for it.
+    PolicyResolved {
+        operation: Arc<str>,
+        #[serde(flatten)]
+        policy: Box<super::in_force::PolicyInForce>,
     },
     /// A `kind: Resiliency` resource was applied (`Loading Resiliency configuration: NAME`).
     ResourceLoaded {
@@ -282,6 +301,7 @@ impl ResiliencyEvent {
                 format!("Circuit breaker {:?} changed state from {from} to {to}", &**breaker),
             )],
             ResiliencyEvent::PolicyApplied { .. }
+            | ResiliencyEvent::PolicyResolved { .. }
             | ResiliencyEvent::BreakerCreated { .. }
             | ResiliencyEvent::BreakerCounted { .. }
             | ResiliencyEvent::AttemptStarted { .. }

@@ -11,10 +11,12 @@
 //! - [`retry`]: backoff and `matching`.
 //! - [`trip`]: the CEL subset of `trip` expressions.
 //! - [`events`]: what the engine reports, and the Dapr log lines it stands for.
+//! - [`in_force`]: the policy applied to a target, by name, as displays narrate it.
 
 pub mod breaker;
 pub mod config;
 pub mod events;
+pub mod in_force;
 pub mod policy;
 pub mod registry;
 pub mod retry;
@@ -23,6 +25,7 @@ pub mod trip;
 pub use breaker::{BreakerState, CircuitBreaker, CircuitBreakerPolicy};
 pub use config::{ComponentKind, Direction, ResiliencyConfig};
 pub use events::{Observer, ResiliencyEvent, SharedObserver};
+pub use in_force::{PolicyInForce, PolicySource};
 pub use policy::{Failure, OperationError, PolicyDefinition};
 pub use registry::Resiliency;
 pub use retry::{BackoffPolicy, RetryPolicy, StatusMatching};

@@ -46,14 +46,16 @@ pub enum Failure<E> {
 }
 
 impl<E: OperationError> Failure<E> {
-    /// `timed_out` says whether an earlier attempt of the same request already timed out.
-    fn cause(&self, timed_out: &mut bool) -> Option<FailureCause> {
+    /// `timed_out` says whether an earlier attempt of the same request already timed out; `timeout` is the
+    /// policy's.
+    fn cause(&self, timed_out: &mut bool, timeout: Option<Duration>) -> Option<FailureCause> {
         match self {
             Failure::Operation(e) => Some(FailureCause::Operation {
                 status: e.status_code(),
             }),
             Failure::Timeout => Some(FailureCause::Timeout {
                 first_in_request: !std::mem::replace(timed_out, true),
+                after: timeout.unwrap_or_default(),
             }),
             Failure::Rejected(_) => None,
         }
@@ -236,7 +238,7 @@ impl PolicyDefinition {
             None => fut.await.map_err(Failure::Operation),
         };
         if let Err(failure) = &result
-            && let Some(cause) = failure.cause(timed_out)
+            && let Some(cause) = failure.cause(timed_out, self.timeout)
         {
             self.emit(ResiliencyEvent::AttemptFailed {
                 operation: self.name.clone(),

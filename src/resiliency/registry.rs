@@ -19,6 +19,7 @@ use lru::LruCache;
 use super::breaker::{CircuitBreaker, CircuitBreakerPolicy};
 use super::config::*;
 use super::events::{ResiliencyEvent, SharedObserver};
+use super::in_force::{PolicyInForce, PolicySource, RetryInForce, TimeoutInForce};
 use super::policy::PolicyDefinition;
 use super::retry::{BackoffPolicy, RetryPolicy};
 
@@ -93,6 +94,8 @@ pub struct Resiliency {
     app_endpoints: Mutex<HashMap<String, LruCache<String, PolicyDefinition>>>,
     actor_breakers: Mutex<HashMap<String, BreakerLru>>,
     component_breakers: Mutex<HashMap<String, Arc<CircuitBreaker>>>,
+    /// Component operations whose policy in force was already reported (apps report on an LRU miss).
+    announced: Mutex<std::collections::HashSet<String>>,
     observer: SharedObserver,
 }
 
@@ -116,6 +119,7 @@ impl Resiliency {
             app_endpoints: Mutex::default(),
             actor_breakers: Mutex::default(),
             component_breakers: Mutex::default(),
+            announced: Mutex::default(),
             observer,
         };
         for config in configs.into_iter().filter(|c| c.applies_to(app_id)) {
@@ -187,10 +191,23 @@ impl Resiliency {
         }
         let endpoint = format!("{app_id}:{method}");
         let name = format!("endpoint[{app_id}, {endpoint}]");
-        let (names, cache_size) = match self.apps.get(app_id) {
-            Some(target) => (target.policies.clone(), target.circuit_breaker_cache_size),
-            None => (self.defaults(&["App", ""]), DEFAULT_APP_BREAKER_CACHE_SIZE),
+        let (names, shadowed, cache_size) = match self.apps.get(app_id) {
+            Some(target) => (target.policies.clone(), Vec::new(), target.circuit_breaker_cache_size),
+            None => {
+                let (names, shadowed) = self.defaults(&["App", ""]);
+                (names, shadowed, DEFAULT_APP_BREAKER_CACHE_SIZE)
+            }
         };
+        let defined = self.apps.contains_key(app_id);
+        self.announce(
+            &name,
+            app_id,
+            format!("targets.apps.{app_id}"),
+            &names,
+            shadowed,
+            defined,
+            !defined,
+        );
         let breaker = self
             .breaker_template(&names)
             .map(|(_, template)| Arc::new(self.new_breaker(endpoint, template)));
@@ -207,10 +224,10 @@ impl Resiliency {
     /// A component call (Dapr's `ComponentOutboundPolicy` / `ComponentInboundPolicy`).
     pub fn component_policy(&self, component: &str, kind: ComponentKind, direction: Direction) -> PolicyDefinition {
         let name = format!("component[{component}] {}", direction.operation_word());
-        let names = match self.components.get(component) {
+        let (names, shadowed) = match self.components.get(component) {
             Some(target) => match direction {
-                Direction::Inbound => target.inbound.clone(),
-                Direction::Outbound => target.outbound.clone(),
+                Direction::Inbound => (target.inbound.clone(), Vec::new()),
+                Direction::Outbound => (target.outbound.clone(), Vec::new()),
             },
             None => {
                 let d = direction.policy_word();
@@ -222,6 +239,16 @@ impl Resiliency {
                 ])
             }
         };
+        let first = self
+            .announced
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(name.clone());
+        if first {
+            let field = format!("targets.components.{component}.{direction}");
+            let defined = self.components.contains_key(component);
+            self.announce(&name, component, field, &names, shadowed, defined, false);
+        }
         // One breaker per component, shared by both directions; its settings come from whichever made it first.
         let breaker = self.breaker_template(&names).map(|(policy_name, template)| {
             let mut map = self.component_breakers.lock().unwrap_or_else(|p| p.into_inner());
@@ -246,7 +273,7 @@ impl Resiliency {
                 t.circuit_breaker_scope,
                 t.circuit_breaker_cache_size,
             ),
-            None => (self.defaults(&["Actor", ""]), None, DEFAULT_ACTOR_BREAKER_CACHE_SIZE),
+            None => (self.defaults(&["Actor", ""]).0, None, DEFAULT_ACTOR_BREAKER_CACHE_SIZE),
         };
         let breaker = self.breaker_template(&names).map(|(_, template)| {
             let key = match scope {
@@ -317,19 +344,72 @@ impl Resiliency {
         breaker
     }
 
-    /// For each policy kind independently, the first `Default<level><Kind>Policy` that exists.
-    fn defaults(&self, levels: &[&str]) -> PolicyNames {
-        let find = |kind: &str, exists: &dyn Fn(&str) -> bool| {
-            levels
+    /// For each policy kind independently, the first `Default<level><Kind>Policy` that exists; and the
+    /// default names that exist further down the chain, shadowed by the first.
+    fn defaults(&self, levels: &[&str]) -> (PolicyNames, Vec<String>) {
+        let mut shadowed = Vec::new();
+        let mut find = |kind: &str, exists: &dyn Fn(&str) -> bool| {
+            let mut found = levels
                 .iter()
                 .map(|level| format!("Default{level}{kind}Policy"))
-                .find(|n| exists(n))
+                .filter(|n| exists(n));
+            let first = found.next();
+            shadowed.extend(found);
+            first
         };
-        PolicyNames {
+        let names = PolicyNames {
             timeout: find("Timeout", &|n| self.timeouts.contains_key(n)),
             retry: find("Retry", &|n| self.retries.contains_key(n)),
             circuit_breaker: find("CircuitBreaker", &|n| self.breaker_policies.contains_key(n)),
-        }
+        };
+        (names, shadowed)
+    }
+
+    /// Tells the observer which policy is in force for `target` (what displays narrate from).
+    #[allow(clippy::too_many_arguments)]
+    fn announce(
+        &self,
+        operation: &str,
+        target: &str,
+        target_field: String,
+        names: &PolicyNames,
+        shadowed: Vec<String>,
+        defined: bool,
+        built_in_retries: bool,
+    ) {
+        let timeout = names.timeout.as_deref().and_then(|n| {
+            let duration = self.timeouts.get(n)?;
+            Some(TimeoutInForce {
+                name: n.to_string(),
+                duration: *duration,
+            })
+        });
+        let retry = names
+            .retry
+            .as_deref()
+            .and_then(|n| Some(RetryInForce::new(n, self.retries.get(n)?)));
+        let circuit_breaker = names
+            .circuit_breaker
+            .clone()
+            .filter(|n| self.breaker_policies.contains_key(n));
+        let policy = PolicyInForce {
+            target: target.to_string(),
+            target_field,
+            source: if defined {
+                PolicySource::Target
+            } else {
+                PolicySource::Defaults
+            },
+            timeout,
+            retry,
+            circuit_breaker,
+            shadowed,
+            built_in_retries,
+        };
+        self.observer.on_event(ResiliencyEvent::PolicyResolved {
+            operation: operation.into(),
+            policy: Box::new(policy),
+        });
     }
 
     fn breaker_template<'a>(&self, names: &'a PolicyNames) -> Option<(&'a str, Arc<CircuitBreakerPolicy>)> {

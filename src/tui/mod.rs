@@ -9,6 +9,7 @@
 pub mod fit;
 pub mod keymap;
 pub mod model;
+pub mod narrate;
 mod panes;
 pub mod picker;
 pub mod record;

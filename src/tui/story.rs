@@ -1,72 +1,187 @@
 //! The story line: one sentence in plain words that says what is happening and what comes next, derived only
 //! from the model (so from events), for a learner who has never read Dapr's docs.
+//!
+//! What it says about retries, timeouts and breakers comes from the policy in force for the fault's target
+//! (`narrate`), and its counts from the ledger: "Nothing lost" only when no order failed or vanished. Each
+//! sentence comes in several lengths, longest first; [`fitted`] picks the longest that fits the screen, so
+//! numbers and outcomes stay and the explanations go first.
 
 use std::time::Duration;
 
-use super::model::Model;
+use super::fit;
+use super::model::{FaultView, Model};
+use super::narrate;
 use crate::resiliency::BreakerState;
 
-/// What is happening now, in plain words.
+/// What is happening now, at its longest.
 pub fn story(model: &Model) -> String {
+    candidates(model).into_iter().next().unwrap_or_default()
+}
+
+/// The story in at most `width` columns: the longest phrasing that fits, else the shortest cut at a word.
+pub fn fitted(model: &Model, width: usize) -> String {
+    let all = candidates(model);
+    match all.iter().find(|s| fit::columns(s) <= width) {
+        Some(s) => s.clone(),
+        None => fit::fit_words(all.last().map_or("", String::as_str), width),
+    }
+}
+
+/// Every phrasing of what is happening now, longest first.
+pub fn candidates(model: &Model) -> Vec<String> {
     let injected = model.faults.iter().find(|f| f.injected_since.is_some());
-    let waiting = model.ledger.first_waiting();
     let retry = model.retries.values().find(|r| r.in_retry > 0);
-    let next_try = retry
-        .and_then(|r| r.next_attempt_at)
-        .map(|at| secs(at.saturating_sub(model.now)));
     let worst = model.breakers.values().map(|b| b.state).max_by_key(|s| match s {
         BreakerState::Closed => 0,
         BreakerState::HalfOpen => 1,
         BreakerState::Open => 2,
     });
-    let order = |id: Option<u64>| id.map_or_else(|| "the order".to_string(), |id| format!("order {id}"));
     match (injected, worst, retry) {
-        (_, Some(BreakerState::Open), _) => {
-            let soonest = model.breakers.values().filter_map(|b| model.time_to_probe(b)).min();
-            let probe = match soonest {
-                Some(wait) if !wait.is_zero() => format!(" In {} one call may probe (half-open).", secs(wait)),
-                Some(_) => " The next call will probe (half-open).".to_string(),
-                None => String::new(),
-            };
-            match injected {
-                Some(_) => format!("Breaker OPEN: calls fail fast.{probe}"),
-                None => format!(
-                    "Fault cleared. The next probe will close the breaker and deliver {}.{probe}",
-                    order(waiting)
-                ),
-            }
-        }
-        (_, Some(BreakerState::HalfOpen), _) => "Breaker HALF-OPEN: one probe goes through; it decides.".to_string(),
-        (Some(_), _, Some(r)) => {
+        (_, Some(BreakerState::Open), _) => open_breaker(model, injected.is_some()),
+        (_, Some(BreakerState::HalfOpen), _) => vec![
+            "Breaker HALF-OPEN: one probe goes through; it decides.".to_string(),
+            "Breaker HALF-OPEN: one probe decides.".to_string(),
+        ],
+        (_, _, Some(r)) => {
+            let order = capitalized(&order_words(model));
             let attempt = r.current_attempt.unwrap_or(1);
-            let next = next_try.map_or_else(String::new, |t| format!(", next try in {t}"));
-            format!(
-                "Fault on. {} waits in a retry: attempt {attempt} failed{next}.",
-                capitalized(&order(waiting))
-            )
-        }
-        (Some(f), _, None) if f.action.contains("latency") => {
-            "Fault on: every call is slower now; only a timeout policy turns slow into failed.".to_string()
-        }
-        (Some(_), _, None) => "Fault on: the next call will fail, and the policy will retry it.".to_string(),
-        (None, _, Some(_)) => format!("Fault cleared. The next retry delivers {}.", order(waiting)),
-        (None, _, None) => match model.last_retried() {
-            Some((text, at)) if model.now.saturating_sub(at) < Duration::from_secs(20) => {
-                let lost = match model.ledger.summary().lost {
-                    0 => "Nothing lost.".to_string(),
-                    n => format!("Lost: {n}."),
-                };
-                format!("{}. {lost}", capitalized(&text))
+            let next = r
+                .next_attempt_at
+                .map(|at| format!(", next try in {}", secs(at.saturating_sub(model.now))))
+                .unwrap_or_default();
+            let why = r.last_error.as_deref().map(short_reason).unwrap_or_default();
+            let lead = if injected.is_some() { "" } else { "Fault cleared. " };
+            let mut v = vec![
+                format!("{lead}{order} waits in a retry: attempt {attempt} failed{why}{next}."),
+                format!("{lead}{order} waits: attempt {attempt} failed{why}{next}."),
+                format!("{order} waits: attempt {attempt} failed{next}."),
+            ];
+            if injected.is_none() {
+                v.insert(
+                    0,
+                    format!("Fault cleared. The next retry delivers {}.", order_words(model)),
+                );
             }
-            _ => match model.faults.first() {
-                Some(f) => format!(
-                    "Orders flow. Press {} to inject a fault and watch the policy work.",
-                    f.key
-                ),
-                None => "Orders flow.".to_string(),
-            },
-        },
+            v
+        }
+        (Some(f), _, None) => fault_on(model, f),
+        (None, _, None) => quiet(model),
     }
+}
+
+fn open_breaker(model: &Model, fault_on: bool) -> Vec<String> {
+    let soonest = model.breakers.values().filter_map(|b| model.time_to_probe(b)).min();
+    let (probe, short) = match soonest {
+        Some(wait) if !wait.is_zero() => (
+            format!(" In {} one call may probe (half-open).", secs(wait)),
+            format!(" Probe in {}.", secs(wait)),
+        ),
+        Some(_) => (
+            " The next call will probe (half-open).".to_string(),
+            " Next call probes.".to_string(),
+        ),
+        None => (String::new(), String::new()),
+    };
+    if fault_on {
+        return vec![
+            format!("Breaker OPEN: calls fail fast.{probe}"),
+            format!("Breaker OPEN: calls fail fast.{short}"),
+        ];
+    }
+    match model.ledger.first_waiting() {
+        Some(id) => vec![
+            format!("Fault cleared. The next probe will close the breaker and deliver order {id}.{probe}"),
+            format!("Fault cleared.{short} If it passes, order {id} is delivered."),
+            format!("Fault cleared.{short}"),
+        ],
+        None => vec![
+            format!("Fault cleared. The next probe will close the breaker.{probe}"),
+            format!("Fault cleared.{short}"),
+        ],
+    }
+}
+
+/// A fault is on and no call waits in a retry: what it will do under the policy in force for its target.
+fn fault_on(model: &Model, f: &FaultView) -> Vec<String> {
+    let mut v = match model.policies.for_target(&f.target) {
+        Some(p) => narrate::outlook(f.effect, &f.target, p),
+        None => vec![format!(
+            "Fault on: {}. The next call to {} shows what its policy does.",
+            f.action, f.target
+        )],
+    };
+    // The faults pane says a fault is on: on a narrow screen the outcome keeps the row.
+    let bare: Vec<String> = v
+        .iter()
+        .filter_map(|s| s.strip_prefix("Fault on: ").map(capitalized))
+        .collect();
+    v.extend(bare);
+    v
+}
+
+/// No fault, nothing waiting: the last order that was retried and the counts, or the policy in force.
+fn quiet(model: &Model) -> Vec<String> {
+    let s = model.ledger.summary();
+    if let Some((text, at)) = model.last_retried()
+        && model.now.saturating_sub(at) < Duration::from_secs(20)
+    {
+        let counts = match (s.failed, s.lost) {
+            (0, 0) => "Nothing lost.".to_string(),
+            (failed, 0) => format!("{failed} failed in all, none lost."),
+            (0, lost) => format!("Lost: {lost}."),
+            (failed, lost) => format!("{failed} failed, {lost} lost."),
+        };
+        let text = capitalized(&text);
+        return vec![format!("{text}. {counts}"), format!("{text}.")];
+    }
+    let key = model.faults.first().map(|f| (f.key, f.action.as_str()));
+    let press = |long: bool| match key {
+        Some((k, action)) if long => format!(" Press {k} to inject a fault ({action})."),
+        Some((k, _)) => format!(" Press {k} to inject a fault."),
+        None => String::new(),
+    };
+    // The policy for the main fault's target, else the first one known.
+    let target = model.faults.first().map(|f| f.target.as_str());
+    let policy = target
+        .and_then(|t| model.policies.for_target(t))
+        .or_else(|| model.policies.all().next().map(|(_, p)| p));
+    let flowing = s.sent > 0
+        || model.ledger.passed() > 0
+        || !model.policies.is_empty()
+        || !model.retries.is_empty()
+        || model.traffic.is_some();
+    if !flowing {
+        return vec![format!("Waiting for the first call.{}", press(false))];
+    }
+    // Your own apps send no orders the tool can count: then they are calls.
+    let flow = if s.sent > 0 { "Orders flow." } else { "Calls flow." };
+    let mut v = Vec::new();
+    if let Some(p) = policy {
+        // Which policy, and why it is the one in force, matter more than "Orders flow." or the key hint.
+        for w in narrate::policy_words(p) {
+            v.extend([format!("{flow} {w}{}", press(false)), format!("{flow} {w}"), w]);
+        }
+    }
+    v.push(format!("{flow}{}", press(true)));
+    v.push(format!("{flow}{}", press(false)));
+    v
+}
+
+fn order_words(model: &Model) -> String {
+    model
+        .ledger
+        .first_waiting()
+        .map_or_else(|| "the call".to_string(), |id| format!("order {id}"))
+}
+
+/// The failed attempt's reason, shortened for the story line: `(1s timeout)`, `(HTTP 503)`.
+fn short_reason(error: &str) -> String {
+    if let Some(start) = error.find("(") {
+        if error.starts_with("context deadline exceeded") {
+            return format!(" {}", &error[start..]);
+        }
+    }
+    String::new()
 }
 
 fn secs(d: Duration) -> String {

@@ -72,7 +72,7 @@ pub fn draw(frame: &mut Frame, model: &Model, view: &View, keymap: &[Binding], e
     ])
     .areas(area);
     header_line(frame, header, model, view, theme);
-    let text = fit::fit_words(&super::story::story(model), story.width.saturating_sub(1) as usize);
+    let text = super::story::fitted(model, story.width.saturating_sub(1) as usize);
     panes::lines_in(frame, vec![Line::styled(format!(" {text}"), theme.key())], story, None);
     if rows.banner > 0 {
         banner_line(frame, banner, model, theme);
@@ -93,7 +93,7 @@ pub fn draw(frame: &mut Frame, model: &Model, view: &View, keymap: &[Binding], e
     panes::breakers(frame, breakers, model, theme);
     panes::held(frame, held, model, theme);
     panes::faults(frame, faults, model, theme);
-    footer_line(frame, footer, view, keymap, theme);
+    footer_line(frame, footer, model, view, keymap, theme);
     if view.help {
         help(frame, area, model, keymap, explain, theme);
     }
@@ -222,7 +222,7 @@ fn header_line(frame: &mut Frame, area: Rect, model: &Model, view: &View, theme:
 }
 
 /// The key hints, each binding whole: the ones that do not fit are on the help screen (`?`).
-fn footer_line(frame: &mut Frame, area: Rect, view: &View, keymap: &[Binding], theme: Theme) {
+fn footer_line(frame: &mut Frame, area: Rect, model: &Model, view: &View, keymap: &[Binding], theme: Theme) {
     let line = match &view.editing {
         Some(text) => Line::from(vec![
             Span::styled(" filter: ", theme.key()),
@@ -244,7 +244,7 @@ fn footer_line(frame: &mut Frame, area: Rect, view: &View, keymap: &[Binding], t
             let mut spans = Vec::new();
             let mut used = 0;
             for b in shown {
-                let (label, help) = (format!(" {}", b.label), format!(" {} ", b.help));
+                let (label, help) = (format!(" {}", b.label), format!(" {} ", binding_help(b, model)));
                 let cost = fit::columns(&label) + fit::columns(&help);
                 if used + cost > area.width as usize {
                     break;
@@ -257,6 +257,14 @@ fn footer_line(frame: &mut Frame, area: Rect, view: &View, keymap: &[Binding], t
         }
     };
     panes::lines_in(frame, vec![line], area, None);
+}
+
+/// What a binding does now: a fault's key says the fault as it is (`latency 1.5s` after `-`).
+fn binding_help(b: &Binding, model: &Model) -> String {
+    match b.command {
+        Command::InjectFault(i) => model.faults.get(i).map_or_else(|| b.help.clone(), |f| f.action.clone()),
+        _ => b.help.clone(),
+    }
 }
 
 fn help(frame: &mut Frame, area: Rect, model: &Model, keymap: &[Binding], explain: &str, theme: Theme) {

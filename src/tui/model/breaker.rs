@@ -24,7 +24,7 @@ pub struct Transition {
 #[derive(Debug, Clone)]
 pub struct BreakerView {
     pub name: String,
-    /// The policy in one line (`trip consecutiveFailures >= 5 · timeout 5s · maxRequests 1`).
+    /// The policy in one line (`trip consecutiveFailures >= 5 · stays open 5s · maxRequests 1`).
     pub policy: String,
     pub trip: String,
     /// How long it stays open before one call may probe.

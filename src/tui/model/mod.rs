@@ -6,12 +6,14 @@
 
 mod breaker;
 mod log;
+mod policy;
 
 use std::collections::{BTreeMap, VecDeque};
 use std::time::Duration;
 
 pub use breaker::{BreakerView, Cell, TRANSITION_CAPACITY, Transition};
 pub use log::{LOG_CAPACITY, LineKind, Log, LogLine};
+pub use policy::{FaultEffect, Policies};
 
 use crate::event::{AppEvent, ContainerState, Event, FaultChange, FaultEvent, Stamped};
 use crate::resiliency::events::LogLevel;
@@ -19,6 +21,8 @@ use crate::resiliency::{BreakerState, ResiliencyEvent};
 use crate::scenario::Scenario;
 use crate::summary::Ledger;
 
+/// How many of a request's waits between attempts are kept (the backoff a learner sees grow).
+pub const WAITS_KEPT: usize = 8;
 /// Seconds of retry history for the chart.
 pub const SPARK_SECONDS: usize = 60;
 /// How many fault intervals are kept for the breaker strips.
@@ -35,6 +39,10 @@ pub struct RetryView {
     pub next_attempt_at: Option<Duration>,
     /// Retries scheduled in each of the last seconds (oldest first).
     pub per_second: VecDeque<u64>,
+    /// Why the last attempt failed (`context deadline exceeded (1s timeout)`).
+    pub last_error: Option<String>,
+    /// The waits before each retry of the latest retried request, oldest first (the last [`WAITS_KEPT`]).
+    pub waits: VecDeque<Duration>,
     last_second: u64,
 }
 
@@ -42,8 +50,12 @@ pub struct RetryView {
 pub struct FaultView {
     pub name: String,
     pub key: char,
-    /// What the fault does and its parameters, in a few words (`latency 2s`, `answer 503`).
+    /// What the fault does and its parameters, in a few words (`latency 2s`, `answer 503`); kept current
+    /// when `+` / `-` change a latency.
     pub action: String,
+    /// What it does to calls, and to calls to which target (an app id or a component name).
+    pub effect: FaultEffect,
+    pub target: String,
     pub explain: String,
     pub description: String,
     pub injected_since: Option<Duration>,
@@ -92,6 +104,8 @@ pub struct Model {
     pub delivered_word: &'static str,
     /// The last second of load on a service (`checkout-load` apps): calls that reached it, per caller.
     pub traffic: Option<(String, Vec<crate::event::CallerTraffic>)>,
+    /// The policy each caller applies to each target it called: what every sentence about policies says.
+    pub policies: Policies,
 }
 
 impl Model {
@@ -108,15 +122,20 @@ impl Model {
         let faults = scenario
             .faults
             .iter()
-            .map(|f| FaultView {
-                name: f.name.clone(),
-                key: f.key,
-                action: f.action.summary(),
-                explain: f.explain.clone(),
-                description: String::new(),
-                injected_since: None,
-                pending: None,
-                last_error: None,
+            .map(|f| {
+                let (effect, target) = FaultEffect::of(&f.action);
+                FaultView {
+                    name: f.name.clone(),
+                    key: f.key,
+                    action: f.action.summary(),
+                    effect,
+                    target,
+                    explain: f.explain.clone(),
+                    description: String::new(),
+                    injected_since: None,
+                    pending: None,
+                    last_error: None,
+                }
             })
             .collect();
         Self {
@@ -136,6 +155,7 @@ impl Model {
             warnings: Vec::new(),
             delivered_word: if saves { "saved" } else { "delivered" },
             traffic: None,
+            policies: Policies::default(),
         }
     }
 
@@ -145,7 +165,7 @@ impl Model {
         self.ledger.record(e);
         match &e.event {
             Event::App { app, event } => self.apply_app(e.at, app, event, &e.event),
-            Event::Resiliency { event, .. } => self.apply_resiliency(e.at, event),
+            Event::Resiliency { app_id, event } => self.apply_resiliency(e.at, app_id, event),
             Event::Fault(f) => self.apply_fault(e.at, f, &e.event),
             Event::Notice { text } => self.sidecar.push(e.at, text.clone(), LineKind::Info),
             Event::Warning {
@@ -165,9 +185,12 @@ impl Model {
                 let text = e.event.text().unwrap_or_default();
                 self.sidecar.push(e.at, text, LineKind::Level(LogLevel::Warn));
             }
-            // A reload says the resources' warnings anew: the banner starts over.
+            // A reload says the resources' warnings anew: the banner starts over. Every sidecar has new
+            // policies and breakers (daprd restarts its runtime): each is shown again once resolved or made.
             Event::ResiliencyReloaded { .. } => {
                 self.warnings.clear();
+                self.policies.clear();
+                self.breakers.clear();
                 let text = e.event.text().unwrap_or_default();
                 self.sidecar.push(e.at, text, LineKind::Level(LogLevel::Info));
             }
@@ -197,7 +220,10 @@ impl Model {
         }
     }
 
-    fn apply_resiliency(&mut self, at: Duration, event: &ResiliencyEvent) {
+    fn apply_resiliency(&mut self, at: Duration, caller: &str, event: &ResiliencyEvent) {
+        if let ResiliencyEvent::PolicyResolved { operation, policy } = event {
+            self.policies.record(caller, operation, policy);
+        }
         let kind = |level| match event {
             ResiliencyEvent::BreakerStateChanged {
                 to: BreakerState::Open, ..
@@ -270,8 +296,27 @@ impl Model {
                 r.next_attempt_at = None;
             }
             ResiliencyEvent::Retrying { operation, .. } => self.retry(operation, at).in_retry += 1,
-            ResiliencyEvent::RetryScheduled { operation, wait, .. } => {
+            ResiliencyEvent::AttemptFailed {
+                operation,
+                error,
+                cause,
+                ..
+            } => {
+                self.retry(operation, at).last_error = Some(cause.explain(error));
+            }
+            ResiliencyEvent::RetryScheduled {
+                operation,
+                wait,
+                next_attempt,
+            } => {
                 let r = self.retry(operation, at);
+                if *next_attempt <= 2 {
+                    r.waits.clear();
+                }
+                if r.waits.len() == WAITS_KEPT {
+                    r.waits.pop_front();
+                }
+                r.waits.push_back(*wait);
                 r.retries += 1;
                 r.next_attempt_at = Some(at + *wait);
                 if let Some(last) = r.per_second.back_mut() {
@@ -345,14 +390,26 @@ impl Model {
                 )
             }
             FaultEvent::Changing { .. } => return,
-            FaultEvent::Adjusted { fault, description } => {
+            FaultEvent::Adjusted {
+                fault,
+                description,
+                action,
+                delay,
+            } => {
                 if let Some(v) = self.faults.iter_mut().find(|v| &v.name == fault) {
                     v.description = description.clone();
+                    v.action = action.clone();
+                    v.effect = v.effect.with_delay(*delay);
                 }
-                (
-                    format!("---- {t} fault adjusted: {description} ----"),
-                    Some(format!("{t} adjusted: {fault}")),
-                )
+                // One marker per change, in the sidecar log only: the app panes are too short to spare rows.
+                let text = format!("---- {t} fault adjusted: {description} ----");
+                self.sidecar.push_line(LogLine {
+                    at,
+                    text,
+                    short: Some(format!("{t} {description}")),
+                    kind: LineKind::Marker,
+                });
+                return;
             }
             FaultEvent::Failed { fault, error } => {
                 if let Some(v) = self.faults.iter_mut().find(|v| &v.name == fault) {

@@ -10,9 +10,9 @@ use ratatui::text::{Line, Span};
 
 use super::{block, secs};
 use crate::resiliency::BreakerState;
-use crate::tui::fit;
 use crate::tui::model::{BreakerView, Cell, Model};
 use crate::tui::theme::Theme;
+use crate::tui::{fit, narrate};
 
 /// Seconds per strip cell.
 const STRIP_STEP: Duration = Duration::from_secs(1);
@@ -193,29 +193,58 @@ fn keep_best(lines: Vec<Ranked>, height: usize) -> Vec<Line<'static>> {
     keep.into_iter().filter_map(|i| lines[i].take()).collect()
 }
 
-/// Why there is no breaker to show: none made yet, or the target names a policy that does not exist.
-fn no_breaker(model: &Model, width: usize, theme: Theme) -> Vec<Line<'static>> {
+/// Why there is no breaker to show: the target names a policy that does not exist, its policy has none,
+/// or no call has been made yet.
+fn no_breaker(model: &Model, width: usize, height: usize, theme: Theme) -> Vec<Line<'static>> {
     // A target's `circuitBreaker` naming a policy that does not exist (resources/mod.rs says so, located).
     let missing = model
         .warnings
         .iter()
         .find(|w| w.field.as_deref().is_some_and(|f| f.ends_with(".circuitBreaker")));
-    let text = match missing {
-        Some(w) => format!(
+    let texts: Vec<String> = match missing {
+        Some(w) => vec![format!(
             "no breaker: the target's circuitBreaker is not defined (the warning above{}){}",
             w.location.as_deref().map(|l| format!(", {l}")).unwrap_or_default(),
             w.help.as_deref().map(|h| format!("; {h}")).unwrap_or_default()
-        ),
-        None => "no breaker yet: one is made on the first call to its target".to_string(),
+        )],
+        None if model.policies.is_empty() => {
+            vec!["no call yet: a breaker, if the policy has one, is made on the first call to its target".into()]
+        }
+        None => {
+            // Whole sentences while they fit: a cut one would end mid-thought.
+            let mut rows = Vec::new();
+            for sentence in model.policies.all().flat_map(|(_, p)| narrate::no_breaker(p)) {
+                let wrapped = fit::wrap_words(&sentence, width);
+                if rows.len() + wrapped.len() <= height || rows.is_empty() {
+                    rows.extend(wrapped);
+                }
+            }
+            return rows.into_iter().map(|row| Line::styled(row, theme.dim())).collect();
+        }
     };
     let style = if missing.is_some() {
         theme.warning()
     } else {
         theme.dim()
     };
-    fit::wrap_words(&text, width)
-        .into_iter()
+    texts
+        .iter()
+        .flat_map(|t| fit::wrap_words(t, width))
         .map(|row| Line::styled(row, style))
+        .collect()
+}
+
+/// One row per caller whose policy for a target has no breaker, next to the breakers others have
+/// (why-breakers: checkout-retry has none).
+fn without_breaker(model: &Model, width: usize, theme: Theme) -> Vec<Line<'static>> {
+    model
+        .policies
+        .all()
+        .filter(|(_, p)| p.circuit_breaker.is_none())
+        .map(|(caller, p)| {
+            let text = format!("{caller} \u{2192} {}: no breaker in its policy", p.target);
+            Line::styled(fit::fit_words(&text, width), theme.dim())
+        })
         .collect()
 }
 
@@ -224,6 +253,15 @@ pub fn breakers(frame: &mut Frame, area: Rect, model: &Model, theme: Theme) {
     let height = area.height.saturating_sub(2) as usize;
     let count = model.breakers.len();
     let mut lines = Vec::new();
+    let others = if count > 0 {
+        without_breaker(model, width, theme)
+    } else {
+        Vec::new()
+    };
+    // A breaker's state, strip and counts come before the callers without one; those before transitions.
+    let height_for_breakers = height.saturating_sub(others.len()).max(3.min(height));
+    let others_shown = height - height_for_breakers.min(height);
+    let height = height_for_breakers;
     // Each breaker gets an equal share of the rows (at least its state line); what does not fit is counted.
     let share = height.checked_div(count).unwrap_or(0).max(1);
     let shown = (height / share).min(count);
@@ -234,8 +272,9 @@ pub fn breakers(frame: &mut Frame, area: Rect, model: &Model, theme: Theme) {
         lines.truncate(height.saturating_sub(1));
         lines.push(Line::styled(format!("+{} more breakers", count - shown), theme.dim()));
     }
+    lines.extend(others.into_iter().take(others_shown));
     if count == 0 {
-        lines = no_breaker(model, width, theme);
+        lines = no_breaker(model, width, height, theme);
     }
     let title = " circuit breakers ".to_string();
     super::lines_in(frame, lines, area, Some(block(title, false, theme)));

@@ -34,7 +34,7 @@ pub enum Command {
     Scenario(ScenarioArgs),
     /// Run your own apps from Dapr's multi-app run template (`dapr.yaml`), each with its sidecar, under the UI.
     Run(RunFileArgs),
-    /// List the scenarios, one line each.
+    /// List the scenarios: the quickstarts, then the lessons in teaching order.
     Scenarios,
     /// Write built-in scenarios and their Dapr resources into a folder, to edit and run.
     Init {

@@ -1,6 +1,7 @@
 //! Command-line interface: parses arguments and dispatches to the subcommands.
 
 mod args;
+mod list;
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -33,7 +34,7 @@ pub enum Command {
     Scenario(ScenarioArgs),
     /// Run your own apps from Dapr's multi-app run template (`dapr.yaml`), each with its sidecar, under the UI.
     Run(RunFileArgs),
-    /// List the scenarios, one line each.
+    /// List the scenarios: the quickstarts, then the lessons in teaching order.
     Scenarios,
     /// Write built-in scenarios and their Dapr resources into a folder, to edit and run.
     Init {
@@ -192,29 +193,36 @@ fn bench_sidecar(args: SidecarBenchArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn list_scenarios() -> anyhow::Result<ExitCode> {
-    let mut out = std::io::stdout().lock();
-    for source in scenario::list() {
-        let line = match source.load() {
-            Ok(s) => format!("{:<20} {} - {}", s.name, s.title, s.summary),
-            Err(e) => format!(
-                "{:<20} (does not load: {})",
-                source.name(),
-                e.lines().next().unwrap_or_default()
-            ),
-        };
-        // A closed stdout (`| head -1`) ends the list quietly.
-        if std::io::Write::write_all(&mut out, format!("{line}\n").as_bytes()).is_err() {
-            break;
-        }
-    }
+    let width = list::width(std::io::stdout().is_terminal());
+    // A closed stdout (`| head -1`) ends the list quietly.
+    print_quietly(&format!("{}\n{}", list::listing(width), list::how_to_run(width)));
     Ok(ExitCode::SUCCESS)
+}
+
+/// `scenario` with no name: the list and how to run one, on stderr with clap's exit code for a missing
+/// argument (2), since the run asked for did not happen (a script's `scenario "$NAME"` with an empty NAME fails).
+fn scenario_without_a_name() -> ExitCode {
+    let width = list::width(std::io::stderr().is_terminal());
+    crate::lifecycle::eprintln_quietly(&format!(
+        "which scenario? give its name (or a path to a scenario file); the scenarios are:\n\n{}\n{}",
+        list::listing(width),
+        list::how_to_run(width).trim_end()
+    ));
+    ExitCode::from(2)
 }
 
 fn init(name: Option<&str>, dir: &std::path::Path, force: bool) -> anyhow::Result<ExitCode> {
     let written = scenario::init::write(name, dir, force)?;
     let mut out: String = written.iter().map(|p| format!("wrote {}\n", p.display())).collect();
+    // The first file written is the first built-in scenario's (a quickstart, see `builtin::BUILT_IN`): its
+    // written copy, so what a learner edits is what runs.
     let first = written.first().map(|p| p.display().to_string()).unwrap_or_default();
-    out.push_str(&format!("\nedit them, then run: resilience-tui scenario {first}\n"));
+    match name {
+        Some(_) => out.push_str(&format!("\nedit it, then run: resilience-tui scenario {first}\n")),
+        None => out.push_str(&format!(
+            "\nfirst run: resilience-tui scenario {first}\nthen the lessons, in the order `resilience-tui scenarios` lists them;\nedit a scenario or its resources, then run it the same way\n"
+        )),
+    }
     let resources = written
         .iter()
         .filter_map(|p| p.parent())
@@ -237,17 +245,19 @@ pub fn print_quietly(text: &str) {
 }
 
 fn run_scenario(args: ScenarioArgs) -> anyhow::Result<ExitCode> {
-    let source = scenario::find(&args.name).ok_or_else(|| {
+    let Some(name) = args.name else {
+        return Ok(scenario_without_a_name());
+    };
+    let source = scenario::find(&name).ok_or_else(|| {
         let names: Vec<String> = scenario::list().iter().map(scenario::Source::name).collect();
         anyhow::anyhow!(
-            "no scenario `{}`; the scenarios are: {} (or give a path to a scenario file)",
-            args.name,
+            "no scenario `{name}`; the scenarios are: {} (or give a path to a scenario file)",
             names.join(", ")
         )
     })?;
     let scenario = source
         .load()
-        .map_err(|report| anyhow::anyhow!("the scenario `{}` does not load:\n{report}", args.name))?;
+        .map_err(|report| anyhow::anyhow!("the scenario `{name}` does not load:\n{report}"))?;
     run_under(scenario, args.display, args.run.into_options())
 }
 

@@ -1,5 +1,5 @@
 //! Pane snapshots with ratatui's TestBackend: each phase of the story at 80x24, 100x30, 120x40 and 200x50, the
-//! half-open probe, the help overlay, state-management, a mistyped policy and a terminal too small. The model is fed the same events a real run produces.
+//! half-open probe, the fault picker, state-management, a mistyped policy and a terminal too small. The model is fed the same events a real run produces.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -368,7 +368,7 @@ fn render(model: &Model, view: &View, width: u16, height: u16) -> String {
     let scenario = scenario();
     let map = keymap(&scenario.faults);
     terminal
-        .draw(|f| draw(f, model, view, &map, &scenario.faults[0].explain, Theme::plain()))
+        .draw(|f| draw(f, model, view, &map, &scenario.summary, Theme::plain()))
         .unwrap();
     terminal.backend().to_string()
 }
@@ -389,20 +389,6 @@ fn half_open_probe() {
     let screen = render(&run.model, &View::new(3), 100, 30);
     assert!(screen.contains("HALF-OPEN 0.4s"), "{screen}");
     assert_snapshot!(screen);
-}
-
-#[test]
-fn help_at_80x24() {
-    let mut run = Run::new();
-    run.outage();
-    run.model.now = Duration::from_secs(25);
-    let view = View {
-        help: true,
-        ..View::new(3)
-    };
-    let screen = render(&run.model, &view, 80, 24);
-    assert!(screen.contains("What to watch"), "{screen}");
-    assert_snapshot!("help_80x24", screen);
 }
 
 #[test]
@@ -498,7 +484,7 @@ fn render_scenario(scenario: &Scenario, model: &Model, width: u16, height: u16) 
     let map = keymap(&scenario.faults);
     let view = View::new(scenario.apps.len() + 1);
     terminal
-        .draw(|f| draw(f, model, &view, &map, &scenario.faults[0].explain, Theme::plain()))
+        .draw(|f| draw(f, model, &view, &map, &scenario.summary, Theme::plain()))
         .unwrap();
     terminal.backend().to_string()
 }

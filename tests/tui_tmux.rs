@@ -254,3 +254,95 @@ fn too_small_ignores_keys_and_resizing_restores() {
     s.keys("q");
     s.wait_for("the exit", |sc| sc.contains("EXIT=0"));
 }
+
+/// The help at 80x24, as a teacher at a projector meets it: `?` opens it on the lesson (state-management, whose
+/// four faults' explanations do not fit one screen) and says it scrolls; End goes to its last row, PgUp back
+/// until the last row of "What to watch" is on screen whole (as the help wraps it), Home to the top, down one
+/// row, and `?` closes it.
+#[test]
+fn the_help_scrolls_at_80x24() {
+    let scenario = resilience_tui::scenario::find("state-management")
+        .unwrap()
+        .load()
+        .unwrap();
+    let model = resilience_tui::tui::model::Model::new(&scenario);
+    let map = resilience_tui::tui::keymap::keymap(&scenario.faults);
+    let theme = resilience_tui::tui::theme::Theme::plain();
+    let paras = resilience_tui::tui::help::paras(&model, &map, &scenario.summary, theme);
+    // The box is 78 columns at 80: 74 of text inside its border and margins.
+    let rows: Vec<String> = resilience_tui::tui::overlay::rows(&paras, 74)
+        .iter()
+        .map(|r| r.spans.iter().map(|s| s.content.as_ref()).collect())
+        .collect();
+    let last_word = scenario
+        .faults
+        .last()
+        .unwrap()
+        .explain
+        .split_whitespace()
+        .last()
+        .unwrap();
+    let last_watched = rows
+        .iter()
+        .rfind(|r| r.trim_end().ends_with(last_word))
+        .unwrap()
+        .trim_end()
+        .to_string();
+
+    let port = common::free_port;
+    let command = format!(
+        "{} scenario state-management --state-store memory --dapr-http-port order-processor={} --metrics-port order-processor={}; echo EXIT=$?; sleep 30",
+        env!("CARGO_BIN_EXE_resilience-tui"),
+        port(),
+        port()
+    );
+    let s = Session::start(&format!("rtui-help-{}", std::process::id()), 80, 24, &command);
+    s.wait_for("the UI", |sc| sc.contains("faults"));
+    s.keys("?");
+    let top = s.wait_for("the help on the lesson", |sc| {
+        sc.contains("\u{2502} Resiliency: service-to-component") && sc.contains("\u{2193} more \u{b7} 1-20 of ")
+    });
+    assert!(
+        !top.contains(&last_watched),
+        "the end of What to watch is below:\n{top}"
+    );
+    s.keys("End");
+    s.wait_for("the help's last row", |sc| {
+        sc.contains("\u{2191} end") && sc.contains("End       to the end")
+    });
+    let mut found = false;
+    for _ in 0..rows.len() {
+        if s.screen().contains(&last_watched) {
+            found = true;
+            break;
+        }
+        let before = rows_shown(&s.screen());
+        s.keys("PPage");
+        s.wait_for("a page up", |sc| rows_shown(sc) != before);
+    }
+    assert!(
+        found,
+        "the last row of What to watch, whole: {last_watched:?}\n{}",
+        s.screen()
+    );
+    s.keys("Home");
+    s.wait_for("the top again", |sc| sc.contains("\u{2193} more \u{b7} 1-20 of "));
+    s.keys("Down");
+    s.wait_for("one row down", |sc| {
+        sc.contains("\u{2191}\u{2193} more \u{b7} 2-21 of ")
+    });
+    s.keys("?");
+    let closed = s.wait_for("the help closed", |sc| !sc.contains("more \u{b7}"));
+    assert!(closed.contains("circuit breakers"), "{closed}");
+    s.keys("q");
+    s.wait_for("the exit", |sc| sc.contains("EXIT=0"));
+}
+
+/// Which rows of the help are on screen, as its bottom border says (`20-39`).
+fn rows_shown(screen: &str) -> Option<String> {
+    let line = screen
+        .lines()
+        .find(|l| l.contains(" more \u{b7} ") || l.contains(" end \u{b7} "))?;
+    let (_, after) = line.split_once(" \u{b7} ")?;
+    Some(after.split(" of ").next()?.to_string())
+}

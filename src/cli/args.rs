@@ -10,8 +10,9 @@ use crate::scenario::PortOverrides;
 
 #[derive(clap::Args, Debug)]
 pub struct ScenarioArgs {
-    /// A scenario name (see `resilience-tui scenarios`) or a path to a scenario file.
-    pub name: String,
+    /// A scenario name (see `resilience-tui scenarios`) or a path to a scenario file. Without one, the
+    /// scenarios are listed.
+    pub name: Option<String>,
     #[command(flatten)]
     pub display: DisplayArgs,
     #[command(flatten)]

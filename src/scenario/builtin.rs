@@ -20,28 +20,13 @@ macro_rules! file {
     };
 }
 
+/// Every built-in scenario, in the order `scenarios` lists them and `init` writes them: the two quickstarts
+/// first (they are Dapr's own, and the first run should be one), then the lessons in teaching order. Each
+/// lesson takes what the one before showed as known: no policy at all (what Dapr's built-in retries cover),
+/// then a timeout (slow becomes a failure), which status codes are retried, how exponential backoff spreads
+/// retries out, which default policy applies when no target is named, and last why a breaker matters under
+/// load.
 pub const BUILT_IN: &[BuiltIn] = &[
-    BuiltIn {
-        name: "defaults",
-        scenario: file!("scenarios/defaults.yaml"),
-        resources_dir: "defaults",
-        resources: &[("resiliency.yaml", file!("resources/defaults/resiliency.yaml"))],
-    },
-    BuiltIn {
-        name: "exponential-backoff",
-        scenario: file!("scenarios/exponential-backoff.yaml"),
-        resources_dir: "exponential-backoff",
-        resources: &[(
-            "resiliency.yaml",
-            file!("resources/exponential-backoff/resiliency.yaml"),
-        )],
-    },
-    BuiltIn {
-        name: "no-resiliency",
-        scenario: file!("scenarios/no-resiliency.yaml"),
-        resources_dir: "no-resiliency",
-        resources: &[("config.yaml", file!("resources/no-resiliency/config.yaml"))],
-    },
     BuiltIn {
         name: "service-invoke",
         scenario: file!("scenarios/service-invoke.yaml"),
@@ -58,16 +43,37 @@ pub const BUILT_IN: &[BuiltIn] = &[
         ],
     },
     BuiltIn {
-        name: "status-codes",
-        scenario: file!("scenarios/status-codes.yaml"),
-        resources_dir: "status-codes",
-        resources: &[("resiliency.yaml", file!("resources/status-codes/resiliency.yaml"))],
+        name: "no-resiliency",
+        scenario: file!("scenarios/no-resiliency.yaml"),
+        resources_dir: "no-resiliency",
+        resources: &[("config.yaml", file!("resources/no-resiliency/config.yaml"))],
     },
     BuiltIn {
         name: "timeouts",
         scenario: file!("scenarios/timeouts.yaml"),
         resources_dir: "timeouts",
         resources: &[("resiliency.yaml", file!("resources/timeouts/resiliency.yaml"))],
+    },
+    BuiltIn {
+        name: "status-codes",
+        scenario: file!("scenarios/status-codes.yaml"),
+        resources_dir: "status-codes",
+        resources: &[("resiliency.yaml", file!("resources/status-codes/resiliency.yaml"))],
+    },
+    BuiltIn {
+        name: "exponential-backoff",
+        scenario: file!("scenarios/exponential-backoff.yaml"),
+        resources_dir: "exponential-backoff",
+        resources: &[(
+            "resiliency.yaml",
+            file!("resources/exponential-backoff/resiliency.yaml"),
+        )],
+    },
+    BuiltIn {
+        name: "defaults",
+        scenario: file!("scenarios/defaults.yaml"),
+        resources_dir: "defaults",
+        resources: &[("resiliency.yaml", file!("resources/defaults/resiliency.yaml"))],
     },
     BuiltIn {
         name: "why-breakers",
@@ -112,7 +118,8 @@ mod tests {
     #[test]
     fn every_scenario_and_resource_file_on_disk_is_built_in() {
         let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-        let scenarios: Vec<String> = BUILT_IN.iter().map(|b| format!("{}.yaml", b.name)).collect();
+        let mut scenarios: Vec<String> = BUILT_IN.iter().map(|b| format!("{}.yaml", b.name)).collect();
+        scenarios.sort();
         assert_eq!(files_in(&root.join("scenarios")), scenarios);
         for b in BUILT_IN {
             let names: Vec<&str> = b.resources.iter().map(|(n, _)| *n).collect();

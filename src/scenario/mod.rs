@@ -247,23 +247,28 @@ pub fn find(name_or_path: &str) -> Option<Source> {
     builtin::get(name_or_path).map(Source::BuiltIn)
 }
 
-/// Every scenario, by name: those in `./scenarios`, then the built-in ones they do not replace.
+/// Every scenario, by name: the built-in ones in their teaching order (see `builtin::BUILT_IN`), each replaced
+/// in place by a file of the same name in `./scenarios`, then the other files there, by name.
 pub fn list() -> Vec<Source> {
-    let mut found: Vec<Source> = Vec::new();
-    if let Ok(entries) = std::fs::read_dir(LOCAL_DIR) {
-        let mut paths: Vec<PathBuf> = entries
+    let mut local: Vec<PathBuf> = match std::fs::read_dir(LOCAL_DIR) {
+        Ok(entries) => entries
             .flatten()
             .map(|e| e.path())
             .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
-            .collect();
-        paths.sort();
-        found.extend(paths.into_iter().map(Source::File));
-    }
-    for b in builtin::BUILT_IN {
-        if !found.iter().any(|s| s.name() == b.name) {
-            found.push(Source::BuiltIn(b));
-        }
-    }
+            .collect(),
+        Err(_) => Vec::new(),
+    };
+    local.sort();
+    let mut found: Vec<Source> = builtin::BUILT_IN
+        .iter()
+        .map(
+            |b| match local.iter().position(|p| Source::File(p.clone()).name() == b.name) {
+                Some(i) => Source::File(local.remove(i)),
+                None => Source::BuiltIn(b),
+            },
+        )
+        .collect();
+    found.extend(local.into_iter().map(Source::File));
     found
 }
 

@@ -4,6 +4,9 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use crate::scenario::FaultSpec;
 
+/// Lines a page key moves a log.
+pub const LOG_PAGE: i32 = 10;
+
 /// What a key asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Command {
@@ -18,12 +21,25 @@ pub enum Command {
     StartFilter,
     FocusNext,
     FocusPrev,
+    /// Lines up (positive) or down: the help while it is open, else the focused log.
     Scroll(i32),
-    /// Scroll the focused log to its oldest line.
+    /// Pages up (positive) or down: the help's height while it is open, else [`LOG_PAGE`] lines of the log.
+    Page(i32),
+    /// To the top: the help's first line, or the focused log's oldest.
     ScrollToOldest,
-    /// Back to the newest line, following new ones (live).
+    /// To the end: the help's last line, or the log's newest, following new ones (live).
     ScrollToLive,
     Quit,
+}
+
+impl Command {
+    /// Moves the view of the help or of a log (the keys the help's title and footer name for scrolling).
+    pub fn scrolls(self) -> bool {
+        matches!(
+            self,
+            Command::Scroll(_) | Command::Page(_) | Command::ScrollToOldest | Command::ScrollToLive
+        )
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -116,14 +132,38 @@ pub fn keymap(faults: &[FaultSpec]) -> Vec<Binding> {
             Command::FocusPrev,
             false,
         ),
+        // While the help is open these scroll it; otherwise the focused log.
         bind(&[KeyCode::Up], "up", "scroll up", Command::Scroll(1), false),
         bind(&[KeyCode::Down], "down", "scroll down", Command::Scroll(-1), false),
-        bind(&[KeyCode::PageUp], "PgUp", "page up", Command::Scroll(10), false),
-        bind(&[KeyCode::PageDown], "PgDn", "page down", Command::Scroll(-10), false),
-        bind(&[KeyCode::Home], "Home", "oldest line", Command::ScrollToOldest, false),
-        bind(&[KeyCode::End], "End", "back to live", Command::ScrollToLive, false),
+        bind(&[KeyCode::PageUp], "PgUp", "page up", Command::Page(1), false),
+        bind(&[KeyCode::PageDown], "PgDn", "page down", Command::Page(-1), false),
+        bind(
+            &[KeyCode::Home],
+            "Home",
+            "to the top (a log's oldest line)",
+            Command::ScrollToOldest,
+            false,
+        ),
+        bind(
+            &[KeyCode::End],
+            "End",
+            "to the end (a log: back to live)",
+            Command::ScrollToLive,
+            false,
+        ),
     ]);
     map
+}
+
+/// The labels of the bindings for `which` commands, each once, in the table's order (`up, down, PgUp`).
+pub fn labels(map: &[Binding], which: impl Fn(Command) -> bool) -> Vec<&str> {
+    let mut out: Vec<&str> = Vec::new();
+    for b in map.iter().filter(|b| which(b.command)) {
+        if !out.contains(&b.label.as_str()) {
+            out.push(&b.label);
+        }
+    }
+    out
 }
 
 /// The command a key press maps to.

@@ -7,9 +7,11 @@
 //! drawing while the faults are cleared and ends when the event stream does.
 
 pub mod fit;
+pub mod help;
 pub mod keymap;
 pub mod model;
 pub mod narrate;
+pub mod overlay;
 mod panes;
 pub mod picker;
 pub mod record;
@@ -25,6 +27,7 @@ use std::time::Duration;
 
 use crossterm::event::{Event as TermEvent, EventStream, KeyCode, KeyEvent, KeyEventKind};
 use futures_util::StreamExt;
+use ratatui::layout::Rect;
 use tokio::time::MissedTickBehavior;
 
 use crate::event::{Events, FaultChange, Stamped, StopReason};
@@ -56,7 +59,8 @@ pub const OFFSCREEN_VIEWPORT: (u16, u16) = (100, 30);
 pub struct Tui {
     model: Model,
     keymap: Vec<Binding>,
-    explain: String,
+    /// The scenario's summary: what the lesson is about, first in the help.
+    lesson: String,
     options: TuiOptions,
     cast: Option<record::SharedCast>,
 }
@@ -80,12 +84,7 @@ impl Tui {
         Ok(Self {
             model: Model::new(scenario),
             keymap: keymap::keymap(&scenario.faults),
-            explain: scenario
-                .faults
-                .iter()
-                .map(|f| f.explain.as_str())
-                .collect::<Vec<_>>()
-                .join("\n"),
+            lesson: scenario.summary.clone(),
             options,
             cast,
         })
@@ -136,7 +135,7 @@ impl Tui {
             control,
             model: &mut self.model,
             keymap: &self.keymap,
-            explain: &self.explain,
+            lesson: &self.lesson,
             cast: self.cast.clone(),
         };
         // A bug in a pane must not leave a fault behind: catch it here; the lifecycle clears and summarizes.
@@ -161,7 +160,7 @@ struct Loop<'a> {
     control: &'a Control,
     model: &'a mut Model,
     keymap: &'a [Binding],
-    explain: &'a str,
+    lesson: &'a str,
     cast: Option<record::SharedCast>,
 }
 
@@ -190,8 +189,8 @@ impl Loop<'_> {
                 biased;
                 key = next_key(&mut keys), if keys_open => match key {
                     Some(Ok(TermEvent::Key(k))) if k.kind == KeyEventKind::Press => {
-                        let too_small = tui.too_small();
-                        self.on_key(k, &mut view, &mut frozen, too_small);
+                        let area = tui.area();
+                        self.on_key(k, &mut view, &mut frozen, area);
                         dirty = true;
                     }
                     Some(Ok(TermEvent::Resize(..))) => {
@@ -210,7 +209,7 @@ impl Loop<'_> {
                     let Some(e) = e else {
                         // The run has ended: show its last state once more.
                         let shown = frozen.as_ref().unwrap_or(&*self.model);
-                        tui.draw(|f| view::draw(f, shown, &view, self.keymap, self.explain, theme))?;
+                        tui.draw(|f| view::draw(f, shown, &view, self.keymap, self.lesson, theme))?;
                         return Ok(());
                     };
                     let mut n = 1;
@@ -230,7 +229,7 @@ impl Loop<'_> {
                 }
                 _ = render.tick(), if dirty => {
                     let shown = frozen.as_ref().unwrap_or(&*self.model);
-                    tui.draw(|f| view::draw(f, shown, &view, self.keymap, self.explain, theme))?;
+                    tui.draw(|f| view::draw(f, shown, &view, self.keymap, self.lesson, theme))?;
                     dirty = false;
                 }
             }
@@ -269,9 +268,9 @@ impl Loop<'_> {
         }
     }
 
-    fn on_key(&mut self, key: KeyEvent, view: &mut View, frozen: &mut Option<Model>, too_small: bool) {
+    fn on_key(&mut self, key: KeyEvent, view: &mut View, frozen: &mut Option<Model>, area: Rect) {
         // The screen only asks for a bigger window: a key whose effect cannot be seen does nothing.
-        if too_small
+        if (area.width < view::MIN_WIDTH || area.height < view::MIN_HEIGHT)
             && !matches!(
                 keymap::dispatch(self.keymap, &key),
                 Some(Command::Quit | Command::ToggleHelp)
@@ -322,7 +321,15 @@ impl Loop<'_> {
                 self.control.clear_faults();
             }
             Some(Command::AdjustLatency(longer)) => self.control.adjust_latency(longer),
-            Some(Command::ToggleHelp) => view.help = !view.help,
+            Some(Command::ToggleHelp) => {
+                view.help = !view.help;
+                view.help_scroll = 0;
+            }
+            Some(c) if view.help && c.scrolls() => {
+                let shown = frozen.as_ref().unwrap_or(&*self.model);
+                let (last, page) = help::extent(area, shown, self.keymap, self.lesson);
+                view.help_scroll = help::scrolled(view.help_scroll, c, page, last);
+            }
             Some(Command::PickFault) => view.picker = Some(0),
             Some(Command::ToggleFreeze) => match frozen.take() {
                 Some(_) => view.frozen_behind = None,
@@ -336,12 +343,13 @@ impl Loop<'_> {
             }
             Some(Command::FocusNext) => view.focus = (view.focus + 1) % logs,
             Some(Command::FocusPrev) => view.focus = (view.focus + logs - 1) % logs,
-            Some(c @ (Command::Scroll(_) | Command::ScrollToOldest | Command::ScrollToLive)) => self.scroll(view, c),
-            None => {}
+            Some(c) if c.scrolls() => self.scroll(view, c),
+            Some(_) | None => {}
         }
     }
 
-    /// Scrolls the focused log; scrolling stops at the oldest line, never past the content.
+    /// Scrolls the focused log (its offset counts up from the newest line); scrolling stops at the oldest
+    /// line, never past the content.
     fn scroll(&self, view: &mut View, command: Command) {
         let oldest = self.focused_log_len(view.focus).saturating_sub(1);
         let Some(s) = view.scroll.get_mut(view.focus) else {
@@ -349,6 +357,7 @@ impl Loop<'_> {
         };
         *s = match command {
             Command::Scroll(n) => s.saturating_add_signed(n as isize).min(oldest),
+            Command::Page(n) => s.saturating_add_signed((n * keymap::LOG_PAGE) as isize).min(oldest),
             Command::ScrollToOldest => oldest,
             _ => 0,
         };

@@ -9,6 +9,7 @@ use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 
 use super::model::Model;
+use super::overlay::{self, Para};
 use super::theme::Theme;
 
 /// What a key does while the picker is open.
@@ -34,7 +35,7 @@ pub fn on_key(selected: &mut usize, key: &KeyEvent, faults: usize) -> Picked {
 
 pub fn draw(frame: &mut Frame, area: Rect, model: &Model, selected: usize, theme: Theme) {
     let width = area.width.min(76);
-    let mut lines: Vec<Line> = Vec::new();
+    let mut lines: Vec<Para> = Vec::new();
     for (i, f) in model.faults.iter().enumerate() {
         let state = match f.injected_since {
             Some(since) => format!("ON {:.1}s", model.now.saturating_sub(since).as_secs_f64()),
@@ -46,7 +47,7 @@ pub fn draw(frame: &mut Frame, area: Rect, model: &Model, selected: usize, theme
         } else {
             Style::new()
         };
-        lines.push(Line::from(vec![
+        let row = Line::from(vec![
             Span::styled(format!("{mark}[{}] {}", f.key, f.name), style),
             Span::raw("  "),
             Span::styled(
@@ -58,14 +59,18 @@ pub fn draw(frame: &mut Frame, area: Rect, model: &Model, selected: usize, theme
                 },
             ),
             Span::styled(format!("  {}", f.action), theme.dim()),
-        ]));
+        ]);
+        // A row too long for the box wraps under the fault's name.
+        lines.push(Para::new(row, 4));
     }
     if let Some(f) = model.faults.get(selected) {
-        lines.push(Line::raw(""));
-        lines.push(Line::raw(f.explain.clone()));
+        lines.push(Para::blank());
+        lines.push(Para::new(Line::raw(f.explain.clone()), 0));
     }
     let title = " faults (up/down, enter: on/off, esc closes) ";
-    super::view::overlay(frame, area, (width, lines.len() as u16 + 8), lines, title, theme);
+    let rect = overlay::centred(area, (width, lines.len() as u16 + 8));
+    let rows = overlay::rows(&lines, overlay::text_width(rect));
+    overlay::draw(frame, rect, rows, 0, title, theme);
 }
 
 #[cfg(test)]

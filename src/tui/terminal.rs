@@ -70,10 +70,9 @@ impl Tui {
         self.terminal.backend_mut().flush()
     }
 
-    /// Whether the drawing area is below the UI's minimum (then the screen asks for a bigger window).
-    pub fn too_small(&mut self) -> bool {
-        let area = self.terminal.get_frame().area();
-        area.width < super::view::MIN_WIDTH || area.height < super::view::MIN_HEIGHT
+    /// The drawing area (the help's keys scroll by what fits in it).
+    pub fn area(&mut self) -> Rect {
+        self.terminal.get_frame().area()
     }
 
     /// After a resize: forget what is on screen so the next frame is drawn in full.

@@ -1,11 +1,11 @@
-//! Layout and the frame around the panes: header, footer (from the keymap), help overlay, and the message
+//! Layout and the frame around the panes: header, footer (from the keymap), the help overlay's place, and the message
 //! shown when the terminal is too small.
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
+use ratatui::widgets::{Paragraph, Wrap};
 
 use super::fit;
 use super::keymap::{Binding, Command};
@@ -27,6 +27,8 @@ pub struct View {
     /// A filter being typed for the focused log.
     pub editing: Option<String>,
     pub help: bool,
+    /// The help's first row on screen (kept within its text when drawn).
+    pub help_scroll: usize,
     /// The fault picker is open, with this fault selected.
     pub picker: Option<usize>,
     /// Events that arrived since the display was frozen (None: not frozen).
@@ -45,8 +47,8 @@ impl View {
     }
 }
 
-/// Draws everything; `explain` is the scenario's text for learners (shown in the help overlay).
-pub fn draw(frame: &mut Frame, model: &Model, view: &View, keymap: &[Binding], explain: &str, theme: Theme) {
+/// Draws everything; `lesson` is the scenario's summary, what the lesson is about (first in the help).
+pub fn draw(frame: &mut Frame, model: &Model, view: &View, keymap: &[Binding], lesson: &str, theme: Theme) {
     if view.panic_in_pane && model.faults.iter().any(|f| f.injected_since.is_some()) {
         panic!("a pane failed to draw (RESILIENCE_TUI_TEST_PANIC_IN_PANE)");
     }
@@ -95,7 +97,7 @@ pub fn draw(frame: &mut Frame, model: &Model, view: &View, keymap: &[Binding], e
     panes::faults(frame, faults, model, theme);
     footer_line(frame, footer, model, view, keymap, theme);
     if view.help {
-        help(frame, area, model, keymap, explain, theme);
+        super::help::draw(frame, area, model, keymap, lesson, view.help_scroll, theme);
     }
     if let Some(selected) = view.picker {
         super::picker::draw(frame, area, model, selected, theme);
@@ -229,6 +231,20 @@ fn footer_line(frame: &mut Frame, area: Rect, model: &Model, view: &View, keymap
             Span::raw(format!("{text}_")),
             Span::styled("  (enter applies, esc cancels, empty clears)", theme.dim()),
         ]),
+        // While the help is open: how to close and scroll it (the bindings of the keymap, as its title says).
+        None if view.help => {
+            let labels = |which: fn(Command) -> bool| super::keymap::labels(keymap, which).join(" ");
+            let mut spans = Vec::new();
+            for (keys, does) in [
+                (labels(|c| c == Command::ToggleHelp) + " esc", "close the help"),
+                (labels(Command::scrolls), "scroll"),
+                (labels(|c| c == Command::Quit), "quit"),
+            ] {
+                spans.push(Span::styled(format!(" {keys}"), theme.key()));
+                spans.push(Span::raw(format!(" {does} ")));
+            }
+            Line::from(spans)
+        }
         None => {
             // The main fault, then clear, help and quit: what a learner must find; the rest as room allows.
             let rank = |b: &&Binding| match b.command {
@@ -260,59 +276,14 @@ fn footer_line(frame: &mut Frame, area: Rect, model: &Model, view: &View, keymap
 }
 
 /// What a binding does now: a fault's key says the fault as it is (`latency 1.5s` after `-`).
-fn binding_help(b: &Binding, model: &Model) -> String {
+pub(super) fn binding_help(b: &Binding, model: &Model) -> String {
     match b.command {
-        Command::InjectFault(i) => model.faults.get(i).map_or_else(|| b.help.clone(), |f| f.action.clone()),
+        Command::InjectFault(i) => match model.faults.get(i) {
+            // `f`, when it is not the fault's own key, stands for the main fault.
+            Some(f) if b.label != f.key.to_string() => format!("{} (the main fault)", f.action),
+            Some(f) => f.action.clone(),
+            None => b.help.clone(),
+        },
         _ => b.help.clone(),
     }
-}
-
-fn help(frame: &mut Frame, area: Rect, model: &Model, keymap: &[Binding], explain: &str, theme: Theme) {
-    let width = area.width.min(76);
-    let mut lines: Vec<Line> = keymap
-        .iter()
-        .map(|b| {
-            Line::from(vec![
-                Span::styled(format!("  {:<10}", b.label), theme.key()),
-                Span::raw(b.help.clone()),
-            ])
-        })
-        .collect();
-    lines.push(Line::raw(""));
-    lines.push(Line::styled("What to watch", Style::new().add_modifier(Modifier::BOLD)));
-    lines.push(Line::raw(explain.to_string()));
-    if !model.warnings.is_empty() {
-        lines.push(Line::raw(""));
-        lines.push(Line::styled("Warnings about the resources", theme.warning()));
-        lines.extend(model.warnings.iter().map(|w| {
-            let at = w.location.as_deref().map(|l| format!(" ({l})")).unwrap_or_default();
-            let help = w.help.as_deref().map(|h| format!("; {h}")).unwrap_or_default();
-            Line::raw(format!("{}{at}{help}", w.message))
-        }));
-    }
-    overlay(
-        frame,
-        area,
-        (width, lines.len() as u16 + 6),
-        lines,
-        " help (? closes) ",
-        theme,
-    );
-}
-
-/// A box of `lines` over the middle of `area` (`size`: its width and wanted height), wrapped between words.
-pub fn overlay(frame: &mut Frame, area: Rect, size: (u16, u16), lines: Vec<Line>, title: &str, theme: Theme) {
-    let (width, height) = (size.0.min(area.width), size.1.min(area.height));
-    let rect = Rect {
-        x: area.x + (area.width - width) / 2,
-        y: area.y + (area.height - height) / 2,
-        width,
-        height,
-    };
-    frame.render_widget(Clear, rect);
-    let block = Block::new()
-        .borders(Borders::ALL)
-        .border_style(theme.border(true))
-        .title(title.to_string());
-    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }).block(block), rect);
 }

@@ -57,8 +57,16 @@ pub fn elide_middle(name: &str, width: usize) -> String {
     out
 }
 
-/// The shortest a name is elided to (`st…tore`: Dapr's retry line for `component[statestore]` fits 80 columns).
-const MIN_NAME: usize = 7;
+/// How long a name's one short form is (`or…orders` for `order-processor:orders` and for the endpoint
+/// `order-processor, order-processor:orders` alike): every line of a screen shows a name whole or in this one
+/// form, never cut to a different length per line. 9 lets Dapr's `Recovered processing operation endpoint[…]
+/// after 7 attempts` keep one row at 80 columns.
+pub const SHORT_NAME: usize = 9;
+
+/// A name's one short form ([`SHORT_NAME`] columns), or the name when it is no longer.
+pub fn short_name(name: &str) -> String {
+    elide_middle(name, SHORT_NAME)
+}
 
 /// Byte ranges of the names in `text`: the inside of `word[...]` (not `WARN[0003]`), of `"..."`, and
 /// whitespace-separated tokens holding a `/` (paths).
@@ -102,8 +110,8 @@ fn names(text: &str) -> Vec<std::ops::Range<usize>> {
     spans
 }
 
-/// `text` on one row of `width` by eliding the names in it, the longest first, none below [`MIN_NAME`]; None
-/// when that is not enough (the caller wraps at words instead).
+/// `text` on one row of `width` by shortening the names in it to their one short form ([`short_name`]), the
+/// longest first; None when that is not enough (the caller wraps at words instead).
 pub fn elide_names(text: &str, width: usize) -> Option<String> {
     let total = columns(text);
     if total <= width {
@@ -111,20 +119,27 @@ pub fn elide_names(text: &str, width: usize) -> Option<String> {
     }
     let spans = names(text);
     let mut sizes: Vec<usize> = spans.iter().map(|r| columns(&text[r.clone()])).collect();
+    let mut short = vec![false; spans.len()];
     let mut excess = total - width;
-    while excess > 0 {
-        let (i, &longest) = sizes.iter().enumerate().max_by_key(|(_, n)| **n)?;
-        if longest <= MIN_NAME {
-            return None;
+    let mut by_length: Vec<usize> = (0..spans.len()).collect();
+    by_length.sort_by_key(|&i| std::cmp::Reverse(sizes[i]));
+    for i in by_length {
+        if excess == 0 || sizes[i] <= SHORT_NAME {
+            break;
         }
-        sizes[i] -= 1;
-        excess -= 1;
+        excess = excess.saturating_sub(sizes[i] - SHORT_NAME);
+        sizes[i] = SHORT_NAME;
+        short[i] = true;
+    }
+    if excess > 0 {
+        return None;
     }
     let mut out = String::new();
     let mut at = 0;
-    for (range, size) in spans.iter().zip(sizes) {
+    for (range, short) in spans.iter().zip(short) {
         out.push_str(&text[at..range.start]);
-        out.push_str(&elide_middle(&text[range.clone()], size));
+        let name = &text[range.clone()];
+        out.push_str(&if short { short_name(name) } else { name.to_string() });
         at = range.end;
     }
     out.push_str(&text[at..]);

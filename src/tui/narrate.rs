@@ -56,6 +56,7 @@ pub fn outlook(effect: FaultEffect, target: &str, p: &PolicyInForce) -> Vec<Stri
             None if p.built_in_retries && effect == FaultEffect::Unreachable => vec![
                 format!("Fault on: {what}; only Dapr's built-in retries: 3 more tries 1s apart, then the call fails."),
                 format!("Fault on: {what}; 3 built-in retries 1s apart, then the call fails."),
+                format!("Fault on: {target} unreachable: 3 built-in retries 1s apart, then the call fails."),
             ],
             None if p.built_in_retries => vec![
                 format!(

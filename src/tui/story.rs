@@ -113,7 +113,7 @@ fn fault_on(model: &Model, f: &FaultView) -> Vec<String> {
     // The faults pane says a fault is on: on a narrow screen the outcome keeps the row.
     let bare: Vec<String> = v
         .iter()
-        .filter_map(|s| s.strip_prefix("Fault on: ").map(capitalized))
+        .filter_map(|s| s.strip_prefix("Fault on: ").map(str::to_string))
         .collect();
     v.extend(bare);
     v

@@ -194,26 +194,32 @@ fn header_line(frame: &mut Frame, area: Rect, model: &Model, view: &View, theme:
         return;
     }
     let s = model.ledger.summary();
-    // Apps the tool did not write send no orders it can count: then the header has no order counts.
-    let counts = match s.sent {
-        0 if model.ledger.passed() == 0 => String::new(),
-        _ => format!(
-            " orders: {} sent \u{b7} {} {} \u{b7} {} failed ",
-            s.sent, s.delivered, model.delivered_word, s.failed
-        ),
-    };
     let frozen = view
         .frozen_behind
         .map(|behind| format!(" FROZEN ({behind} new events) "))
         .unwrap_or_default();
-    // The title is what a learner needs least here (it is on the help screen): it gives way first.
-    let others = fit::columns(&clock) + fit::columns(&frozen) + fit::columns(&counts);
-    let title = format!(" {} ", model.title);
-    let title = if fit::columns(&title) + others <= width {
-        title
-    } else {
-        String::new()
+    // Apps the tool did not write send no orders it can count: then the header has no order counts. The
+    // lesson's title stays: the counts lose their words first (`orders:`, then `sent`), the title last.
+    let counts: Vec<String> = match s.sent {
+        0 if model.ledger.passed() == 0 => vec![String::new()],
+        _ => vec![
+            format!(
+                " orders: {} sent \u{b7} {} {} \u{b7} {} failed ",
+                s.sent, s.delivered, model.delivered_word, s.failed
+            ),
+            format!(
+                " {} sent \u{b7} {} {} \u{b7} {} failed ",
+                s.sent, s.delivered, model.delivered_word, s.failed
+            ),
+        ],
     };
+    let title = format!(" {} ", model.title);
+    let fixed = fit::columns(&clock) + fit::columns(&frozen);
+    let (title, counts) = counts
+        .iter()
+        .find(|c| fit::columns(&title) + fixed + fit::columns(c) <= width)
+        .map(|c| (title.clone(), c.clone()))
+        .unwrap_or_else(|| (String::new(), counts[0].clone()));
     let line = Line::from(vec![
         Span::styled(title, Style::new().add_modifier(Modifier::BOLD)),
         Span::raw(clock),

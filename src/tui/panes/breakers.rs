@@ -52,7 +52,18 @@ fn head(b: &BreakerView, model: &Model, width: usize, theme: Theme) -> Line<'sta
     } else {
         String::new()
     };
-    let name = fit::elide_middle(&b.name, width.saturating_sub(fixed + fit::columns(&next)).max(9));
+    // Whole, or its one short form (the same on every line of the screen).
+    let room = width.saturating_sub(fixed + fit::columns(&next));
+    let name = if fit::columns(&b.name) <= room {
+        b.name.clone()
+    } else {
+        fit::short_name(&b.name)
+    };
+    let next = if fit::columns(&name) + fixed + fit::columns(&next) <= width {
+        next
+    } else {
+        String::new()
+    };
     Line::from(vec![
         Span::styled(name, Style::new().add_modifier(Modifier::BOLD)),
         Span::raw("  "),

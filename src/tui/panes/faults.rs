@@ -17,14 +17,25 @@ fn fault_line(f: &FaultView, model: &Model, width: usize, theme: Theme) -> Line<
     let name = format!("{}: ", f.name);
     let (state, style, rest) = match (f.pending, f.injected_since) {
         (Some(what), _) => (format!("{what}\u{2026}"), theme.fault_active(), Vec::new()),
-        (None, Some(since)) => (
-            format!("INJECTED {}", secs(model.now.saturating_sub(since))),
-            theme.fault_active(),
-            vec![
-                (format!(" \u{b7} {}", f.description), true),
-                (" \u{b7} c clears".to_string(), false),
-            ],
-        ),
+        (None, Some(since)) => {
+            let state = format!("INJECTED {}", secs(model.now.saturating_sub(since)));
+            // The description whole, else the action in a few words with its numbers (`latency 1.5s`), and
+            // only then the description cut: `now wait…` without its number says nothing.
+            let room = width.saturating_sub(fit::columns(&key) + fit::columns(&name) + fit::columns(&state));
+            let description = format!(" \u{b7} {}", f.description);
+            let what = if fit::columns(&description) <= room {
+                (description, false)
+            } else if fit::columns(&f.action) + 3 <= room {
+                (format!(" \u{b7} {}", f.action), false)
+            } else {
+                (description, true)
+            };
+            (
+                state,
+                theme.fault_active(),
+                vec![what, (" \u{b7} c clears".to_string(), false)],
+            )
+        }
         (None, None) => (
             "off".to_string(),
             theme.dim(),

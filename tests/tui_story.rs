@@ -50,8 +50,9 @@ fn the_story_at(cols: u16, rows: u16) {
         rows,
         &command,
     );
-    s.wait_for("orders flowing and the story line inviting a fault", |sc| {
-        sc.contains("Order passed: {\"orderId\":2}") && story(sc).contains("Orders flow. Press f")
+    s.wait_for("orders flowing and the story line naming the policy in force", |sc| {
+        sc.contains("Order passed: {\"orderId\":2}")
+            && story(sc).contains("Policy: retry retryForever + breaker simpleCB")
     });
     s.keys("f");
     let held = s.wait_up_to(20, "the held order named", |sc| {

@@ -104,7 +104,7 @@ impl PolicyInForce {
     /// Where the policy comes from, in words: `target order-processor`, `a default`.
     pub fn source_words(&self) -> String {
         match self.source {
-            PolicySource::Target => format!("{}'s target", self.target),
+            PolicySource::Target => format!("named for {}", self.target),
             PolicySource::Defaults if self.shadowed.is_empty() => "a default".to_string(),
             PolicySource::Defaults => format!("a default, chosen over {}", self.shadowed.join(", ")),
         }

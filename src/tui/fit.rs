@@ -57,15 +57,27 @@ pub fn elide_middle(name: &str, width: usize) -> String {
     out
 }
 
-/// How long a name's one short form is (`or…orders` for `order-processor:orders` and for the endpoint
-/// `order-processor, order-processor:orders` alike): every line of a screen shows a name whole or in this one
-/// form, never cut to a different length per line. 9 lets Dapr's `Recovered processing operation endpoint[…]
-/// after 7 attempts` keep one row at 80 columns.
-pub const SHORT_NAME: usize = 9;
+/// The shortest a name's short form gets (`or…orders`): Dapr's `Recovered processing operation endpoint[…]
+/// after 7 attempts` keeps one row at 80 columns with it.
+const SHORTEST_NAME: usize = 9;
 
-/// A name's one short form ([`SHORT_NAME`] columns), or the name when it is no longer.
+thread_local! {
+    /// How long a name's one short form is on the screen being drawn ([`set_screen_width`]).
+    static SHORT_NAME: std::cell::Cell<usize> = const { std::cell::Cell::new(SHORTEST_NAME) };
+}
+
+/// Sets the short form's length for a screen `width` columns wide: every line of a screen shows a name whole
+/// or in one short form (`or…orders` at 80 columns, for the breaker `order-processor:orders` and the endpoint
+/// `order-processor, order-processor:orders` alike), never cut to a different length per line. The longest
+/// Dapr line the panes show (`Recovered processing operation endpoint[…] after 7 attempts`) has 71 columns
+/// around the name; from 110 columns names are whole.
+pub fn set_screen_width(width: u16) {
+    SHORT_NAME.set(usize::from(width).saturating_sub(71).max(SHORTEST_NAME));
+}
+
+/// A name's one short form on this screen, or the name when it is no longer.
 pub fn short_name(name: &str) -> String {
-    elide_middle(name, SHORT_NAME)
+    elide_middle(name, SHORT_NAME.get())
 }
 
 /// Byte ranges of the names in `text`: the inside of `word[...]` (not `WARN[0003]`), of `"..."`, and
@@ -123,12 +135,13 @@ pub fn elide_names(text: &str, width: usize) -> Option<String> {
     let mut excess = total - width;
     let mut by_length: Vec<usize> = (0..spans.len()).collect();
     by_length.sort_by_key(|&i| std::cmp::Reverse(sizes[i]));
+    let short_len = SHORT_NAME.get();
     for i in by_length {
-        if excess == 0 || sizes[i] <= SHORT_NAME {
+        if excess == 0 || sizes[i] <= short_len {
             break;
         }
-        excess = excess.saturating_sub(sizes[i] - SHORT_NAME);
-        sizes[i] = SHORT_NAME;
+        excess = excess.saturating_sub(sizes[i] - short_len);
+        sizes[i] = short_len;
         short[i] = true;
     }
     if excess > 0 {
@@ -220,12 +233,37 @@ mod tests {
     fn dapr_s_retry_line_fits_80_columns_by_eliding_the_endpoint_only() {
         let line = "WARN[0003] Error processing operation endpoint[order-processor, order-processor:orders]. Retrying in 5s\u{2026}";
         let fitted = elide_names(line, 78).unwrap();
-        assert_eq!(columns(&fitted), 78);
+        assert!(columns(&fitted) <= 78, "{fitted}");
         assert!(
             fitted.starts_with("WARN[0003] Error processing operation endpoint["),
             "{fitted}"
         );
-        assert!(fitted.ends_with(":orders]. Retrying in 5s\u{2026}"), "{fitted}");
+        assert!(fitted.ends_with("orders]. Retrying in 5s\u{2026}"), "{fitted}");
+    }
+
+    #[test]
+    fn a_name_has_one_short_form_on_a_screen() {
+        set_screen_width(80);
+        let retry = "WARN[0003] Error processing operation endpoint[order-processor, order-processor:orders]. Retrying in 5s\u{2026}";
+        let open = "INFO[0023] Circuit breaker \"order-processor:orders\" changed state from half-open to open";
+        let recovered = "INFO[0040] Recovered processing operation endpoint[order-processor, order-processor:orders] after 8 attempts";
+        let forms: Vec<String> = [retry, open, recovered]
+            .iter()
+            .map(|l| {
+                let fitted = elide_names(l, 78).unwrap();
+                let start = fitted.find(['[', '"']).unwrap();
+                let start = fitted[start + 1..].find(['[', '"']).map_or(start, |s| start + 1 + s) + 1;
+                let name = &fitted[start..];
+                name[..name.find([']', '"']).unwrap()].to_string()
+            })
+            .collect();
+        assert_eq!(forms, ["or\u{2026}orders"; 3], "one form on every line");
+        set_screen_width(120);
+        assert_eq!(
+            elide_names(recovered, 118).as_deref(),
+            Some(recovered),
+            "whole at 120 columns"
+        );
     }
 
     #[test]

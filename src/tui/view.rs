@@ -53,6 +53,7 @@ pub fn draw(frame: &mut Frame, model: &Model, view: &View, keymap: &[Binding], l
         panic!("a pane failed to draw (RESILIENCE_TUI_TEST_PANIC_IN_PANE)");
     }
     let area = frame.area();
+    fit::set_screen_width(area.width);
     if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
         let msg = format!(
             "The terminal is {}x{}; resilience-tui needs at least {MIN_WIDTH}x{MIN_HEIGHT}.\nEnlarge the window, or press q to quit.",

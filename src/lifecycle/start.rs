@@ -44,6 +44,9 @@ pub async fn start(mut scenario: Scenario, opts: &RunOptions) -> anyhow::Result<
     }
     let mut loaded = load_resources(&scenario)?;
     let (bus, events) = EventBus::new();
+    for warning in &opts.start_warnings {
+        say_warning(&bus, warning.clone());
+    }
     warn_about_exposure(&bus, opts);
     // What the loader found doubtful in the resources in use (a bare-number duration, an unknown policy name,
     // an ignored field): a learner should see it without running `validate`.

@@ -19,7 +19,7 @@ pub struct Found {
 pub enum Origin {
     /// The user gave the file's path: they chose that file, commands and all.
     Path,
-    /// A name, found in `./scenarios`; `replaces_built_in` when a built-in scenario has that name.
+    /// A name, found in `./scenarios`; `replaces_built_in` when a built-in scenario has that name and other text.
     LocalName {
         replaces_built_in: bool,
     },
@@ -43,8 +43,11 @@ pub fn find(name_or_path: &str) -> Option<Found> {
     let built_in = builtin::get(name_or_path);
     let local = Path::new(LOCAL_DIR).join(format!("{name_or_path}.yaml"));
     if local.is_file() {
+        // A copy of the built-in's own text (this project's `scenarios/`, which the built-ins are compiled
+        // from) replaces nothing worth saying.
+        let same_text = |b: &builtin::BuiltIn| std::fs::read_to_string(&local).is_ok_and(|t| t == b.scenario);
         let origin = Origin::LocalName {
-            replaces_built_in: built_in.is_some(),
+            replaces_built_in: built_in.is_some_and(|b| !same_text(b)),
         };
         return Some(Found {
             source: Source::File(local),

@@ -68,6 +68,9 @@ pub(crate) struct SidecarState {
     pub components: Vec<ComponentSpec>,
     pub stores: state::Stores,
     pub options: SidecarOptions,
+    /// Cancelled when the run ends: requests in flight under a policy end without counting (see
+    /// [`Sidecar::cancel_in_flight`]).
+    pub cancel: tokio_util::sync::CancellationToken,
 }
 
 impl SidecarState {
@@ -167,6 +170,7 @@ impl Sidecar {
             components,
             stores,
             options,
+            cancel: tokio_util::sync::CancellationToken::new(),
         });
         let router = routes(state.clone());
         let sidecar = Sidecar {
@@ -272,6 +276,13 @@ impl Sidecar {
     /// An in-memory state store this sidecar serves, by component name (its outage can be simulated).
     pub fn memory_store(&self, name: &str) -> Option<&Arc<MemoryStore>> {
         self.memory_stores.get(name)
+    }
+
+    /// The run is ending: every request in flight under a policy ends now, and any later one at once, neither
+    /// counted by a breaker nor retried (a call cut by our own shutdown says nothing about its target). The
+    /// caller gets Dapr's 500 saying the sidecar is shutting down.
+    pub fn cancel_in_flight(&self) {
+        self.state.cancel.cancel();
     }
 
     /// Stops it for good (see [`Sidecar::stop_serving`]).

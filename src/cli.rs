@@ -248,17 +248,30 @@ fn run_scenario(args: ScenarioArgs) -> anyhow::Result<ExitCode> {
     let Some(name) = args.name else {
         return Ok(scenario_without_a_name());
     };
-    let source = scenario::find(&name).ok_or_else(|| {
+    let found = scenario::find(&name).ok_or_else(|| {
         let names: Vec<String> = scenario::list().iter().map(scenario::Source::name).collect();
         anyhow::anyhow!(
             "no scenario `{name}`; the scenarios are: {} (or give a path to a scenario file)",
             names.join(", ")
         )
     })?;
-    let scenario = source
+    let scenario = found
+        .source
         .load()
         .map_err(|report| anyhow::anyhow!("the scenario `{name}` does not load:\n{report}"))?;
-    run_under(scenario, args.display, args.run.into_options())
+    found
+        .check_commands(&scenario, args.allow_commands)
+        .map_err(anyhow::Error::msg)?;
+    let mut opts = args.run.into_options();
+    if let Some(message) = found.replacement() {
+        opts.start_warnings.push(crate::event::Event::Warning {
+            message,
+            location: None,
+            field: None,
+            help: Some("to run the built-in one, run from another folder or rename the local file".into()),
+        });
+    }
+    run_under(scenario, args.display, opts)
 }
 
 /// `run -f`: the template's apps as real processes, each with its sidecar.

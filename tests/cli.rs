@@ -37,7 +37,7 @@ fn validate_the_quickstarts() {
     assert!(out.contains("retry retryForever"), "{out}");
     assert!(out.contains("constant 5s, retry forever"), "{out}");
     assert!(
-        out.contains("trip consecutiveFailures >= 5 \u{b7} timeout 5s \u{b7} maxRequests 1"),
+        out.contains("trip consecutiveFailures >= 5 \u{b7} stays open 5s \u{b7} maxRequests 1"),
         "{out}"
     );
     assert!(out.contains("target app order-processor"), "{out}");

@@ -14,18 +14,23 @@ pub struct Checkout {
     pub sidecar: SocketAddr,
     pub target: String,
     pub interval: Duration,
+    /// Cancelled when the run ends: answers after that are not reported.
+    pub stop: tokio_util::sync::CancellationToken,
 }
 
 impl Checkout {
-    /// Runs until the task is dropped or aborted.
+    /// Runs until the task is dropped or aborted, or the run ends.
     pub async fn run(self, bus: EventBus) {
         let client = SidecarClient::new(self.sidecar);
         let headers = [("dapr-app-id", self.target.as_str()), (super::OUR_ORDER, &*self.app_id)];
         for order_id in 1u64.. {
             bus.app(&self.app_id, AppEvent::OrderSent { order_id });
             let body = format!("{{\"orderId\":{order_id}}}");
-            let event = outcome(order_id, client.post_json("/orders", &headers, body).await);
-            bus.app(&self.app_id, event);
+            let sent = client.post_json("/orders", &headers, body);
+            let Some(answer) = super::unless_run_ended(&self.stop, sent).await else {
+                return;
+            };
+            bus.app(&self.app_id, outcome(order_id, answer));
             tokio::time::sleep(self.interval).await;
         }
     }

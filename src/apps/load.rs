@@ -41,6 +41,8 @@ pub struct CheckoutLoad {
     /// Its orders are numbered from here, so that two callers' orders never share an id.
     pub first_order_id: u64,
     pub stats: Arc<Mutex<LoadStats>>,
+    /// Cancelled when the run ends: answers after that are not reported.
+    pub stop: tokio_util::sync::CancellationToken,
 }
 
 impl CheckoutLoad {
@@ -53,23 +55,25 @@ impl CheckoutLoad {
         for order_id in self.first_order_id.. {
             tick.tick().await;
             while orders.try_join_next().is_some() {}
-            let (client, bus, app_id, target, stats) = (
+            if self.stop.is_cancelled() {
+                return;
+            }
+            let (client, bus, app_id, target, stats, stop) = (
                 client.clone(),
                 bus.clone(),
                 self.app_id.clone(),
                 self.target.clone(),
                 self.stats.clone(),
+                self.stop.clone(),
             );
             orders.spawn(async move {
                 bus.app(&app_id, AppEvent::OrderSent { order_id });
                 let started = Instant::now();
-                let answer = client
-                    .post_json(
-                        "/orders",
-                        &[("dapr-app-id", &target), (super::OUR_ORDER, &app_id)],
-                        format!("{{\"orderId\":{order_id}}}"),
-                    )
-                    .await;
+                let headers = [("dapr-app-id", target.as_str()), (super::OUR_ORDER, &*app_id)];
+                let sent = client.post_json("/orders", &headers, format!("{{\"orderId\":{order_id}}}"));
+                let Some(answer) = super::unless_run_ended(&stop, sent).await else {
+                    return;
+                };
                 stats.lock().unwrap_or_else(|p| p.into_inner()).note(started.elapsed());
                 bus.app(&app_id, super::checkout::outcome(order_id, answer));
             });

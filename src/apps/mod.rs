@@ -24,6 +24,19 @@ pub fn order_id(body: &[u8]) -> Option<u64> {
     }
 }
 
+/// `call`'s result, unless the run ended first (`stop` cancelled): an answer that comes after that was cut by
+/// our own shutdown, so it is not reported (it would count as a failed order in the summary).
+pub(crate) async fn unless_run_ended<T>(
+    stop: &tokio_util::sync::CancellationToken,
+    call: impl std::future::Future<Output = T>,
+) -> Option<T> {
+    tokio::select! {
+        biased;
+        () = stop.cancelled() => None,
+        result = call => (!stop.is_cancelled()).then_some(result),
+    }
+}
+
 /// An order's failed answer as the app prints it: Dapr's status, error code and message; or, with no answer
 /// at all, why (as a 503).
 pub(crate) fn order_failed(order_id: u64, answer: Result<http::Answer, String>) -> crate::event::AppEvent {

@@ -14,20 +14,29 @@ pub struct StateOrderProcessor {
     pub sidecar: SocketAddr,
     pub store: String,
     pub interval: Duration,
+    /// Cancelled when the run ends: answers after that are not reported.
+    pub stop: tokio_util::sync::CancellationToken,
 }
 
 impl StateOrderProcessor {
-    /// Runs until the task is dropped or aborted.
+    /// Runs until the task is dropped or aborted, or the run ends.
     pub async fn run(self, bus: EventBus) {
         let client = SidecarClient::new(self.sidecar);
         let base = format!("/v1.0/state/{}", self.store);
         for order_id in 1u64.. {
             bus.app(&self.app_id, AppEvent::OrderSent { order_id });
             let body = format!("[{{\"key\":\"{order_id}\",\"value\":{{\"orderId\":\"{order_id}\"}}}}]");
-            let event = match client.post_json(&base, &[], body).await {
+            let Some(saved) = super::unless_run_ended(&self.stop, client.post_json(&base, &[], body)).await else {
+                return;
+            };
+            let event = match saved {
                 Ok(answer) if answer.is_success() => {
                     bus.app(&self.app_id, AppEvent::OrderSaved { order_id });
-                    read_back(&client, &base, order_id).await
+                    let read = read_back(&client, &base, order_id);
+                    let Some(event) = super::unless_run_ended(&self.stop, read).await else {
+                        return;
+                    };
+                    event
                 }
                 saved => super::order_failed(order_id, saved),
             };

@@ -13,6 +13,10 @@ pub struct ScenarioArgs {
     /// A scenario name (see `resilience-tui scenarios`) or a path to a scenario file. Without one, the
     /// scenarios are listed.
     pub name: Option<String>,
+    /// Run the `kind: command` apps of a scenario found by name in ./scenarios (one given by path runs them
+    /// anyway): without it, such a scenario is refused, so a cloned repository's commands never run unasked.
+    #[arg(long)]
+    pub allow_commands: bool,
     #[command(flatten)]
     pub display: DisplayArgs,
     #[command(flatten)]
@@ -121,6 +125,7 @@ impl RunArgs {
             max_body_bytes: Some(self.max_body_size),
             sidecars_on_this_runtime: false,
             metrics_ports: crate::metrics::server::MetricsPorts::daprd(self.metrics_port),
+            start_warnings: Vec::new(),
         }
     }
 }

@@ -3,6 +3,9 @@
 //! again. The next run that finds a marker whose run is gone, and the container still stopped, says so and
 //! starts it: the user gets their `dapr_redis` back. A marker whose container is running is stale and removed.
 //!
+//! The process groups a run starts (a run template's apps, a redis-server) are noted the same way
+//! (`app-group-<pgid>`, with `what=` naming them): the next run ends the groups of a run that is gone.
+//!
 //! Markers live in `$XDG_STATE_HOME/resilience-tui` (else `~/.local/state/resilience-tui`, else the temp dir).
 //! `RESILIENCE_TUI_STATE_DIR` overrides it (tests use their own).
 
@@ -67,18 +70,20 @@ fn group_marker(pgid: i32) -> PathBuf {
 
 /// Notes that this run started an app in process group `pgid` (so a SIGKILLed run's apps can be ended).
 pub fn note_process_group(pgid: i32) {
-    let written = std::fs::create_dir_all(state_dir()).and_then(|()| {
-        std::fs::write(
-            group_marker(pgid),
-            format!(
-                "pid={}
-",
-                std::process::id()
-            ),
-        )
-    });
+    note_group(pgid, "apps");
+}
+
+/// Notes that this run started a redis-server in process group `pgid` (ended like the apps' groups).
+pub fn note_redis_server_group(pgid: i32) {
+    note_group(pgid, "redis-server");
+}
+
+/// `what` names the group's processes in the message of the run that ends them.
+fn note_group(pgid: i32, what: &str) {
+    let text = format!("pid={}\nwhat={what}\n", std::process::id());
+    let written = std::fs::create_dir_all(state_dir()).and_then(|()| std::fs::write(group_marker(pgid), text));
     if let Err(e) = written {
-        tracing::warn!("cannot note app process group {pgid}: {e}; a killed run's apps could not be found");
+        tracing::warn!("cannot note the {what} process group {pgid}: {e}; a killed run's {what} could not be found");
     }
 }
 
@@ -102,11 +107,11 @@ fn end_groups_in(dir: &std::path::Path) -> Vec<String> {
         let Some(pgid) = name.strip_prefix("app-group-").and_then(|g| g.parse::<i32>().ok()) else {
             continue;
         };
-        let owner = std::fs::read_to_string(entry.path()).ok().and_then(|t| {
-            t.lines()
-                .find_map(|l| l.strip_prefix("pid="))
-                .and_then(|p| p.trim().parse::<u32>().ok())
-        });
+        let text = std::fs::read_to_string(entry.path()).unwrap_or_default();
+        let field = |key: &str| text.lines().find_map(|l| l.strip_prefix(key)).map(str::trim);
+        let owner = field("pid=").and_then(|p| p.parse::<u32>().ok());
+        // Markers written before `what=` existed were all apps'.
+        let what = field("what=").unwrap_or("apps");
         let alive =
             owner.is_some_and(|pid| pid == std::process::id() || PathBuf::from(format!("/proc/{pid}")).exists());
         if alive {
@@ -115,7 +120,7 @@ fn end_groups_in(dir: &std::path::Path) -> Vec<String> {
         let group = nix::unistd::Pid::from_raw(pgid);
         if nix::sys::signal::killpg(group, nix::sys::signal::Signal::SIGKILL).is_ok() {
             ended.push(format!(
-                "ended the apps an earlier resilience-tui run left running (process group {pgid})"
+                "ended the {what} an earlier resilience-tui run left running (process group {pgid})"
             ));
         }
         let _ = std::fs::remove_file(entry.path());

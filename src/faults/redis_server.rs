@@ -11,10 +11,19 @@ use tokio::sync::Mutex;
 /// Like `dapr_redis` it keeps Redis's default snapshots (in a private temporary folder, removed when this is
 /// dropped), and it is stopped with SIGTERM so it saves them: an order saved before the stop is still there
 /// after the start. The process is killed when this is dropped.
+///
+/// It runs in a process group of its own, as the apps do: a Ctrl-C in the terminal reaches the tool only, which
+/// stops Redis in order; and the group is noted (`faults/leftover.rs`), so the next run ends a redis-server that
+/// a SIGKILLed run left behind.
 pub struct RedisServer {
     addr: SocketAddr,
     dir: tempfile::TempDir,
     child: Mutex<Option<tokio::process::Child>>,
+}
+
+/// The process group of a running child (its pid: it leads the group it was started in).
+fn group_of(child: &tokio::process::Child) -> Option<Pid> {
+    child.id().and_then(|p| i32::try_from(p).ok()).map(Pid::from_raw)
 }
 
 impl RedisServer {
@@ -56,8 +65,12 @@ impl RedisServer {
             .arg(self.dir.path())
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
+            .process_group(0)
             .kill_on_drop(true)
             .spawn()?;
+        if let Some(group) = group_of(&spawned) {
+            crate::faults::leftover::note_redis_server_group(group.as_raw());
+        }
         *child = Some(spawned);
         for _ in 0..100 {
             if tokio::net::TcpStream::connect(self.addr).await.is_ok() {
@@ -75,12 +88,7 @@ impl RedisServer {
     /// SIGCONT (`paused` false) lets it go on.
     pub async fn set_paused(&self, paused: bool) -> std::io::Result<()> {
         let child = self.child.lock().await;
-        let pid = child
-            .as_ref()
-            .and_then(|c| c.id())
-            .and_then(|p| i32::try_from(p).ok())
-            .map(Pid::from_raw);
-        let Some(pid) = pid else {
+        let Some(pid) = child.as_ref().and_then(group_of) else {
             return Err(std::io::Error::other("redis-server is not running"));
         };
         let signal = if paused { Signal::SIGSTOP } else { Signal::SIGCONT };
@@ -93,16 +101,31 @@ impl RedisServer {
         let Some(mut child) = self.child.lock().await.take() else {
             return;
         };
-        let pid = child.id().and_then(|p| i32::try_from(p).ok()).map(Pid::from_raw);
+        let pid = group_of(&child);
         if let Some(pid) = pid {
             let _ = kill(pid, Signal::SIGCONT);
         }
-        if let Some(pid) = pid
-            && kill(pid, Signal::SIGTERM).is_ok()
-            && tokio::time::timeout(Duration::from_secs(3), child.wait()).await.is_ok()
-        {
-            return;
+        let exited = match pid {
+            Some(pid) => {
+                kill(pid, Signal::SIGTERM).is_ok()
+                    && tokio::time::timeout(Duration::from_secs(3), child.wait()).await.is_ok()
+            }
+            None => false,
+        };
+        if !exited {
+            let _ = child.kill().await;
         }
-        let _ = child.kill().await;
+        if let Some(pid) = pid {
+            crate::faults::leftover::forget_process_group(pid.as_raw());
+        }
+    }
+}
+
+impl Drop for RedisServer {
+    /// The child is killed as it drops (`kill_on_drop`); its group's marker goes with it.
+    fn drop(&mut self) {
+        if let Some(pid) = self.child.get_mut().as_ref().and_then(group_of) {
+            crate::faults::leftover::forget_process_group(pid.as_raw());
+        }
     }
 }

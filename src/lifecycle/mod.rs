@@ -111,6 +111,8 @@ pub async fn run(scenario: Scenario, opts: RunOptions, display: impl Display) ->
         for timer in timers {
             timer.abort();
         }
+        // Calls cut by our own shutdown are no failures of their target: they end first, uncounted.
+        running.end_calls();
         running.bus.emit(Event::ShuttingDown { reason });
         running.stop(&shutdown).await
     };

@@ -35,6 +35,8 @@ pub struct RunOptions {
     pub sidecars_on_this_runtime: bool,
     /// The sidecars' metrics ports: daprd's 9090, 9091, … from the command line; any free port by default.
     pub metrics_ports: crate::metrics::server::MetricsPorts,
+    /// Warnings from before the run (a local scenario file that replaced a built-in one), said at start.
+    pub start_warnings: Vec<crate::event::Event>,
 }
 
 /// One `--fault NAME@START[..END]`.

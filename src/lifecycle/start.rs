@@ -22,6 +22,7 @@ use crate::resources::Resources;
 use crate::scenario::{AppSpec, Scenario};
 use crate::sidecar::batch::Batched;
 use crate::sidecar::{DEFAULT_MAX_BODY_BYTES, NameResolver, Sidecar, SidecarOptions};
+use tokio_util::sync::CancellationToken;
 
 /// A scenario whose apps and sidecars are running.
 pub struct Running {
@@ -31,6 +32,10 @@ pub struct Running {
     apps: Vec<Arc<OrderProcessor>>,
     /// A run template's apps, real processes.
     processes: Vec<Arc<AppProcess>>,
+    /// The built-in client apps (and their traffic meters), stopped first when the run ends.
+    clients: Vec<JoinHandle<()>>,
+    /// Cancelled when the run ends: the clients report no answer after it.
+    run_ends: CancellationToken,
     tasks: Vec<JoinHandle<()>>,
     /// redis-server processes the tool started; stopped at shutdown (and killed if dropped).
     redis: Vec<Arc<RedisServer>>,
@@ -44,6 +49,9 @@ pub async fn start(mut scenario: Scenario, opts: &RunOptions) -> anyhow::Result<
     }
     let mut loaded = load_resources(&scenario)?;
     let (bus, events) = EventBus::new();
+    for warning in &opts.start_warnings {
+        say_warning(&bus, warning.clone());
+    }
     warn_about_exposure(&bus, opts);
     // What the loader found doubtful in the resources in use (a bare-number duration, an unknown policy name,
     // an ignored field): a learner should see it without running `validate`.
@@ -67,7 +75,8 @@ pub async fn start(mut scenario: Scenario, opts: &RunOptions) -> anyhow::Result<
         stores: &stores,
     };
     let faults = super::fault_targets::build_faults(&scenario.faults, &targets, &bus, &mut tasks).await?;
-    tasks.extend(start_clients(&scenario, opts, &bus, &sidecars)?);
+    let run_ends = CancellationToken::new();
+    let clients = start_clients(&scenario, opts, &bus, &sidecars, &run_ends)?;
     if let crate::scenario::ResourcesSource::Dir(dir) = &scenario.resources {
         tasks.push(super::hot_reload::watch(dir.clone(), sidecars.clone(), bus.clone()));
     }
@@ -84,6 +93,8 @@ pub async fn start(mut scenario: Scenario, opts: &RunOptions) -> anyhow::Result<
         sidecars,
         apps,
         processes,
+        clients,
+        run_ends,
         tasks,
         redis,
     };
@@ -206,6 +217,7 @@ fn start_clients(
     opts: &RunOptions,
     bus: &EventBus,
     sidecars: &[Arc<Sidecar>],
+    run_ends: &CancellationToken,
 ) -> anyhow::Result<Vec<JoinHandle<()>>> {
     let interval = opts.order_interval.unwrap_or(Duration::from_secs(1));
     let sidecar_of = |app_id: &str| {
@@ -225,6 +237,7 @@ fn start_clients(
                     sidecar: sidecar_of(app_id)?,
                     target: target.clone(),
                     interval,
+                    stop: run_ends.clone(),
                 };
                 tasks.push(tokio::spawn(checkout.run(bus.clone())));
             }
@@ -234,6 +247,7 @@ fn start_clients(
                     sidecar: sidecar_of(app_id)?,
                     store: store.clone(),
                     interval,
+                    stop: run_ends.clone(),
                 };
                 tasks.push(tokio::spawn(app.run(bus.clone())));
             }
@@ -252,6 +266,7 @@ fn start_clients(
                     per_second: *per_second,
                     first_order_id: *first_order_id,
                     stats: stats.clone(),
+                    stop: run_ends.clone(),
                 };
                 tasks.push(tokio::spawn(load.run(bus.clone())));
                 loads
@@ -280,10 +295,25 @@ impl Running {
         self.stop(&super::Shutdown::new()).await
     }
 
+    /// The first step of the end, before anything else (and before `ShuttingDown` is said): the client apps
+    /// stop and report no more answers, and every sidecar ends its requests in flight without counting them
+    /// (no breaker transition, retry or failed attempt comes of our own shutdown). The token goes first, so an
+    /// answer the sidecars' cancellation causes always finds it cancelled. Doing it twice does nothing.
+    pub fn end_calls(&self) {
+        self.run_ends.cancel();
+        for sidecar in &self.sidecars {
+            sidecar.cancel_in_flight();
+        }
+        for client in &self.clients {
+            client.abort();
+        }
+    }
+
     /// [`Running::shutdown`], giving up when `shutdown` is asked for a second time (the user pressed q or
     /// Ctrl-C again): then nothing more is waited for, and the warnings say what is left to do.
     pub(crate) async fn stop(self, shutdown: &super::Shutdown) -> Vec<String> {
         const CLEAR_BOUND: Duration = Duration::from_secs(30);
+        self.end_calls();
         let mut warnings = Vec::new();
         let gave_up = tokio::select! {
             cleared = tokio::time::timeout(CLEAR_BOUND, self.faults.close_and_clear()) => {

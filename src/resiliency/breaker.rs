@@ -276,6 +276,12 @@ impl Admission<'_> {
         self.completed = true;
         self.breaker.after_attempt(self.generation, success);
     }
+
+    /// The attempt was cut short by our own shutdown: it counts neither as a success nor as a failure (the
+    /// target did nothing wrong). Its request stays counted, as gobreaker counts a request at admission.
+    pub fn abandon(mut self) {
+        self.completed = true;
+    }
 }
 
 impl Drop for Admission<'_> {

@@ -6,13 +6,19 @@
 //! - After a failure the wait comes *before* the next attempt; the breaker is checked when that attempt starts.
 //! - `Error processing operation … Retrying in …` is logged once per request (first failure only), and
 //!   `Recovered … after N attempts` only if at least one retry happened; N includes the successful attempt.
+//! - Ours, not Dapr's: a request run with [`PolicyDefinition::run_cancellable`] ends when the run ends (the
+//!   token is cancelled at shutdown). Its attempt in flight is neither a success nor a failure for the
+//!   breaker, no retry follows, and no event reports it: a call cut by our own shutdown says nothing about the
+//!   target. (daprd counts a cancelled context as a failure; a learner never sees daprd's shutdown.)
 
 use std::fmt;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::breaker::CircuitBreaker;
+use tokio_util::sync::CancellationToken;
+
+use super::breaker::{Admission, CircuitBreaker};
 use super::config::Direction;
 use super::events::{FailureCause, Rejection, ResiliencyEvent, SharedObserver};
 use super::retry::RetryPolicy;
@@ -43,6 +49,9 @@ pub enum Failure<E> {
     /// A circuit breaker refused the attempt.
     #[error("{0}")]
     Rejected(Rejection),
+    /// The run ended while the request was in flight (see [`PolicyDefinition::run_cancellable`]).
+    #[error("the request was cancelled: the sidecar is shutting down")]
+    Cancelled,
 }
 
 impl<E: OperationError> Failure<E> {
@@ -57,7 +66,7 @@ impl<E: OperationError> Failure<E> {
                 first_in_request: !std::mem::replace(timed_out, true),
                 after: timeout.unwrap_or_default(),
             }),
-            Failure::Rejected(_) => None,
+            Failure::Rejected(_) | Failure::Cancelled => None,
         }
     }
 }
@@ -123,19 +132,44 @@ impl PolicyDefinition {
     }
 
     /// Runs `op` under the policy. `op` gets the 1-based attempt number and is called once per attempt.
-    pub async fn run<T, E, F, Fut>(&self, mut op: F) -> Result<T, Failure<E>>
+    pub async fn run<T, E, F, Fut>(&self, op: F) -> Result<T, Failure<E>>
     where
         E: OperationError,
         F: FnMut(u32) -> Fut,
         Fut: Future<Output = Result<T, E>>,
     {
+        self.run_inner(None, op).await
+    }
+
+    /// [`PolicyDefinition::run`], ended by `cancel` (the run's end): then the attempt in flight is dropped and
+    /// its breaker admission released without counting, no retry is scheduled, and the result is
+    /// [`Failure::Cancelled`] with no event. An attempt whose future is dropped after `cancel` fired (the
+    /// caller's connection went first) is not counted either.
+    pub async fn run_cancellable<T, E, F, Fut>(&self, cancel: &CancellationToken, op: F) -> Result<T, Failure<E>>
+    where
+        E: OperationError,
+        F: FnMut(u32) -> Fut,
+        Fut: Future<Output = Result<T, E>>,
+    {
+        self.run_inner(Some(cancel), op).await
+    }
+
+    async fn run_inner<T, E, F, Fut>(&self, cancel: Option<&CancellationToken>, mut op: F) -> Result<T, Failure<E>>
+    where
+        E: OperationError,
+        F: FnMut(u32) -> Fut,
+        Fut: Future<Output = Result<T, E>>,
+    {
+        if cancel.is_some_and(CancellationToken::is_cancelled) {
+            return Err(Failure::Cancelled);
+        }
         self.report_applied();
         let mut backoff = self.retry.as_ref().map(|r| r.start());
         let (mut notified, mut timed_out) = (false, false);
         let mut attempt = 0u32;
         loop {
             attempt += 1;
-            let failure = match self.attempt(&mut op, attempt, &mut timed_out).await {
+            let failure = match self.attempt(&mut op, attempt, &mut timed_out, cancel).await {
                 Ok(value) => {
                     if notified {
                         self.emit(ResiliencyEvent::Recovered {
@@ -146,10 +180,11 @@ impl PolicyDefinition {
                     self.finish(attempt, None);
                     return Ok(value);
                 }
+                Err(Failure::Cancelled) => return Err(Failure::Cancelled),
                 Err(failure) => failure,
             };
             let permanent = match &failure {
-                Failure::Rejected(_) => true,
+                Failure::Rejected(_) | Failure::Cancelled => true,
                 Failure::Operation(e) => {
                     e.is_permanent()
                         || matches!((e.status_code(), &self.retry), (Some(code), Some(r)) if !r.matching.should_retry(code))
@@ -178,7 +213,9 @@ impl PolicyDefinition {
                 next_attempt: attempt + 1,
                 wait,
             });
-            tokio::time::sleep(wait).await;
+            if !sleep_unless_cancelled(wait, cancel).await {
+                return Err(Failure::Cancelled);
+            }
         }
     }
 
@@ -202,8 +239,14 @@ impl PolicyDefinition {
         });
     }
 
-    /// One attempt: breaker admission, then the operation under the per-attempt timeout.
-    async fn attempt<T, E, F, Fut>(&self, op: &mut F, attempt: u32, timed_out: &mut bool) -> Result<T, Failure<E>>
+    /// One attempt: breaker admission, then the operation under the per-attempt timeout (and `cancel`).
+    async fn attempt<T, E, F, Fut>(
+        &self,
+        op: &mut F,
+        attempt: u32,
+        timed_out: &mut bool,
+        cancel: Option<&CancellationToken>,
+    ) -> Result<T, Failure<E>>
     where
         E: OperationError,
         F: FnMut(u32) -> Fut,
@@ -228,14 +271,26 @@ impl PolicyDefinition {
             operation: self.name.clone(),
             attempt,
         });
+        // Dropped with this future, it releases the admission: counted as a failure, unless the run has ended.
+        let mut admission = Released { admission, cancel };
         let fut = op(attempt);
-        let result = match self.timeout {
-            // On timeout the attempt's future is dropped: its late result is discarded, as Dapr does.
-            Some(limit) => match tokio::time::timeout(limit, fut).await {
-                Ok(result) => result.map_err(Failure::Operation),
-                Err(_elapsed) => Err(Failure::Timeout),
+        let timed = async {
+            match self.timeout {
+                // On timeout the attempt's future is dropped: its late result is discarded, as Dapr does.
+                Some(limit) => match tokio::time::timeout(limit, fut).await {
+                    Ok(result) => result.map_err(Failure::Operation),
+                    Err(_elapsed) => Err(Failure::Timeout),
+                },
+                None => fut.await.map_err(Failure::Operation),
+            }
+        };
+        let result = match cancel {
+            Some(cancel) => tokio::select! {
+                biased;
+                () = cancel.cancelled() => return Err(Failure::Cancelled),
+                result = timed => result,
             },
-            None => fut.await.map_err(Failure::Operation),
+            None => timed.await,
         };
         if let Err(failure) = &result
             && let Some(cause) = failure.cause(timed_out, self.timeout)
@@ -247,7 +302,7 @@ impl PolicyDefinition {
                 cause,
             });
         }
-        if let Some(admission) = admission {
+        if let Some(admission) = admission.admission.take() {
             admission.complete(result.is_ok());
         }
         result
@@ -263,6 +318,38 @@ impl PolicyDefinition {
 
     fn emit(&self, event: ResiliencyEvent) {
         self.observer.on_event(event);
+    }
+}
+
+/// A breaker admission not yet completed: released when dropped, without counting if the run has ended.
+struct Released<'a> {
+    admission: Option<Admission<'a>>,
+    cancel: Option<&'a CancellationToken>,
+}
+
+impl Drop for Released<'_> {
+    fn drop(&mut self) {
+        if let Some(admission) = self.admission.take()
+            && self.cancel.is_some_and(CancellationToken::is_cancelled)
+        {
+            admission.abandon();
+        }
+        // Otherwise the admission drops here: a cancelled attempt counts as a failure, as in Dapr.
+    }
+}
+
+/// Waits `wait`; false when `cancel` fired first.
+async fn sleep_unless_cancelled(wait: Duration, cancel: Option<&CancellationToken>) -> bool {
+    match cancel {
+        Some(cancel) => tokio::select! {
+            biased;
+            () = cancel.cancelled() => false,
+            () = tokio::time::sleep(wait) => true,
+        },
+        None => {
+            tokio::time::sleep(wait).await;
+            true
+        }
     }
 }
 

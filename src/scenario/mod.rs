@@ -6,6 +6,7 @@ pub mod builtin;
 mod fault_action;
 mod file;
 pub mod init;
+mod lookup;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -14,6 +15,7 @@ pub use crate::faults::channel::ChannelFault;
 pub use crate::faults::store_calls::StoreFault;
 
 pub use file::{RESERVED_KEYS, load, parse};
+pub use lookup::{Found, Origin, find, list};
 
 use crate::resources::{LoadError, Resources};
 
@@ -229,47 +231,6 @@ impl Source {
             Source::BuiltIn(b) => b.name.to_string(),
         }
     }
-}
-
-/// Scenario files in `./scenarios` win over the built-in ones of the same name.
-const LOCAL_DIR: &str = "scenarios";
-
-/// A path to a scenario file, or a name: `./scenarios/NAME.yaml`, else the built-in scenario NAME.
-pub fn find(name_or_path: &str) -> Option<Source> {
-    let path = Path::new(name_or_path);
-    if path.is_file() {
-        return Some(Source::File(path.to_path_buf()));
-    }
-    let local = Path::new(LOCAL_DIR).join(format!("{name_or_path}.yaml"));
-    if local.is_file() {
-        return Some(Source::File(local));
-    }
-    builtin::get(name_or_path).map(Source::BuiltIn)
-}
-
-/// Every scenario, by name: the built-in ones in their teaching order (see `builtin::BUILT_IN`), each replaced
-/// in place by a file of the same name in `./scenarios`, then the other files there, by name.
-pub fn list() -> Vec<Source> {
-    let mut local: Vec<PathBuf> = match std::fs::read_dir(LOCAL_DIR) {
-        Ok(entries) => entries
-            .flatten()
-            .map(|e| e.path())
-            .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
-            .collect(),
-        Err(_) => Vec::new(),
-    };
-    local.sort();
-    let mut found: Vec<Source> = builtin::BUILT_IN
-        .iter()
-        .map(
-            |b| match local.iter().position(|p| Source::File(p.clone()).name() == b.name) {
-                Some(i) => Source::File(local.remove(i)),
-                None => Source::BuiltIn(b),
-            },
-        )
-        .collect();
-    found.extend(local.into_iter().map(Source::File));
-    found
 }
 
 /// Port overrides from the command line: `--dapr-http-port APP=PORT`, `--app-port APP=PORT`.

@@ -68,7 +68,8 @@ pub async fn metadata(State(state): State<Arc<SidecarState>>) -> Response {
 }
 
 /// `DAPR_API_TOKEN` enforcement as daprd does it: healthz is exempt; otherwise `dapr-api-token` must match,
-/// or the answer is 401 `invalid api token` in plain text. The header is not forwarded to apps.
+/// or the answer is 401 `invalid api token` in plain text. The header is not forwarded to apps. Only the
+/// public API is behind it: the hop from other sidecars is routed outside this layer (see `routes`).
 pub async fn check_token(State(state): State<Arc<SidecarState>>, mut request: Request, next: Next) -> Response {
     if let Some(expected) = &state.options.api_token {
         let exempt = matches!(request.uri().path(), "/v1.0/healthz" | "/v1.0/healthz/outbound");

@@ -5,7 +5,8 @@
 //!   built-in service retries retry);
 //! - the callee's sidecar is up but its app is not: `rpc error: code = Internal desc = error invoking app
 //!   channel: …` (`pkg/api/grpc/daprinternal.go` wraps the app channel's error in `codes.Internal`);
-//! - the app answered: its response, whatever its status, for the caller to judge.
+//! - the app answered: its response, whatever its status, for the caller to judge;
+//! - the callee's sidecar answered itself (no app behind the answer): Internal, never read as the app's.
 
 use std::fmt;
 use std::net::SocketAddr;
@@ -107,8 +108,19 @@ pub async fn call(
         .await
         .map_err(|e| HopError::Unavailable(format!("error reading from the callee's sidecar: {e}")))?
         .to_bytes();
-    if parts.headers.get(OUTCOME).is_some_and(|v| v == "internal") {
-        return Err(HopError::Internal(String::from_utf8_lossy(&body).into_owned()));
+    match parts.headers.get(OUTCOME).map(HeaderValue::as_bytes) {
+        Some(b"app") => {}
+        Some(b"internal") => return Err(HopError::Internal(String::from_utf8_lossy(&body).into_owned())),
+        // The callee's sidecar answered itself (a refusal such as a 401, or a request it could not read):
+        // that is never the app's answer, so it is a failed hop, not a status for the caller to judge.
+        _ => {
+            let body = String::from_utf8_lossy(&body);
+            return Err(HopError::Internal(format!(
+                "the callee's sidecar at {sidecar} refused the call with {}: {}",
+                parts.status,
+                body.trim()
+            )));
+        }
     }
     let mut headers = forwardable(&parts.headers);
     headers.remove(OUTCOME);

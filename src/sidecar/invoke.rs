@@ -121,7 +121,7 @@ pub(super) async fn invoke(state: Arc<SidecarState>, app_id: String, method: Str
     let body = std::sync::Mutex::new(body);
     let metrics = state.options.metrics.as_ref().map(|m| &*m.metrics);
     let result = policy
-        .run(|_attempt| {
+        .run_cancellable(&state.cancel, |_attempt| {
             crate::metrics::server::count_invocation(metrics, &app_id, answered_status, call.attempt(&body))
         })
         .await;

@@ -42,7 +42,8 @@ pub struct SidecarOptions {
     pub port_flag: String,
     /// This sidecar's own app port, if its app serves HTTP (shown in metadata).
     pub app_port: Option<u16>,
-    /// `DAPR_API_TOKEN`: when set, every request but healthz must carry it in `dapr-api-token`.
+    /// `DAPR_API_TOKEN`: when set, every Dapr API request but healthz must carry it in `dapr-api-token`
+    /// (the hop from other sidecars is not guarded, as daprd's internal server is not).
     pub api_token: Option<String>,
     pub max_body_bytes: usize,
     /// Where daprd's metrics are served (none: not served, not counted).
@@ -67,6 +68,9 @@ pub(crate) struct SidecarState {
     pub components: Vec<ComponentSpec>,
     pub stores: state::Stores,
     pub options: SidecarOptions,
+    /// Cancelled when the run ends: requests in flight under a policy end without counting (see
+    /// [`Sidecar::cancel_in_flight`]).
+    pub cancel: tokio_util::sync::CancellationToken,
 }
 
 impl SidecarState {
@@ -166,6 +170,7 @@ impl Sidecar {
             components,
             stores,
             options,
+            cancel: tokio_util::sync::CancellationToken::new(),
         });
         let router = routes(state.clone());
         let sidecar = Sidecar {
@@ -273,6 +278,13 @@ impl Sidecar {
         self.memory_stores.get(name)
     }
 
+    /// The run is ending: every request in flight under a policy ends now, and any later one at once, neither
+    /// counted by a breaker nor retried (a call cut by our own shutdown says nothing about its target). The
+    /// caller gets Dapr's 500 saying the sidecar is shutting down.
+    pub fn cancel_in_flight(&self) {
+        self.state.cancel.cancel();
+    }
+
     /// Stops it for good (see [`Sidecar::stop_serving`]).
     pub async fn stop(self) {
         self.stop_serving().await;
@@ -300,7 +312,6 @@ fn routes(state: Arc<SidecarState>) -> Router {
         )
         .route("/v1.0/metadata", get(api::metadata).fallback(api::method_not_allowed))
         .route("/v1.0/invoke/{app_id}/method/{*method}", any(target::by_path))
-        .route(hop::ROUTE, any(hop::serve_call))
         .route(
             "/v1.0/state/{store}",
             post(state::save).put(state::save).fallback(api::method_not_allowed),
@@ -326,6 +337,10 @@ fn routes(state: Arc<SidecarState>) -> Router {
         Some(_) => router.layer(axum::middleware::from_fn_with_state(state.clone(), api::check_token)),
         None => router,
     };
+    // The hop from another sidecar is added after the token layer, so the token never guards it: daprd's
+    // token guards only its public API; the internal server that serves sidecar-to-sidecar calls has none
+    // (dapr/dapr `pkg/api/grpc/server.go`: `NewAPIServer` sets `authToken`, `NewInternalServer` does not).
+    let router = router.route(hop::ROUTE, any(hop::serve_call));
     let router = match &state.options.metrics {
         Some(m) => router.layer(axum::middleware::from_fn_with_state(
             m.metrics.clone(),

@@ -154,7 +154,7 @@ pub async fn save(State(s): State<Arc<SidecarState>>, path: PathArgs<String>, bo
     // Dapr's accumulator: after a failed attempt only the items that failed without an ETag error are retried.
     let pending = Mutex::new(pending);
     let result = policy
-        .run(|_| async {
+        .run_cancellable(&s.cancel, |_| async {
             let batch = pending.lock().unwrap_or_else(|p| p.into_inner()).clone();
             let (mut retry, mut etag_error, mut other_error) = (Vec::new(), None, None);
             for (key, data, etag, first_write) in batch {
@@ -205,7 +205,7 @@ pub async fn get(State(s): State<Arc<SidecarState>>, path: PathArgs<(String, Str
     };
     let policy = outbound_policy(&s, &store);
     let result = policy
-        .run(|_| async {
+        .run_cancellable(&s.cancel, |_| async {
             binding.store.get(&full).await.map_err(|error| StoreFailure {
                 error,
                 permanent: false,
@@ -248,7 +248,7 @@ pub async fn delete(
         .map(str::to_string);
     let policy = outbound_policy(&s, &store);
     let result = policy
-        .run(|_| async {
+        .run_cancellable(&s.cancel, |_| async {
             // Unlike a save, Dapr retries an ETag conflict on delete.
             binding
                 .store
@@ -298,7 +298,7 @@ pub async fn bulk_get(State(s): State<Arc<SidecarState>>, path: PathArgs<String>
     }
     let policy = outbound_policy(&s, &store);
     let result = policy
-        .run(|_| async {
+        .run_cancellable(&s.cancel, |_| async {
             let mut items = Vec::new();
             for key in &request.keys {
                 let full = prefixed_key(binding.key_prefix.as_deref(), &s.app_id, &store, key);
@@ -368,7 +368,7 @@ pub async fn transaction(State(s): State<Arc<SidecarState>>, path: PathArgs<Stri
     }
     let policy = outbound_policy(&s, &store);
     let result: Result<(), Failure<StoreFailure>> = policy
-        .run(|_| async {
+        .run_cancellable(&s.cancel, |_| async {
             for (operation, key, data, etag) in &steps {
                 let done = match operation.as_str() {
                     "upsert" => binding.store.set(key, data.clone(), etag.as_deref(), false).await,

@@ -30,6 +30,16 @@ impl FaultStory {
         self.active_since.is_some() || self.last_cleared.is_some_and(|c| c > end)
     }
 
+    /// What became of it when the run ended, if it was injected then: cleared as the run shut down, or not
+    /// cleared at all (clearing failed, or the user stopped waiting: the exit names the command).
+    pub fn at_exit(&self, end: Duration) -> Option<&'static str> {
+        match (self.active_since, self.last_cleared) {
+            (Some(_), _) => Some("still injected: not cleared on exit"),
+            (None, Some(cleared)) if cleared > end => Some("cleared on exit"),
+            _ => None,
+        }
+    }
+
     /// Time injected, up to `end`.
     pub fn time_injected(&self, end: Duration) -> Duration {
         let overrun = self.last_cleared.map_or(Duration::ZERO, |c| c.saturating_sub(end));

@@ -189,8 +189,8 @@ fn fault_line(story: &FaultStory, end: Duration) -> String {
             format!("{} in all", secs(story.time_injected(end))),
         ],
     };
-    if active {
-        parts.push("still injected at the end".to_string());
+    if let Some(exit) = story.at_exit(end) {
+        parts.push(exit.to_string());
     }
     format!("fault {}: {}", story.name, phrases(&parts))
 }

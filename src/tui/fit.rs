@@ -181,7 +181,7 @@ pub fn wrap_words(text: &str, width: usize) -> Vec<String> {
 }
 
 /// The rows one log line takes in a pane `width` wide: the first of `variants` (longest first) that fits on
-/// one row, else the last one with its names elided, else the first one wrapped at words. Measuring and
+/// one row, else the last one with its names elided, else the last one wrapped at words. Measuring and
 /// drawing both use this, so the newest line is always at the bottom.
 pub fn log_rows(variants: &[&str], width: usize) -> Vec<String> {
     if let Some(fits) = variants.iter().find(|v| columns(v) <= width) {
@@ -190,7 +190,8 @@ pub fn log_rows(variants: &[&str], width: usize) -> Vec<String> {
     let shortest = variants.last().copied().unwrap_or_default();
     match elide_names(shortest, width) {
         Some(one_row) => vec![one_row],
-        None => wrap_words(variants.first().copied().unwrap_or_default(), width),
+        // The shortest form wrapped: a marker's `3.0s injected: NAME` takes fewer rows than its long form.
+        None => wrap_words(shortest, width),
     }
 }
 

@@ -170,6 +170,11 @@ mod tests {
             Some(Duration::ZERO)
         );
         assert_eq!(
+            faults.adjust_latency(Duration::from_millis(500), false),
+            None,
+            "`-` at 0 changes nothing, so nothing is said"
+        );
+        assert_eq!(
             ChannelFaults::default().adjust_latency(Duration::from_secs(1), true),
             None
         );

@@ -10,6 +10,7 @@ mod hop;
 mod invoke;
 mod resolver;
 mod state;
+mod state_core;
 mod stores;
 mod target;
 
@@ -65,7 +66,7 @@ pub(crate) struct SidecarState {
     pub resolver: Arc<NameResolver>,
     pub client: invoke::AppClient,
     pub components: Vec<ComponentSpec>,
-    pub stores: state::Stores,
+    pub stores: state_core::Stores,
     pub options: SidecarOptions,
 }
 

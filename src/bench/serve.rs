@@ -101,6 +101,7 @@ pub async fn start_sidecar(listen: SocketAddr, app_addr: SocketAddr, policy: Pol
     let resolver = Arc::new(NameResolver::default());
     resolver.register("order-processor", app_addr);
     let options = SidecarOptions {
+        grpc_listen: None,
         app_id: "checkout".into(),
         listen,
         port_flag: "--dapr-http-port".into(),

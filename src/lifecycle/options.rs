@@ -35,6 +35,48 @@ pub struct RunOptions {
     pub sidecars_on_this_runtime: bool,
     /// The sidecars' metrics ports: daprd's 9090, 9091, … from the command line; any free port by default.
     pub metrics_ports: crate::metrics::server::MetricsPorts,
+    /// The sidecars' gRPC ports: daprd's 50001 and the next free ones from the command line; any free port by
+    /// default.
+    pub grpc_ports: GrpcPorts,
+}
+
+/// Which port each sidecar's gRPC API takes (daprd's `--dapr-grpc-port`).
+#[derive(Debug, Clone, Default)]
+pub struct GrpcPorts {
+    /// The first sidecar's port; the next ones take the next free ports after it. `None`: any free port
+    /// (tests, which never take 50001).
+    pub first: Option<u16>,
+    /// `--dapr-grpc-port APP=PORT` and a template's `daprGRPCPort`: exactly these ports (the last one given
+    /// for an app wins).
+    pub overrides: Vec<(String, u16)>,
+}
+
+impl GrpcPorts {
+    /// daprd's default gRPC port.
+    pub const DAPRD_DEFAULT: u16 = 50001;
+
+    pub fn daprd(overrides: Vec<(String, u16)>) -> Self {
+        Self {
+            first: Some(Self::DAPRD_DEFAULT),
+            overrides,
+        }
+    }
+
+    /// The port for the sidecar of `app_id`, the `index`th started: its override, else the first free port
+    /// from `first + index` (0, any free port, without a `first`).
+    pub fn port(&self, app_id: &str, index: usize, ip: std::net::IpAddr) -> u16 {
+        if let Some((_, port)) = self.overrides.iter().rev().find(|(app, _)| app == app_id) {
+            return *port;
+        }
+        let Some(first) = self.first else {
+            return 0;
+        };
+        let from = first.saturating_add(u16::try_from(index).unwrap_or(u16::MAX));
+        (from..=u16::MAX)
+            .take(100)
+            .find(|p| std::net::TcpListener::bind((ip, *p)).is_ok())
+            .unwrap_or(from)
+    }
 }
 
 /// One `--fault NAME@START[..END]`.

@@ -136,7 +136,9 @@ pub(super) async fn invoke_app(state: &SidecarState, invocation: Invocation) -> 
             Ok(b) => OutgoingBody::Buffered(b),
             Err(e) => return Err(InvokeFailure::TooLarge(e.to_string())),
         },
-        IncomingBody::Stream(body) => OutgoingBody::Streamed(Some(Body::new(http_body_util::Limited::new(body, limit)))),
+        IncomingBody::Stream(body) => {
+            OutgoingBody::Streamed(Some(Body::new(http_body_util::Limited::new(body, limit))))
+        }
     };
     let path_and_query = match query {
         Some(q) => format!("/{method}?{q}"),

@@ -43,9 +43,12 @@ fn malformed(message: impl Into<String>) -> Response {
 fn error_response(error: StateError) -> Response {
     let message = error.message();
     match &error {
-        StateError::NotConfigured { .. } => {
-            DaprError::new(StatusCode::INTERNAL_SERVER_ERROR, "ERR_STATE_STORE_NOT_CONFIGURED", message).into_response()
-        }
+        StateError::NotConfigured { .. } => DaprError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "ERR_STATE_STORE_NOT_CONFIGURED",
+            message,
+        )
+        .into_response(),
         StateError::NotFound { app_id, .. } => {
             let body = json!({
                 "errorCode": "ERR_STATE_STORE_NOT_FOUND",

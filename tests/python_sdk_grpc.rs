@@ -154,3 +154,76 @@ async fn python_sdk_state_over_grpc() {
         serde_json::json!(["order-processor", ["statestore"]])
     );
 }
+
+const TOKEN_SCRIPT: &str = r#"
+import json
+from dapr.clients import DaprClient
+out = {}
+with DaprClient() as d:
+    try:
+        d.save_state("statestore", "k", "v")
+        out["save"] = "ok"
+    except Exception as e:
+        out["save"] = [e.code().name, e.details()]
+print(json.dumps(out))
+"#;
+
+/// `DAPR_API_TOKEN` on the sidecar: the SDK's `dapr-api-token` metadata is checked as daprd's gRPC interceptor
+/// does (`pkg/api/grpc/auth.go`): a wrong one is Unauthenticated `Unauthorized`, the right one passes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn python_sdk_api_token_over_grpc() {
+    let python = tokio::task::spawn_blocking(|| common::python::venv("py-dapr-sdk", &[SDK]))
+        .await
+        .unwrap();
+    let resources = tempfile::tempdir().unwrap();
+    std::fs::write(resources.path().join("statestore.yaml"), STORE).unwrap();
+    let (http_port, grpc_port) = (free_port(), free_port());
+    let scenario = Scenario {
+        name: "sdk-grpc-token".into(),
+        title: "sdk-grpc-token".into(),
+        summary: String::new(),
+        resources: resilience_tui::scenario::ResourcesSource::Dir(resources.path().to_path_buf()),
+        apps: vec![AppSpec::Process {
+            app_id: "order-processor".into(),
+            dapr_http_port: http_port,
+            app_port: None,
+            process: ProcessSpec {
+                app_id: "order-processor".into(),
+                dir: PathBuf::from("."),
+                command: Vec::new(),
+                env: Vec::new(),
+            },
+        }],
+        faults: Vec::new(),
+        file: PathBuf::from("sdk-grpc-token.yaml"),
+    };
+    let opts = RunOptions {
+        api_token: Some("s3cret".into()),
+        grpc_ports: GrpcPorts {
+            first: None,
+            overrides: vec![("order-processor".into(), grpc_port)],
+        },
+        ..RunOptions::default()
+    };
+    let (running, _rx) = start(scenario, &opts).await.expect("scenario starts");
+    let mut answers = Vec::new();
+    for token in ["wrong", "s3cret"] {
+        let out = tokio::process::Command::new(&python)
+            .arg("-c")
+            .arg(TOKEN_SCRIPT)
+            .env("DAPR_HTTP_PORT", http_port.to_string())
+            .env("DAPR_GRPC_PORT", grpc_port.to_string())
+            .env("DAPR_API_TOKEN", token)
+            .output()
+            .await
+            .expect("python runs");
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let result: Value = serde_json::from_str(stdout.lines().last().unwrap_or_default())
+            .unwrap_or_else(|e| panic!("{e}: {stdout}\n{stderr}"));
+        answers.push(result["save"].clone());
+    }
+    running.shutdown().await;
+    assert_eq!(answers[0], serde_json::json!(["UNAUTHENTICATED", "Unauthorized"]));
+    assert_eq!(answers[1], "ok");
+}

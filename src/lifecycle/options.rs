@@ -175,3 +175,25 @@ impl RunOptions {
             .collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::GrpcPorts;
+
+    #[test]
+    fn grpc_ports_take_daprds_50001_then_the_next_free_unless_moved() {
+        let ip = std::net::IpAddr::from([127, 0, 0, 1]);
+        // The last override for an app wins: a template's daprGRPCPort first, then --dapr-grpc-port.
+        let ports = GrpcPorts::daprd(vec![("a".into(), 50100), ("a".into(), 50200)]);
+        assert_eq!(ports.port("a", 0, ip), 50200);
+        // A taken port is skipped for the next free one after it.
+        let taken = std::net::TcpListener::bind((ip, 0)).unwrap();
+        let busy = taken.local_addr().unwrap().port();
+        let ports = GrpcPorts {
+            first: Some(busy),
+            overrides: Vec::new(),
+        };
+        assert!(ports.port("b", 0, ip) > busy);
+        assert_eq!(GrpcPorts::default().port("b", 3, ip), 0, "any free port");
+    }
+}

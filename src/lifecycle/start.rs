@@ -169,6 +169,7 @@ async fn start_sidecars(
             listen: opts.listen(app.dapr_http_port()),
             port_flag: format!("--dapr-http-port {app_id}=PORT"),
             grpc_listen: Some(opts.listen(opts.grpc_ports.port(app_id, index, opts.listen(0).ip()))),
+            grpc_port_chosen: !opts.grpc_ports.overrides.iter().any(|(app, _)| app == app_id),
             app_port: match app {
                 AppSpec::OrderProcessor { app_port, .. } => Some(*app_port),
                 AppSpec::Process { app_port, .. } => *app_port,

@@ -46,6 +46,9 @@ pub struct SidecarOptions {
     pub port_flag: String,
     /// The Dapr gRPC address (daprd's `--dapr-grpc-port`); none: the gRPC API is not served.
     pub grpc_listen: Option<SocketAddr>,
+    /// `grpc_listen`'s port was chosen, not asked for: when another process takes it first, any free port
+    /// does (as the Dapr CLI falls back from 50001); an asked-for port in use is an error naming the flag.
+    pub grpc_port_chosen: bool,
     /// This sidecar's own app port, if its app serves HTTP (shown in metadata).
     pub app_port: Option<u16>,
     /// `DAPR_API_TOKEN`: when set, every request but healthz must carry it in `dapr-api-token`.
@@ -158,7 +161,7 @@ impl Sidecar {
         let who = format!("the {} sidecar", options.app_id);
         let listener = crate::net::bind_std(&who, options.listen, &options.port_flag)?;
         let addr = listener.local_addr().unwrap_or(options.listen);
-        let grpc_listener = bind_grpc(&options, options.grpc_listen)?;
+        let grpc_listener = bind_grpc(&options, options.grpc_listen, options.grpc_port_chosen)?;
         let grpc_addr = grpc_listener.as_ref().and_then(|l| l.local_addr().ok());
         let metrics = bind_metrics(&options)?;
         let client = invoke::app_client();
@@ -244,7 +247,8 @@ impl Sidecar {
             let who = format!("the {} sidecar", self.state.app_id);
             let http = crate::net::bind_std(&who, self.addr, &self.state.options.port_flag)?;
             // Its gRPC and metrics ports went with it (as daprd's do) and come back with it.
-            let grpc = bind_grpc(&self.state.options, self.grpc_addr)?;
+            // The same port again: its apps were told it in DAPR_GRPC_PORT.
+            let grpc = bind_grpc(&self.state.options, self.grpc_addr, false)?;
             let metrics = bind_metrics(&self.state.options)?;
             *serving = Some(self.serve(Listeners { http, grpc, metrics })?);
         }
@@ -306,10 +310,19 @@ impl Sidecar {
 fn bind_grpc(
     options: &SidecarOptions,
     addr: Option<SocketAddr>,
+    any_if_taken: bool,
 ) -> Result<Option<std::net::TcpListener>, SidecarError> {
     let who = format!("the {} sidecar's gRPC API", options.app_id);
     let flag = format!("--dapr-grpc-port {}=PORT", options.app_id);
-    addr.map(|addr| crate::net::bind_std(&who, addr, &flag)).transpose()
+    let Some(addr) = addr else {
+        return Ok(None);
+    };
+    match crate::net::bind_std(&who, addr, &flag) {
+        Err(SidecarError::PortInUse { .. }) if any_if_taken => {
+            crate::net::bind_std(&who, SocketAddr::new(addr.ip(), 0), &flag).map(Some)
+        }
+        bound => bound.map(Some),
+    }
 }
 
 /// The sidecar's metrics port, bound, with what it serves (none when metrics are off).

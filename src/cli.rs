@@ -281,7 +281,14 @@ fn run_template(args: RunFileArgs) -> anyhow::Result<ExitCode> {
         crate::lifecycle::eprintln_quietly(w);
     }
     let scenario = crate::runfile::scenario(&template, args.run.resources_path.is_some())?;
-    run_under(scenario, args.display, args.run.into_options())
+    let mut opts = args.run.into_options();
+    // A template's `daprGRPCPort`, unless `--dapr-grpc-port` moves it (the last override given wins).
+    let from_template = template
+        .apps
+        .iter()
+        .filter_map(|a| a.dapr_grpc_port.map(|port| (a.app_id.clone(), port)));
+    opts.grpc_ports.overrides.splice(0..0, from_template);
+    run_under(scenario, args.display, opts)
 }
 
 /// Runs `scenario` under the UI, or headless when asked or when stdout is not a terminal.

@@ -342,6 +342,8 @@ async fn port_in_use_names_the_port_and_flag() {
         app_id: "checkout".into(),
         listen: SocketAddr::from(([127, 0, 0, 1], port)),
         port_flag: "--dapr-http-port checkout=PORT".into(),
+        grpc_listen: None,
+        grpc_port_chosen: false,
         app_port: None,
         api_token: None,
         max_body_bytes: 1024,

@@ -101,6 +101,8 @@ pub async fn start_sidecar(listen: SocketAddr, app_addr: SocketAddr, policy: Pol
     let resolver = Arc::new(NameResolver::default());
     resolver.register("order-processor", app_addr);
     let options = SidecarOptions {
+        grpc_listen: None,
+        grpc_port_chosen: false,
         app_id: "checkout".into(),
         listen,
         port_flag: "--dapr-http-port".into(),

@@ -80,6 +80,10 @@ pub struct RunArgs {
     /// Move an app's Dapr HTTP port, e.g. `--dapr-http-port checkout=3600` (repeatable).
     #[arg(long, value_name = "APP=PORT", value_parser = parse_app_port)]
     pub dapr_http_port: Vec<(String, u16)>,
+    /// Move an app's Dapr gRPC port (daprd's --dapr-grpc-port; 50001 for the first sidecar, then the next free
+    /// ones), e.g. `--dapr-grpc-port order-processor=50010` (repeatable).
+    #[arg(long, value_name = "APP=PORT", value_parser = parse_app_port)]
+    pub dapr_grpc_port: Vec<(String, u16)>,
     /// Move an app's own port, e.g. `--app-port order-processor=8101` (repeatable).
     #[arg(long, value_name = "APP=PORT", value_parser = parse_app_port)]
     pub app_port: Vec<(String, u16)>,
@@ -126,6 +130,7 @@ impl RunArgs {
             sidecars_on_this_runtime: false,
             metrics_ports: crate::metrics::server::MetricsPorts::daprd(self.metrics_port),
             start_warnings: Vec::new(),
+            grpc_ports: crate::lifecycle::GrpcPorts::daprd(self.dapr_grpc_port),
         }
     }
 }

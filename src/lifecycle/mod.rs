@@ -23,7 +23,7 @@ use std::time::Duration;
 
 use tokio::task::JoinHandle;
 
-pub use options::{NamedFault, RunOptions, StateStoreChoice};
+pub use options::{GrpcPorts, NamedFault, RunOptions, StateStoreChoice};
 pub use shutdown::Shutdown;
 pub use start::{Running, start};
 

@@ -37,6 +37,48 @@ pub struct RunOptions {
     pub metrics_ports: crate::metrics::server::MetricsPorts,
     /// Warnings from before the run (a local scenario file that replaced a built-in one), said at start.
     pub start_warnings: Vec<crate::event::Event>,
+    /// The sidecars' gRPC ports: daprd's 50001 and the next free ones from the command line; any free port by
+    /// default.
+    pub grpc_ports: GrpcPorts,
+}
+
+/// Which port each sidecar's gRPC API takes (daprd's `--dapr-grpc-port`).
+#[derive(Debug, Clone, Default)]
+pub struct GrpcPorts {
+    /// The first sidecar's port; the next ones take the next free ports after it. `None`: any free port
+    /// (tests, which never take 50001).
+    pub first: Option<u16>,
+    /// `--dapr-grpc-port APP=PORT` and a template's `daprGRPCPort`: exactly these ports (the last one given
+    /// for an app wins).
+    pub overrides: Vec<(String, u16)>,
+}
+
+impl GrpcPorts {
+    /// daprd's default gRPC port.
+    pub const DAPRD_DEFAULT: u16 = 50001;
+
+    pub fn daprd(overrides: Vec<(String, u16)>) -> Self {
+        Self {
+            first: Some(Self::DAPRD_DEFAULT),
+            overrides,
+        }
+    }
+
+    /// The port for the sidecar of `app_id`, the `index`th started: its override, else the first free port
+    /// from `first + index` (0, any free port, without a `first`).
+    pub fn port(&self, app_id: &str, index: usize, ip: std::net::IpAddr) -> u16 {
+        if let Some((_, port)) = self.overrides.iter().rev().find(|(app, _)| app == app_id) {
+            return *port;
+        }
+        let Some(first) = self.first else {
+            return 0;
+        };
+        let from = first.saturating_add(u16::try_from(index).unwrap_or(u16::MAX));
+        (from..=u16::MAX)
+            .take(100)
+            .find(|p| std::net::TcpListener::bind((ip, *p)).is_ok())
+            .unwrap_or(from)
+    }
 }
 
 /// One `--fault NAME@START[..END]`.
@@ -133,5 +175,27 @@ impl RunOptions {
                 }
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::GrpcPorts;
+
+    #[test]
+    fn grpc_ports_take_daprds_50001_then_the_next_free_unless_moved() {
+        let ip = std::net::IpAddr::from([127, 0, 0, 1]);
+        // The last override for an app wins: a template's daprGRPCPort first, then --dapr-grpc-port.
+        let ports = GrpcPorts::daprd(vec![("a".into(), 50100), ("a".into(), 50200)]);
+        assert_eq!(ports.port("a", 0, ip), 50200);
+        // A taken port is skipped for the next free one after it.
+        let taken = std::net::TcpListener::bind((ip, 0)).unwrap();
+        let busy = taken.local_addr().unwrap().port();
+        let ports = GrpcPorts {
+            first: Some(busy),
+            overrides: Vec::new(),
+        };
+        assert!(ports.port("b", 0, ip) > busy);
+        assert_eq!(GrpcPorts::default().port("b", 3, ip), 0, "any free port");
     }
 }

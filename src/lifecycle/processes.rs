@@ -43,13 +43,12 @@ pub(super) async fn start_processes(
             .find(|s| s.app_id() == app_id)
             .with_context(|| format!("no sidecar for {app_id}"))?;
         let mut spec = process.clone();
-        let grpc = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+        let grpc_port = sidecar.grpc_addr().map_or(0, |a| a.port());
         let mut env = vec![
             ("APP_ID".to_string(), app_id.clone()),
             ("APP_CHANNEL_ADDRESS".to_string(), String::new()),
             ("DAPR_HTTP_PORT".to_string(), sidecar.addr().port().to_string()),
-            // Nothing listens there: the sidecars serve Dapr's HTTP API only (the README says so).
-            ("DAPR_GRPC_PORT".to_string(), grpc.to_string()),
+            ("DAPR_GRPC_PORT".to_string(), grpc_port.to_string()),
             ("APP_PROTOCOL".to_string(), "http".to_string()),
         ];
         if let Some(port) = app_port {

@@ -179,6 +179,8 @@ async fn start_sidecars(
             app_id: app_id.to_string(),
             listen: opts.listen(app.dapr_http_port()),
             port_flag: format!("--dapr-http-port {app_id}=PORT"),
+            grpc_listen: Some(opts.listen(opts.grpc_ports.port(app_id, index, opts.listen(0).ip()))),
+            grpc_port_chosen: !opts.grpc_ports.overrides.iter().any(|(app, _)| app == app_id),
             app_port: match app {
                 AppSpec::OrderProcessor { app_port, .. } => Some(*app_port),
                 AppSpec::Process { app_port, .. } => *app_port,
@@ -203,7 +205,8 @@ async fn start_sidecars(
         } else {
             Sidecar::start(options, resiliency, resolver.clone(), components).await?
         };
-        tracing::info!(app_id, addr = %sidecar.addr(), "sidecar listening");
+        let grpc = sidecar.grpc_addr().map(|a| a.to_string()).unwrap_or_default();
+        tracing::info!(app_id, addr = %sidecar.addr(), grpc, "sidecar listening (HTTP API at addr, gRPC API at grpc)");
         resolver.register_sidecar(app_id, sidecar.addr());
         sidecars.push(Arc::new(sidecar));
     }

@@ -25,10 +25,7 @@ pub const SUPPORTED: &[(&str, Support)] = &[
     ("resourcesPath", Support::Used),
     ("resourcesPaths", Support::Used),
     ("appProtocol", Support::Used),
-    (
-        "daprGRPCPort",
-        Support::Ignored("the sidecars serve Dapr's HTTP API only; DAPR_GRPC_PORT names a port nothing listens on"),
-    ),
+    ("daprGRPCPort", Support::Used),
     (
         "daprInternalGRPCPort",
         Support::Ignored("sidecars reach each other over HTTP here"),

@@ -31,6 +31,8 @@ pub struct TemplateApp {
     pub env: Vec<(String, String)>,
     pub app_port: Option<u16>,
     pub dapr_http_port: Option<u16>,
+    /// `daprGRPCPort`: the sidecar's gRPC API there (as `--dapr-grpc-port APP=PORT`).
+    pub dapr_grpc_port: Option<u16>,
     pub metrics_port: Option<u16>,
     /// The resources folders this app's sidecar loads, in precedence order's winner.
     pub resources: Vec<PathBuf>,
@@ -148,6 +150,7 @@ struct Partial {
     env: Vec<(String, String)>,
     app_port: Option<u16>,
     dapr_http_port: Option<u16>,
+    dapr_grpc_port: Option<u16>,
     metrics_port: Option<u16>,
     resources: Vec<PathBuf>,
 }
@@ -219,6 +222,7 @@ fn read_app(ctx: &mut Ctx, f: &Fields, at: &str, base: &Path, _node: Option<&Yam
         env,
         app_port: port(ctx, f, at, "appPort"),
         dapr_http_port: port(ctx, f, at, "daprHTTPPort"),
+        dapr_grpc_port: port(ctx, f, at, "daprGRPCPort"),
         metrics_port: port(ctx, f, at, "metricsPort"),
         resources,
     }
@@ -290,6 +294,7 @@ fn resolve(ctx: &mut Ctx, own: Partial, common: Option<&Partial>, node: &Yaml, a
         env,
         app_port: own.app_port.or(common.app_port),
         dapr_http_port: own.dapr_http_port.or(common.dapr_http_port),
+        dapr_grpc_port: own.dapr_grpc_port.or(common.dapr_grpc_port),
         metrics_port: own.metrics_port.or(common.metrics_port),
         resources,
     })

@@ -27,9 +27,9 @@ pub(super) const ERR_DIRECT_INVOKE: &str = "ERR_DIRECT_INVOKE";
 /// The app's answer.
 #[derive(Debug, Clone)]
 pub struct AppResponse {
-    status: StatusCode,
-    headers: HeaderMap,
-    body: Bytes,
+    pub(super) status: StatusCode,
+    pub(super) headers: HeaderMap,
+    pub(super) body: Bytes,
 }
 
 impl AppResponse {
@@ -84,12 +84,45 @@ impl OperationError for InvokeError {
     }
 }
 
-pub(super) async fn invoke(state: Arc<SidecarState>, app_id: String, method: String, request: Request) -> Response {
-    let (parts, body) = request.into_parts();
+/// A service invocation as either transport hands it over: the target, what to send the app, and the body.
+pub(super) struct Invocation {
+    pub app_id: String,
+    pub method: String,
+    pub verb: Method,
+    /// End-to-end headers only (see [`forwardable`]).
+    pub headers: HeaderMap,
+    pub query: Option<String>,
+    pub body: IncomingBody,
+}
+
+/// The request body as it arrived: whole (gRPC's message), or a stream (HTTP) buffered only when a retry
+/// may replay it.
+pub(super) enum IncomingBody {
+    Whole(Bytes),
+    Stream(Body),
+}
+
+/// Why an invocation has no successful answer.
+pub(super) enum InvokeFailure {
+    /// The body is over `--max-body-size` (why it was found to be).
+    TooLarge(String),
+    /// The policy's run ended in failure; an app's own non-2xx answer is `Failure::Operation(App(..))`.
+    Failed(Failure<InvokeError>),
+}
+
+/// The invocation core both transports call: the caller's policy for `<appId>:<method>` around each attempt,
+/// the hop to the callee's sidecar with daprd's built-in retries when no target names the app, the
+/// invocation metrics.
+pub(super) async fn invoke_app(state: &SidecarState, invocation: Invocation) -> Result<AppResponse, InvokeFailure> {
+    let Invocation {
+        app_id,
+        method,
+        verb,
+        headers,
+        query,
+        body,
+    } = invocation;
     let limit = state.options.max_body_bytes;
-    if content_length(&parts.headers).is_some_and(|n| n > limit as u64) {
-        return body_too_large(limit, "its Content-Length says more").into_response();
-    }
     let resiliency = state.resiliency();
     let policy = resiliency.endpoint_policy(&app_id, &method);
     let route = state.resolver.resolve(&app_id);
@@ -97,37 +130,60 @@ pub(super) async fn invoke(state: Arc<SidecarState>, app_id: String, method: Str
     let built_in = built_in.then(|| resiliency.built_in_policy(BUILT_IN_SERVICE_RETRIES));
     // Buffered only when a retry may replay it (as Dapr does); otherwise it streams through, under the limit.
     let replays = policy.has_retries() || built_in.as_ref().is_some_and(|p| p.has_retries());
-    let body = if replays {
-        match axum::body::to_bytes(body, limit).await {
+    let body = match body {
+        IncomingBody::Whole(bytes) => OutgoingBody::Buffered(bytes),
+        IncomingBody::Stream(body) if replays => match axum::body::to_bytes(body, limit).await {
             Ok(b) => OutgoingBody::Buffered(b),
-            Err(e) => return body_too_large(limit, &e.to_string()).into_response(),
+            Err(e) => return Err(InvokeFailure::TooLarge(e.to_string())),
+        },
+        IncomingBody::Stream(body) => {
+            OutgoingBody::Streamed(Some(Body::new(http_body_util::Limited::new(body, limit))))
         }
-    } else {
-        OutgoingBody::Streamed(Some(Body::new(http_body_util::Limited::new(body, limit))))
     };
-    let headers = forwardable(&parts.headers);
-    let path_and_query = match parts.uri.query() {
+    let path_and_query = match query {
         Some(q) => format!("/{method}?{q}"),
         None => format!("/{method}"),
     };
     let call = Call {
-        state: &state,
+        state,
         app_id: &app_id,
         path_and_query: &path_and_query,
-        method: &parts.method,
+        method: &verb,
         headers: &headers,
         built_in: built_in.as_ref(),
     };
     let body = std::sync::Mutex::new(body);
     let metrics = state.options.metrics.as_ref().map(|m| &*m.metrics);
-    let result = policy
+    policy
         .run_cancellable(&state.cancel, |_attempt| {
             crate::metrics::server::count_invocation(metrics, &app_id, answered_status, call.attempt(&body))
         })
-        .await;
-    match result {
-        Ok(response) | Err(Failure::Operation(InvokeError::App(response))) => response.into_response(),
-        Err(failure) => {
+        .await
+        .map_err(InvokeFailure::Failed)
+}
+
+/// Service invocation over HTTP: the app's answer passed through (its last one when retries ended), Dapr's
+/// own failures as 500 `ERR_DIRECT_INVOKE`.
+pub(super) async fn invoke(state: Arc<SidecarState>, app_id: String, method: String, request: Request) -> Response {
+    let (parts, body) = request.into_parts();
+    let limit = state.options.max_body_bytes;
+    if content_length(&parts.headers).is_some_and(|n| n > limit as u64) {
+        return body_too_large(limit, "its Content-Length says more").into_response();
+    }
+    let invocation = Invocation {
+        app_id: app_id.clone(),
+        method,
+        verb: parts.method,
+        headers: forwardable(&parts.headers),
+        query: parts.uri.query().map(str::to_string),
+        body: IncomingBody::Stream(body),
+    };
+    match invoke_app(&state, invocation).await {
+        Ok(response) | Err(InvokeFailure::Failed(Failure::Operation(InvokeError::App(response)))) => {
+            response.into_response()
+        }
+        Err(InvokeFailure::TooLarge(why)) => body_too_large(limit, &why).into_response(),
+        Err(InvokeFailure::Failed(failure)) => {
             let message = format!("failed to invoke, id: {app_id}, err: {failure}");
             DaprError::new(StatusCode::INTERNAL_SERVER_ERROR, ERR_DIRECT_INVOKE, message).into_response()
         }

@@ -6,10 +6,13 @@
 
 mod api;
 pub mod batch;
+mod grpc;
 mod hop;
 mod invoke;
 mod resolver;
+mod serve;
 mod state;
+mod state_core;
 mod stores;
 mod target;
 
@@ -25,6 +28,7 @@ use crate::faults::store_calls::StoreFaults;
 use crate::resiliency::Resiliency;
 use crate::resources::ComponentSpec;
 use crate::state::memory::MemoryStore;
+use serve::{Apis, Listeners, MetricsServer, serve, serve_on_own_thread};
 
 pub use api::DaprError;
 pub use resolver::{NameResolver, Route};
@@ -40,6 +44,11 @@ pub struct SidecarOptions {
     pub listen: SocketAddr,
     /// The command-line flag that sets `listen`'s port, named in the error when the port is taken.
     pub port_flag: String,
+    /// The Dapr gRPC address (daprd's `--dapr-grpc-port`); none: the gRPC API is not served.
+    pub grpc_listen: Option<SocketAddr>,
+    /// `grpc_listen`'s port was chosen, not asked for: when another process takes it first, any free port
+    /// does (as the Dapr CLI falls back from 50001); an asked-for port in use is an error naming the flag.
+    pub grpc_port_chosen: bool,
     /// This sidecar's own app port, if its app serves HTTP (shown in metadata).
     pub app_port: Option<u16>,
     /// `DAPR_API_TOKEN`: when set, every Dapr API request but healthz must carry it in `dapr-api-token`
@@ -66,11 +75,13 @@ pub(crate) struct SidecarState {
     pub resolver: Arc<NameResolver>,
     pub client: invoke::AppClient,
     pub components: Vec<ComponentSpec>,
-    pub stores: state::Stores,
+    pub stores: state_core::Stores,
     pub options: SidecarOptions,
     /// Cancelled when the run ends: requests in flight under a policy end without counting (see
     /// [`Sidecar::cancel_in_flight`]).
     pub cancel: tokio_util::sync::CancellationToken,
+    /// Set by the gRPC API's `Shutdown`: both APIs stop serving.
+    pub shutdown_requested: tokio::sync::Notify,
 }
 
 impl SidecarState {
@@ -102,6 +113,7 @@ enum Where {
 /// quickstart's fault: Ctrl-C on `dapr run` stops the app and its sidecar).
 pub struct Sidecar {
     addr: SocketAddr,
+    grpc_addr: Option<SocketAddr>,
     state: Arc<SidecarState>,
     router: Router,
     place: Where,
@@ -153,6 +165,8 @@ impl Sidecar {
         let who = format!("the {} sidecar", options.app_id);
         let listener = crate::net::bind_std(&who, options.listen, &options.port_flag)?;
         let addr = listener.local_addr().unwrap_or(options.listen);
+        let grpc_listener = bind_grpc(&options, options.grpc_listen, options.grpc_port_chosen)?;
+        let grpc_addr = grpc_listener.as_ref().and_then(|l| l.local_addr().ok());
         let metrics = bind_metrics(&options)?;
         let client = invoke::app_client();
         let (stores, memory_stores, store_faults) = stores::state_stores(&components);
@@ -171,10 +185,12 @@ impl Sidecar {
             stores,
             options,
             cancel: tokio_util::sync::CancellationToken::new(),
+            shutdown_requested: tokio::sync::Notify::new(),
         });
         let router = routes(state.clone());
         let sidecar = Sidecar {
             addr,
+            grpc_addr,
             state,
             router,
             place,
@@ -182,27 +198,31 @@ impl Sidecar {
             store_faults,
             serving: tokio::sync::Mutex::new(None),
         };
-        *sidecar.serving.lock().await = Some(sidecar.serve(listener, metrics)?);
+        let listeners = Listeners {
+            http: listener,
+            grpc: grpc_listener,
+            metrics,
+        };
+        *sidecar.serving.lock().await = Some(sidecar.serve(listeners)?);
         Ok(sidecar)
     }
 
-    fn serve(&self, listener: std::net::TcpListener, metrics: Option<MetricsServer>) -> Result<Serving, SidecarError> {
+    fn serve(&self, listeners: Listeners) -> Result<Serving, SidecarError> {
         let (shutdown, shutdown_rx) = oneshot::channel::<()>();
         let (done_tx, done) = oneshot::channel::<()>();
-        let router = self.router.clone();
+        let apis = Apis {
+            router: self.router.clone(),
+            grpc: grpc::DaprService {
+                state: self.state.clone(),
+            },
+        };
         match self.place {
-            Where::OwnThread => serve_on_own_thread(
-                &self.state.app_id,
-                self.addr,
-                listener,
-                router,
-                metrics,
-                shutdown_rx,
-                done_tx,
-            )?,
+            Where::OwnThread => {
+                serve_on_own_thread(&self.state.app_id, self.addr, listeners, apis, shutdown_rx, done_tx)?
+            }
             Where::ThisRuntime => {
                 tokio::spawn(async move {
-                    serve(listener, router, metrics, shutdown_rx).await;
+                    serve(listeners, apis, shutdown_rx).await;
                     let _ = done_tx.send(());
                 });
             }
@@ -230,10 +250,12 @@ impl Sidecar {
         let mut serving = self.serving.lock().await;
         if serving.is_none() {
             let who = format!("the {} sidecar", self.state.app_id);
-            let listener = crate::net::bind_std(&who, self.addr, &self.state.options.port_flag)?;
-            // Its metrics port went with it (as daprd's does) and comes back with it.
+            let http = crate::net::bind_std(&who, self.addr, &self.state.options.port_flag)?;
+            // Its gRPC and metrics ports went with it (as daprd's do) and come back with it.
+            // The same port again: its apps were told it in DAPR_GRPC_PORT.
+            let grpc = bind_grpc(&self.state.options, self.grpc_addr, false)?;
             let metrics = bind_metrics(&self.state.options)?;
-            *serving = Some(self.serve(listener, metrics)?);
+            *serving = Some(self.serve(Listeners { http, grpc, metrics })?);
         }
         Ok(())
     }
@@ -241,6 +263,11 @@ impl Sidecar {
     /// Where to reach the sidecar (loopback when it listens on every address).
     pub fn addr(&self) -> SocketAddr {
         crate::net::connectable(self.addr)
+    }
+
+    /// Where to reach its gRPC API, when it serves one.
+    pub fn grpc_addr(&self) -> Option<SocketAddr> {
+        self.grpc_addr.map(crate::net::connectable)
     }
 
     pub fn app_id(&self) -> &str {
@@ -291,8 +318,25 @@ impl Sidecar {
     }
 }
 
-/// The state stores the components describe: `state.redis` (connected lazily, so the sidecar starts while Redis
-/// is down) and `state.in-memory`. Other state types are not served (their calls get "not found").
+/// The sidecar's gRPC port, bound (none when the gRPC API is not served).
+fn bind_grpc(
+    options: &SidecarOptions,
+    addr: Option<SocketAddr>,
+    any_if_taken: bool,
+) -> Result<Option<std::net::TcpListener>, SidecarError> {
+    let who = format!("the {} sidecar's gRPC API", options.app_id);
+    let flag = format!("--dapr-grpc-port {}=PORT", options.app_id);
+    let Some(addr) = addr else {
+        return Ok(None);
+    };
+    match crate::net::bind_std(&who, addr, &flag) {
+        Err(SidecarError::PortInUse { .. }) if any_if_taken => {
+            crate::net::bind_std(&who, SocketAddr::new(addr.ip(), 0), &flag).map(Some)
+        }
+        bound => bound.map(Some),
+    }
+}
+
 /// The sidecar's metrics port, bound, with what it serves (none when metrics are off).
 fn bind_metrics(options: &SidecarOptions) -> Result<Option<MetricsServer>, SidecarError> {
     options
@@ -349,71 +393,4 @@ fn routes(state: Arc<SidecarState>) -> Router {
         None => router,
     };
     router.with_state(state)
-}
-
-/// Serves on a thread of its own with a single-threaded runtime whose events are handed over in batches.
-fn serve_on_own_thread(
-    app_id: &str,
-    addr: SocketAddr,
-    listener: std::net::TcpListener,
-    router: Router,
-    metrics: Option<MetricsServer>,
-    shutdown_rx: oneshot::Receiver<()>,
-    done_tx: oneshot::Sender<()>,
-) -> Result<(), SidecarError> {
-    let bind_error = |source| SidecarError::Bind {
-        app_id: format!("the {app_id} sidecar"),
-        addr,
-        source,
-    };
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .on_thread_park(batch::flush_if_urgent)
-        .build()
-        .map_err(bind_error)?;
-    std::thread::Builder::new()
-        .name(format!("sidecar-{app_id}"))
-        .spawn(move || {
-            batch::batch_on_this_thread();
-            let flush_soon = Arc::new(tokio::sync::Notify::new());
-            batch::flush_soon_with(flush_soon.clone());
-            runtime.block_on(async move {
-                // Routine events (healthy calls) go out at most this late, in one hand-over.
-                tokio::spawn(async move {
-                    loop {
-                        flush_soon.notified().await;
-                        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-                        batch::flush_this_thread();
-                    }
-                });
-                serve(listener, router, metrics, shutdown_rx).await;
-            });
-            batch::flush_this_thread();
-            let _ = done_tx.send(());
-        })
-        .map_err(bind_error)?;
-    Ok(())
-}
-
-/// The metrics port, bound, and what it serves.
-type MetricsServer = (std::net::TcpListener, Arc<crate::metrics::SidecarMetrics>);
-
-/// Serves until `shutdown` fires or the listener itself fails (the scenario reports exits); the metrics, on
-/// the same runtime, as long as the API.
-async fn serve(
-    listener: std::net::TcpListener,
-    router: Router,
-    metrics: Option<MetricsServer>,
-    shutdown: oneshot::Receiver<()>,
-) {
-    let metrics = metrics.map(|(listener, metrics)| crate::metrics::server::spawn(listener, metrics));
-    if let Ok(listener) = tokio::net::TcpListener::from_std(listener) {
-        let serving = axum::serve(listener, router).with_graceful_shutdown(async {
-            let _ = shutdown.await;
-        });
-        let _ = serving.await;
-    }
-    if let Some(task) = metrics {
-        task.abort();
-    }
 }

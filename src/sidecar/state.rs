@@ -1,12 +1,12 @@
-//! Dapr's state API (`/v1.0/state/...`), each store call under the component's outbound resiliency policy
-//! (operation `component[<store>] output`, breaker `<policy>-<store>`).
+//! Dapr's state API over HTTP (`/v1.0/state/...`): the requests read, handed to the transport-free core
+//! (`state_core.rs`, which runs each store call under the component's outbound policy), and its answers and
+//! errors worded as daprd's HTTP API words them.
 //!
 //! As Dapr does: values are stored as the store's Go encoder writes them (`state/json.rs`: a string keeps
-//! its quotes, `1.0` is `1`); a missing key reads as 204; an ETag conflict on save is not retried but counts as a breaker
-//! failure (on delete it is retried); statuses 409 for an ETag mismatch, 400 for an invalid one, else 500.
+//! its quotes, `1.0` is `1`); a missing key reads as 204; statuses 409 for an ETag mismatch, 400 for an
+//! invalid one, else 500.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::State;
@@ -16,21 +16,12 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::api::{BodyArg, PathArgs, body_arg, path_arg};
+use super::state_core::{self as core, DeleteItem, SaveItem, StateError, StateOp, TransactionOp};
 use super::{DaprError, SidecarState};
-use crate::resiliency::{ComponentKind, Direction, Failure};
-use crate::state::{StateStore, StoreError, StoreFailure, prefixed_key};
-
-/// A state store as the sidecar serves it.
-pub struct StoreBinding {
-    pub store: Arc<dyn StateStore>,
-    /// The component's `keyPrefix` metadata.
-    pub key_prefix: Option<String>,
-}
-
-pub type Stores = HashMap<String, StoreBinding>;
+use crate::state::StoreError;
 
 #[derive(Deserialize)]
-struct SaveItem {
+struct SaveRequestItem {
     key: Option<String>,
     #[serde(default)]
     value: Value,
@@ -48,72 +39,56 @@ fn malformed(message: impl Into<String>) -> Response {
     DaprError::new(StatusCode::BAD_REQUEST, "ERR_MALFORMED_REQUEST", message).into_response()
 }
 
-/// The store, or Dapr's "not found" / "not configured" errors (a ready response: handlers return it as is).
-#[allow(clippy::result_large_err)]
-fn lookup<'a>(s: &'a SidecarState, store: &str) -> Result<&'a StoreBinding, Response> {
-    if s.stores.is_empty() {
-        let msg = format!("state store {store} is not configured");
-        return Err(
-            DaprError::new(StatusCode::INTERNAL_SERVER_ERROR, "ERR_STATE_STORE_NOT_CONFIGURED", msg).into_response(),
-        );
+/// daprd's HTTP answer to a failed state call.
+fn error_response(error: StateError) -> Response {
+    let message = error.message();
+    match &error {
+        StateError::NotConfigured { .. } => DaprError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "ERR_STATE_STORE_NOT_CONFIGURED",
+            message,
+        )
+        .into_response(),
+        StateError::NotFound { app_id, .. } => {
+            let body = json!({
+                "errorCode": "ERR_STATE_STORE_NOT_FOUND",
+                "message": message,
+                "details": [{
+                    "@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "DAPR_STATE_NOT_FOUND",
+                    "domain": "dapr.io", "metadata": { "appID": app_id },
+                }],
+            });
+            (StatusCode::BAD_REQUEST, axum::Json(body)).into_response()
+        }
+        StateError::IllegalKey { .. } => {
+            let body = json!({
+                "errorCode": "ERR_MALFORMED_REQUEST",
+                "message": message,
+                "details": [{ "@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "DAPR_STATE_ILLEGAL_KEY", "domain": "dapr.io" }],
+            });
+            (StatusCode::BAD_REQUEST, axum::Json(body)).into_response()
+        }
+        StateError::UnsupportedOperation(op) => {
+            malformed(format!("operation type {op} not supported; use upsert or delete"))
+        }
+        StateError::Store { op, .. } => {
+            // As daprd's `onPostStateTransaction`: any error of the store's `Multi` is a plain 500.
+            let status = match (op, error.store_error()) {
+                (StateOp::Transaction, _) => StatusCode::INTERNAL_SERVER_ERROR,
+                (_, Some(StoreError::EtagMismatch(_))) => StatusCode::CONFLICT,
+                (_, Some(StoreError::EtagInvalid(_))) => StatusCode::BAD_REQUEST,
+                _ => StatusCode::INTERNAL_SERVER_ERROR,
+            };
+            let code = match op {
+                StateOp::Get { .. } => "ERR_STATE_GET",
+                StateOp::Save => "ERR_STATE_SAVE",
+                StateOp::Delete { .. } | StateOp::DeleteBulk => "ERR_STATE_DELETE",
+                StateOp::BulkGet => "ERR_STATE_BULK_GET",
+                StateOp::Transaction => "ERR_STATE_TRANSACTION",
+            };
+            DaprError::new(status, code, message).into_response()
+        }
     }
-    s.stores.get(store).ok_or_else(|| {
-        let body = json!({
-            "errorCode": "ERR_STATE_STORE_NOT_FOUND",
-            "message": format!("state store {store} is not found"),
-            "details": [{
-                "@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "DAPR_STATE_NOT_FOUND",
-                "domain": "dapr.io", "metadata": { "appID": s.app_id },
-            }],
-        });
-        (StatusCode::BAD_REQUEST, axum::Json(body)).into_response()
-    })
-}
-
-#[allow(clippy::result_large_err)]
-fn check_key(key: &str) -> Result<(), Response> {
-    if key.contains("||") {
-        let body = json!({
-            "errorCode": "ERR_MALFORMED_REQUEST",
-            "message": format!("input key/keyPrefix '{key}' can't contain '||'"),
-            "details": [{ "@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "DAPR_STATE_ILLEGAL_KEY", "domain": "dapr.io" }],
-        });
-        return Err((StatusCode::BAD_REQUEST, axum::Json(body)).into_response());
-    }
-    Ok(())
-}
-
-/// The store and the prefixed key for one key of a request, or the error response.
-#[allow(clippy::result_large_err)]
-fn resolve<'a>(s: &'a SidecarState, store: &str, key: &str) -> Result<(&'a StoreBinding, String), Response> {
-    let binding = lookup(s, store)?;
-    check_key(key)?;
-    Ok((
-        binding,
-        prefixed_key(binding.key_prefix.as_deref(), &s.app_id, store, key),
-    ))
-}
-
-/// Dapr's outbound component policy for a state store (`component[<store>] output`).
-fn outbound_policy(s: &SidecarState, store: &str) -> crate::resiliency::PolicyDefinition {
-    s.resiliency()
-        .component_policy(store, ComponentKind::Statestore, Direction::Outbound)
-}
-
-/// Maps a failed policy run to Dapr's status, code and message.
-fn store_error(failure: Failure<StoreFailure>, code: &'static str, message: impl FnOnce(String) -> String) -> Response {
-    let status = match &failure {
-        Failure::Operation(StoreFailure {
-            error: StoreError::EtagMismatch(_),
-            ..
-        }) => StatusCode::CONFLICT,
-        Failure::Operation(StoreFailure {
-            error: StoreError::EtagInvalid(_),
-            ..
-        }) => StatusCode::BAD_REQUEST,
-        _ => StatusCode::INTERNAL_SERVER_ERROR,
-    };
-    DaprError::new(status, code, message(failure.to_string())).into_response()
 }
 
 /// `POST|PUT /v1.0/state/{store}`: an array of items; 204.
@@ -122,74 +97,32 @@ pub async fn save(State(s): State<Arc<SidecarState>>, path: PathArgs<String>, bo
         (Ok(store), Ok(body)) => (store, body),
         (Err(r), _) | (_, Err(r)) => return r,
     };
-    let binding = match lookup(&s, &store) {
-        Ok(b) => b,
-        Err(r) => return r,
+    let encoder = match core::lookup(&s, &store) {
+        Ok(b) => b.store.encoder(),
+        Err(e) => return error_response(e),
     };
-    let items: Vec<SaveItem> = match serde_json::from_slice(&body) {
+    let request: Vec<SaveRequestItem> = match serde_json::from_slice(&body) {
         Ok(items) => items,
         Err(e) => return malformed(format!("failed to parse request body: {e}")),
     };
-    let mut pending = Vec::new();
-    for item in items {
+    let mut items = Vec::with_capacity(request.len());
+    for item in request {
         let Some(key) = item.key else {
             return malformed("failed to parse request body: a state item has no \"key\"");
         };
-        if let Err(r) = check_key(&key) {
-            return r;
+        if let Err(e) = core::check_key(&store, &key) {
+            return error_response(e);
         }
-        let data = Bytes::from(crate::state::json::marshal(&item.value, binding.store.encoder()));
-        let first_write = item.options.concurrency.as_deref() == Some("first-write");
-        pending.push((
-            prefixed_key(binding.key_prefix.as_deref(), &s.app_id, &store, &key),
-            data,
-            item.etag,
-            first_write,
-        ));
+        items.push(SaveItem {
+            key,
+            data: Bytes::from(crate::state::json::marshal(&item.value, encoder)),
+            etag: item.etag,
+            first_write: item.options.concurrency.as_deref() == Some("first-write"),
+        });
     }
-    if pending.is_empty() {
-        return StatusCode::NO_CONTENT.into_response();
-    }
-    let policy = outbound_policy(&s, &store);
-    // Dapr's accumulator: after a failed attempt only the items that failed without an ETag error are retried.
-    let pending = Mutex::new(pending);
-    let result = policy
-        .run_cancellable(&s.cancel, |_| async {
-            let batch = pending.lock().unwrap_or_else(|p| p.into_inner()).clone();
-            let (mut retry, mut etag_error, mut other_error) = (Vec::new(), None, None);
-            for (key, data, etag, first_write) in batch {
-                match binding
-                    .store
-                    .set(&key, data.clone(), etag.as_deref(), first_write)
-                    .await
-                {
-                    Ok(()) => {}
-                    Err(e) if e.is_etag_error() => etag_error = Some(e),
-                    Err(e) => {
-                        other_error = Some(e);
-                        retry.push((key, data, etag, first_write));
-                    }
-                }
-            }
-            *pending.lock().unwrap_or_else(|p| p.into_inner()) = retry;
-            match (other_error, etag_error) {
-                (Some(e), _) => Err(StoreFailure {
-                    error: e,
-                    permanent: false,
-                }),
-                (None, Some(e)) => Err(StoreFailure {
-                    error: e,
-                    permanent: true,
-                }),
-                (None, None) => Ok(()),
-            }
-        })
-        .await;
-    match result {
+    match core::save(&s, &store, items).await {
         Ok(()) => StatusCode::NO_CONTENT.into_response(),
-        Err(f) => store_error(f, "ERR_STATE_SAVE", |e| {
-            format!("failed saving state in state store {store}: {e}")
-        }),
+        Err(e) => error_response(e),
     }
 }
 
@@ -199,20 +132,7 @@ pub async fn get(State(s): State<Arc<SidecarState>>, path: PathArgs<(String, Str
         Ok(p) => p,
         Err(r) => return r,
     };
-    let (binding, full) = match resolve(&s, &store, &key) {
-        Ok(found) => found,
-        Err(r) => return r,
-    };
-    let policy = outbound_policy(&s, &store);
-    let result = policy
-        .run_cancellable(&s.cancel, |_| async {
-            binding.store.get(&full).await.map_err(|error| StoreFailure {
-                error,
-                permanent: false,
-            })
-        })
-        .await;
-    match result {
+    match core::get(&s, &store, &key).await {
         Ok(None) => StatusCode::NO_CONTENT.into_response(),
         Ok(Some(item)) => {
             let mut headers = HeaderMap::new();
@@ -222,9 +142,7 @@ pub async fn get(State(s): State<Arc<SidecarState>>, path: PathArgs<(String, Str
             }
             (StatusCode::OK, headers, item.data).into_response()
         }
-        Err(f) => store_error(f, "ERR_STATE_GET", |e| {
-            format!("fail to get {key} from state store {store}: {e}")
-        }),
+        Err(e) => error_response(e),
     }
 }
 
@@ -238,33 +156,10 @@ pub async fn delete(
         Ok(p) => p,
         Err(r) => return r,
     };
-    let (binding, full) = match resolve(&s, &store, &key) {
-        Ok(found) => found,
-        Err(r) => return r,
-    };
-    let etag = headers
-        .get(header::IF_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string);
-    let policy = outbound_policy(&s, &store);
-    let result = policy
-        .run_cancellable(&s.cancel, |_| async {
-            // Unlike a save, Dapr retries an ETag conflict on delete.
-            binding
-                .store
-                .delete(&full, etag.as_deref())
-                .await
-                .map_err(|error| StoreFailure {
-                    error,
-                    permanent: false,
-                })
-        })
-        .await;
-    match result {
+    let etag = headers.get(header::IF_MATCH).and_then(|v| v.to_str().ok());
+    match core::delete(&s, &store, &key, etag).await {
         Ok(()) => StatusCode::NO_CONTENT.into_response(),
-        Err(f) => store_error(f, "ERR_STATE_DELETE", |e| {
-            format!("failed deleting state with key {key}: {e}")
-        }),
+        Err(e) => error_response(e),
     }
 }
 
@@ -274,52 +169,37 @@ struct BulkRequest {
 }
 
 /// `POST|PUT /v1.0/state/{store}/bulk`: 200 with `[{key, data, etag}]`, `{key}` for a missing key, `{key,
-/// error}` for a failure. As daprd does for stores without a native bulk get (Redis uses components-contrib's
-/// `DefaultBulkStore`, whose `DoBulkGet` never fails): one policy call around the whole bulk get, which
-/// therefore succeeds even with the store down (no retries, the breaker counts a success) while each item
-/// carries its own error; a key with `||` fails the whole request (400).
+/// error}` for a failure; a key with `||` fails the whole request (400).
 pub async fn bulk_get(State(s): State<Arc<SidecarState>>, path: PathArgs<String>, body: BodyArg) -> Response {
     let (store, body) = match (path_arg(path), body_arg(body, s.options.max_body_bytes)) {
         (Ok(store), Ok(body)) => (store, body),
         (Err(r), _) | (_, Err(r)) => return r,
     };
-    let binding = match lookup(&s, &store) {
-        Ok(b) => b,
-        Err(r) => return r,
-    };
+    if let Err(e) = core::lookup(&s, &store) {
+        return error_response(e);
+    }
     let request: BulkRequest = match serde_json::from_slice(&body) {
         Ok(r) => r,
         Err(e) => return malformed(format!("failed to parse request body: {e}")),
     };
-    for key in &request.keys {
-        if let Err(r) = check_key(key) {
-            return r;
+    match core::bulk_get(&s, &store, request.keys).await {
+        Ok(items) => {
+            let items: Vec<Value> = items.into_iter().map(bulk_item_json).collect();
+            (StatusCode::OK, axum::Json(Value::Array(items))).into_response()
         }
+        Err(e) => error_response(e),
     }
-    let policy = outbound_policy(&s, &store);
-    let result = policy
-        .run_cancellable(&s.cancel, |_| async {
-            let mut items = Vec::new();
-            for key in &request.keys {
-                let full = prefixed_key(binding.key_prefix.as_deref(), &s.app_id, &store, key);
-                items.push(match binding.store.get(&full).await {
-                    Ok(Some(item)) => {
-                        let data: Value = serde_json::from_slice(&item.data)
-                            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&item.data).into_owned()));
-                        json!({ "key": key, "data": data, "etag": item.etag })
-                    }
-                    Ok(None) => json!({ "key": key }),
-                    Err(error) => json!({ "key": key, "error": error.to_string() }),
-                });
-            }
-            Ok::<_, StoreFailure>(items)
-        })
-        .await;
-    match result {
-        Ok(items) => (StatusCode::OK, axum::Json(Value::Array(items))).into_response(),
-        Err(f) => store_error(f, "ERR_STATE_BULK_GET", |e| {
-            format!("failed getting state in bulk: {e}")
-        }),
+}
+
+fn bulk_item_json(item: core::BulkItem) -> Value {
+    match item.found {
+        Ok(Some(found)) => {
+            let data: Value = serde_json::from_slice(&found.data)
+                .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&found.data).into_owned()));
+            json!({ "key": item.key, "data": data, "etag": found.etag })
+        }
+        Ok(None) => json!({ "key": item.key }),
+        Err(error) => json!({ "key": item.key, "error": error }),
     }
 }
 
@@ -331,62 +211,45 @@ struct TransactionRequest {
 #[derive(Deserialize)]
 struct TransactionOperation {
     operation: String,
-    request: SaveItem,
+    request: SaveRequestItem,
 }
 
 /// `POST /v1.0/state/{store}/transaction`: upserts and deletes applied in order under one policy run; 204.
-/// (Applied one by one: the in-memory and Redis stores here do not offer Dapr's multi-key atomicity.) As in
-/// daprd (`pkg/api/http/http.go onPostStateTransaction`), any error of the store's `Multi`, an ETag error
-/// included, is a plain error: retried by the policy, and answered 500 `ERR_STATE_TRANSACTION`.
 pub async fn transaction(State(s): State<Arc<SidecarState>>, path: PathArgs<String>, body: BodyArg) -> Response {
     let (store, body) = match (path_arg(path), body_arg(body, s.options.max_body_bytes)) {
         (Ok(store), Ok(body)) => (store, body),
         (Err(r), _) | (_, Err(r)) => return r,
     };
-    let binding = match lookup(&s, &store) {
-        Ok(b) => b,
-        Err(r) => return r,
+    let encoder = match core::lookup(&s, &store) {
+        Ok(b) => b.store.encoder(),
+        Err(e) => return error_response(e),
     };
     let request: TransactionRequest = match serde_json::from_slice(&body) {
         Ok(r) => r,
         Err(e) => return malformed(format!("failed to parse request body: {e}")),
     };
-    let mut steps = Vec::new();
+    let mut ops = Vec::with_capacity(request.operations.len());
     for op in request.operations {
         let Some(key) = op.request.key else {
             return malformed("a transaction request has no \"key\"");
         };
-        if let Err(r) = check_key(&key) {
-            return r;
+        if let Err(e) = core::check_key(&store, &key) {
+            return error_response(e);
         }
-        let full = prefixed_key(binding.key_prefix.as_deref(), &s.app_id, &store, &key);
-        let data = Bytes::from(crate::state::json::marshal(&op.request.value, binding.store.encoder()));
-        match op.operation.as_str() {
-            "upsert" | "delete" => steps.push((op.operation, full, data, op.request.etag)),
-            other => return malformed(format!("operation type {other} not supported; use upsert or delete")),
-        }
+        let etag = op.request.etag;
+        ops.push(match op.operation.as_str() {
+            "upsert" => TransactionOp::Upsert(SaveItem {
+                key,
+                data: Bytes::from(crate::state::json::marshal(&op.request.value, encoder)),
+                etag,
+                first_write: false,
+            }),
+            "delete" => TransactionOp::Delete(DeleteItem { key, etag }),
+            other => return error_response(StateError::UnsupportedOperation(other.to_string())),
+        });
     }
-    let policy = outbound_policy(&s, &store);
-    let result: Result<(), Failure<StoreFailure>> = policy
-        .run_cancellable(&s.cancel, |_| async {
-            for (operation, key, data, etag) in &steps {
-                let done = match operation.as_str() {
-                    "upsert" => binding.store.set(key, data.clone(), etag.as_deref(), false).await,
-                    _ => binding.store.delete(key, etag.as_deref()).await,
-                };
-                done.map_err(|error| StoreFailure {
-                    permanent: false,
-                    error,
-                })?;
-            }
-            Ok(())
-        })
-        .await;
-    match result {
+    match core::transaction(&s, &store, ops).await {
         Ok(()) => StatusCode::NO_CONTENT.into_response(),
-        Err(f) => {
-            let message = format!("error while executing state transaction: {f}");
-            DaprError::new(StatusCode::INTERNAL_SERVER_ERROR, "ERR_STATE_TRANSACTION", message).into_response()
-        }
+        Err(e) => error_response(e),
     }
 }

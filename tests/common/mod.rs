@@ -227,6 +227,8 @@ pub fn sidecar_options(app_id: &str, api_token: Option<&str>) -> resilience_tui:
         app_id: app_id.into(),
         listen: std::net::SocketAddr::from(([127, 0, 0, 1], free_port())),
         port_flag: format!("--dapr-http-port {app_id}=PORT"),
+        grpc_listen: Some(std::net::SocketAddr::from(([127, 0, 0, 1], 0))),
+        grpc_port_chosen: true,
         app_port: None,
         api_token: api_token.map(str::to_string),
         max_body_bytes: 1 << 20,

@@ -6,6 +6,7 @@
 //! of the observer that feeds the displays, so every event is counted on the thread that emits it, before any
 //! batching (a scrape right after a call sees it).
 
+pub mod http;
 pub mod server;
 
 use std::collections::HashMap;
@@ -86,7 +87,7 @@ pub struct SidecarMetrics {
     res_recv_latency: HistogramVec,
     req_recv: IntCounterVec,
     res_sent: IntCounterVec,
-    http_requests: IntCounterVec,
+    http: http::HttpServerMetrics,
     seen: Mutex<Seen>,
 }
 
@@ -176,12 +177,7 @@ impl SidecarMetrics {
                 "The number of responses sent via service invocation.",
                 &["app_id", "dst_app_id", "status"],
             ),
-            http_requests: counter(
-                &r,
-                "dapr_http_server_request_count",
-                "Count of HTTP requests processed by the server.",
-                &["app_id", "method", "status"],
-            ),
+            http: http::HttpServerMetrics::register(&r),
             registry: r,
             seen: Mutex::default(),
         })
@@ -219,7 +215,9 @@ impl SidecarMetrics {
     }
 
     /// A callee's sidecar received a call from `src_app_id`'s sidecar and answered it with `status`
-    /// (`ServiceInvocationRequestReceived` / `ServiceInvocationResponseSent`).
+    /// (`ServiceInvocationRequestReceived` / `ServiceInvocationResponseSent`). daprd's `CallLocalStream`
+    /// (`pkg/api/grpc/daprinternal.go`) leaves the status at 0 when the app channel failed, and names a call
+    /// without a `dapr-caller-app-id` `"unknown"`.
     pub fn invocation_served(&self, src_app_id: &str, status: u16) {
         self.req_recv.with_label_values(&[&self.app_id, src_app_id]).inc();
         self.res_sent
@@ -227,12 +225,9 @@ impl SidecarMetrics {
             .inc();
     }
 
-    /// The sidecar's HTTP server answered one request (`dapr_http_server_request_count`; daprd fills `path`
-    /// only in its legacy or path-matching modes, so there is none here).
-    pub fn http_request(&self, method: &str, status: u16) {
-        self.http_requests
-            .with_label_values(&[&self.app_id, method, &status.to_string()])
-            .inc();
+    /// The sidecar's HTTP server answered one request (the `dapr_http_server_*` families, see `http.rs`).
+    pub fn http_request(&self, served: &http::ServedRequest<'_>) {
+        self.http.record(&self.app_id, served);
     }
 
     fn seen(&self) -> std::sync::MutexGuard<'_, Seen> {

@@ -268,7 +268,9 @@ fn run_template(args: RunFileArgs) -> anyhow::Result<ExitCode> {
         crate::lifecycle::eprintln_quietly(w);
     }
     let scenario = crate::runfile::scenario(&template, args.run.resources_path.is_some())?;
-    run_under(scenario, args.display, args.run.into_options())
+    let mut opts = args.run.into_options();
+    opts.metrics_ports = crate::runfile::metrics_ports(&template, opts.metrics_ports.overrides)?;
+    run_under(scenario, args.display, opts)
 }
 
 /// Runs `scenario` under the UI, or headless when asked or when stdout is not a terminal.

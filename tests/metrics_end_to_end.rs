@@ -318,3 +318,37 @@ async fn every_hop_is_counted_and_an_app_channel_error_is_status_0() {
     assert!(warnings.is_empty(), "{warnings:?}");
     drain.await.unwrap();
 }
+
+/// The resiliency metrics' `namespace` label is the resource's `metadata.namespace` (daprd's `r.namespace`,
+/// `pkg/resiliency/resiliency.go`), not always empty.
+#[tokio::test(start_paused = true)]
+async fn the_namespace_label_is_the_resource_s() {
+    const RESOURCE: &str = "apiVersion: dapr.io/v1alpha1
+kind: Resiliency
+metadata:
+  name: myresiliency
+  namespace: production
+spec:
+  policies:
+    retries:
+      twice: {policy: constant, duration: 1s, maxRetries: 2}
+  targets:
+    apps:
+      order-processor: {retry: twice}
+";
+    let files = vec![(std::path::PathBuf::from("r.yaml"), RESOURCE.as_bytes().to_vec())];
+    let loaded = resilience_tui::resources::load_files(files, None);
+    assert!(!loaded.has_errors(), "{}", loaded.render_diagnostics());
+    let metrics = resilience_tui::metrics::SidecarMetrics::new("checkout");
+    let observer = metrics.clone();
+    let r = resilience_tui::resiliency::Resiliency::new("checkout", loaded.resiliency_configs(), observer);
+    let _ = r
+        .endpoint_policy("order-processor", "orders")
+        .run(|_| async { Ok::<(), common::OpError>(()) })
+        .await;
+    let text = metrics.render();
+    let loaded = r#"app_id="checkout",name="myresiliency",namespace="production""#;
+    assert_eq!(sample(&text, "dapr_resiliency_loaded", loaded), Some(1.0), "{text}");
+    let count = r#"app_id="checkout",flow_direction="outbound",name="myresiliency",namespace="production",policy="retry",status="",target="app_order-processor""#;
+    assert_eq!(sample(&text, "dapr_resiliency_count", count), Some(1.0), "{text}");
+}

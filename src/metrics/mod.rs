@@ -19,8 +19,6 @@ use prometheus::{HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, 
 use crate::resiliency::events::FailureCause;
 use crate::resiliency::{BreakerState, Direction, Observer, ResiliencyEvent, SharedObserver};
 
-/// daprd's `namespace` label in self-hosted mode.
-const NAMESPACE: &str = "";
 /// The `status` values of `dapr_resiliency_cb_state`, one series each (`resiliency_monitoring.go` `cbStatuses`).
 const CB_STATUSES: [&str; 4] = ["closed", "half-open", "open", "unknown"];
 /// The labels every resiliency metric but `loaded` carries, in daprd's order.
@@ -67,11 +65,22 @@ struct Target {
 /// What the events so far said that later events need for their labels.
 #[derive(Default)]
 struct Seen {
-    /// daprd labels every resiliency metric with the name of the *last* resource it loaded (`r.name` is
-    /// overwritten by each one, `DecodeConfiguration`).
+    /// daprd labels every resiliency metric with the name and namespace of the *last* resource it loaded
+    /// (`r.name` and `r.namespace` are overwritten by each one, `pkg/resiliency/resiliency.go`
+    /// `DecodeConfiguration`); the namespace is the resource's `metadata.namespace`, empty when it has none.
     resource: String,
+    namespace: String,
     operations: HashMap<Arc<str>, Target>,
     breakers: HashMap<Arc<str>, Target>,
+}
+
+/// The resource's name and namespace, as labels.
+type Resource<'a> = (&'a str, &'a str);
+
+impl Seen {
+    fn resource(&self) -> Resource<'_> {
+        (&self.resource, &self.namespace)
+    }
 }
 
 /// One sidecar's metrics.
@@ -236,7 +245,7 @@ impl SidecarMetrics {
 
     fn policy_labels<'a>(
         &'a self,
-        resource: &'a str,
+        (resource, namespace): Resource<'a>,
         policy: Policy,
         target: &'a Target,
         status: &'a str,
@@ -249,7 +258,7 @@ impl SidecarMetrics {
             &self.app_id,
             resource,
             policy.label(),
-            NAMESPACE,
+            namespace,
             direction,
             &target.label,
             status,
@@ -257,7 +266,7 @@ impl SidecarMetrics {
     }
 
     /// daprd's `PolicyWithStatusExecuted`: counted, and for a breaker the one-hot state gauge set.
-    fn executed(&self, resource: &str, policy: Policy, target: &Target, status: &str) {
+    fn executed(&self, resource: Resource<'_>, policy: Policy, target: &Target, status: &str) {
         self.count
             .with_label_values(&self.policy_labels(resource, policy, target, status))
             .inc();
@@ -266,7 +275,7 @@ impl SidecarMetrics {
         }
     }
 
-    fn set_cb_state(&self, resource: &str, target: &Target, status: &str) {
+    fn set_cb_state(&self, resource: Resource<'_>, target: &Target, status: &str) {
         for s in CB_STATUSES {
             self.cb_state
                 .with_label_values(&self.policy_labels(resource, Policy::CircuitBreaker, target, s))
@@ -274,7 +283,7 @@ impl SidecarMetrics {
         }
     }
 
-    fn activated(&self, resource: &str, policy: Policy, target: &Target, status: &str) {
+    fn activated(&self, resource: Resource<'_>, policy: Policy, target: &Target, status: &str) {
         self.activations
             .with_label_values(&self.policy_labels(resource, policy, target, status))
             .inc();
@@ -304,7 +313,7 @@ impl SidecarMetrics {
         if let Some(breaker) = breaker {
             seen.breakers.insert(breaker.clone(), target.clone());
         }
-        let resource = seen.resource.as_str();
+        let resource = seen.resource();
         if *timeout {
             self.executed(resource, Policy::Timeout, &target, "");
         }
@@ -321,7 +330,7 @@ impl SidecarMetrics {
     fn operation_activated(&self, operation: &str, policy: Policy) {
         let seen = self.seen();
         if let Some(target) = seen.operations.get(operation) {
-            self.activated(&seen.resource, policy, target, "");
+            self.activated(seen.resource(), policy, target, "");
         }
     }
 
@@ -336,18 +345,20 @@ impl SidecarMetrics {
             return;
         };
         let status = to.to_string();
-        self.set_cb_state(&seen.resource, target, &status);
+        self.set_cb_state(seen.resource(), target, &status);
         if from != BreakerState::Open {
-            self.activated(&seen.resource, Policy::CircuitBreaker, target, &status);
+            self.activated(seen.resource(), Policy::CircuitBreaker, target, &status);
         }
     }
 
     /// Counts what `event` stands for.
     pub fn record(&self, event: &ResiliencyEvent) {
         match event {
-            ResiliencyEvent::ResourceLoaded { name } => {
-                self.loaded.with_label_values(&[&self.app_id, name, NAMESPACE]).inc();
-                self.seen().resource = name.clone();
+            ResiliencyEvent::ResourceLoaded { name, namespace } => {
+                self.loaded.with_label_values(&[&self.app_id, name, namespace]).inc();
+                let mut seen = self.seen();
+                seen.resource = name.clone();
+                seen.namespace = namespace.clone();
             }
             ResiliencyEvent::PolicyApplied { .. } => self.applied(event),
             // Once per request, on its first failure (dapr/kit `NotifyRecover` notifies once).

@@ -352,3 +352,17 @@ spec:
     let count = r#"app_id="checkout",flow_direction="outbound",name="myresiliency",namespace="production",policy="retry",status="",target="app_order-processor""#;
     assert_eq!(sample(&text, "dapr_resiliency_count", count), Some(1.0), "{text}");
 }
+
+/// `/metrics` also serves the process's own metrics, as daprd's exporter does (`pkg/metrics/exporter.go`).
+#[test]
+fn the_process_metrics_are_served_too() {
+    let text = resilience_tui::metrics::SidecarMetrics::new("checkout").render();
+    for family in [
+        "process_cpu_seconds_total",
+        "process_resident_memory_bytes",
+        "process_open_fds",
+        "process_start_time_seconds",
+    ] {
+        assert!(text.contains(&format!("\n{family} ")), "{family}: {text}");
+    }
+}

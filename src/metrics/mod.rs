@@ -140,6 +140,10 @@ impl SidecarMetrics {
         )
         .expect("a valid metric definition");
         r.register(Box::new(res_recv_latency.clone())).expect("registered once");
+        // daprd's exporter serves the process's own metrics too (`pkg/metrics/exporter.go`): here every sidecar
+        // runs in this one process, so each serves the same `process_*` values.
+        r.register(Box::new(prometheus::process_collector::ProcessCollector::for_self()))
+            .expect("registered once");
         Arc::new(Self {
             app_id: app_id.to_string(),
             loaded: counter(

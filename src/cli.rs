@@ -288,6 +288,7 @@ fn run_template(args: RunFileArgs) -> anyhow::Result<ExitCode> {
         .iter()
         .filter_map(|a| a.dapr_grpc_port.map(|port| (a.app_id.clone(), port)));
     opts.grpc_ports.overrides.splice(0..0, from_template);
+    opts.metrics_ports = crate::runfile::metrics_ports(&template, opts.metrics_ports.overrides)?;
     run_under(scenario, args.display, opts)
 }
 

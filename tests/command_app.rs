@@ -107,3 +107,50 @@ fn a_command_app_is_a_real_process_with_its_own_sidecar_and_faults() {
     let left = common::processes_with(&marker);
     assert!(left.is_empty(), "left running: {left:?}");
 }
+
+/// `run -f`: a sidecar whose template gives no `metricsPort` serves its metrics on a free random port, as the
+/// Dapr CLI picks one, and its app is told which in `DAPR_METRICS_PORT`; a template's `metricsPort` is used.
+#[test]
+fn a_template_app_is_told_its_sidecar_s_metrics_port() {
+    const PROBE: &str = "import os, urllib.request\np = os.environ['DAPR_METRICS_PORT']\nstatus = urllib.request.urlopen('http://127.0.0.1:' + p + '/metrics').status\nprint('metrics', p, status, flush=True)\n";
+    let dir = tempfile::tempdir().unwrap();
+    for app in ["random", "fixed"] {
+        std::fs::create_dir_all(dir.path().join(app)).unwrap();
+        std::fs::write(dir.path().join(app).join("probe.py"), PROBE).unwrap();
+    }
+    let fixed = common::free_port();
+    let template = format!(
+        "version: 1\napps:\n  - appDirPath: random\n    command: [python3, probe.py]\n  - appDirPath: fixed\n    metricsPort: {fixed}\n    command: [python3, probe.py]\n"
+    );
+    std::fs::write(dir.path().join("dapr.yaml"), template).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_resilience-tui"))
+        .args(["run", "-f"])
+        .arg(dir.path())
+        .args(["--headless", "--output", "jsonl", "--duration", "3s"])
+        .output()
+        .unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert!(out.status.success(), "{stderr}\n{stdout}");
+    let said = |app: &str| -> Vec<String> {
+        stdout
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).expect(l))
+            .filter(|l| l["kind"] == "app_output" && l["source"] == app)
+            .filter_map(|l| l["line"].as_str()?.strip_prefix("metrics ").map(str::to_string))
+            .collect()
+    };
+    let random = said("random");
+    let [line] = random.as_slice() else {
+        panic!("one line from random: {stdout}\n{stderr}")
+    };
+    let (port, served) = line.split_once(' ').unwrap();
+    assert_eq!(served, "200", "its sidecar serves metrics there: {line}");
+    assert!(
+        !["9090", "9091"].contains(&port),
+        "a free random port, not daprd's default: {port}"
+    );
+    assert_eq!(said("fixed"), [format!("{fixed} 200")], "{stdout}");
+}

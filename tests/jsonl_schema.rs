@@ -64,6 +64,7 @@ fn every_kind() -> Vec<Event> {
         }),
         sidecar(ResiliencyEvent::ResourceLoaded {
             name: "myresiliency".into(),
+            namespace: String::new(),
         }),
         sidecar(ResiliencyEvent::BuiltInOverrideReset {
             policy: "DaprBuiltInServiceRetries".into(),

@@ -63,6 +63,7 @@ impl Run {
             0.0,
             ResiliencyEvent::ResourceLoaded {
                 name: "myresiliency".into(),
+                namespace: String::new(),
             },
         );
         run.sidecar(

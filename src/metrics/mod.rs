@@ -6,6 +6,7 @@
 //! of the observer that feeds the displays, so every event is counted on the thread that emits it, before any
 //! batching (a scrape right after a call sees it).
 
+pub mod http;
 pub mod server;
 
 use std::collections::HashMap;
@@ -18,8 +19,6 @@ use prometheus::{HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, 
 use crate::resiliency::events::FailureCause;
 use crate::resiliency::{BreakerState, Direction, Observer, ResiliencyEvent, SharedObserver};
 
-/// daprd's `namespace` label in self-hosted mode.
-const NAMESPACE: &str = "";
 /// The `status` values of `dapr_resiliency_cb_state`, one series each (`resiliency_monitoring.go` `cbStatuses`).
 const CB_STATUSES: [&str; 4] = ["closed", "half-open", "open", "unknown"];
 /// The labels every resiliency metric but `loaded` carries, in daprd's order.
@@ -66,11 +65,22 @@ struct Target {
 /// What the events so far said that later events need for their labels.
 #[derive(Default)]
 struct Seen {
-    /// daprd labels every resiliency metric with the name of the *last* resource it loaded (`r.name` is
-    /// overwritten by each one, `DecodeConfiguration`).
+    /// daprd labels every resiliency metric with the name and namespace of the *last* resource it loaded
+    /// (`r.name` and `r.namespace` are overwritten by each one, `pkg/resiliency/resiliency.go`
+    /// `DecodeConfiguration`); the namespace is the resource's `metadata.namespace`, empty when it has none.
     resource: String,
+    namespace: String,
     operations: HashMap<Arc<str>, Target>,
     breakers: HashMap<Arc<str>, Target>,
+}
+
+/// The resource's name and namespace, as labels.
+type Resource<'a> = (&'a str, &'a str);
+
+impl Seen {
+    fn resource(&self) -> Resource<'_> {
+        (&self.resource, &self.namespace)
+    }
 }
 
 /// One sidecar's metrics.
@@ -86,7 +96,7 @@ pub struct SidecarMetrics {
     res_recv_latency: HistogramVec,
     req_recv: IntCounterVec,
     res_sent: IntCounterVec,
-    http_requests: IntCounterVec,
+    http: http::HttpServerMetrics,
     seen: Mutex<Seen>,
 }
 
@@ -130,6 +140,10 @@ impl SidecarMetrics {
         )
         .expect("a valid metric definition");
         r.register(Box::new(res_recv_latency.clone())).expect("registered once");
+        // daprd's exporter serves the process's own metrics too (`pkg/metrics/exporter.go`): here every sidecar
+        // runs in this one process, so each serves the same `process_*` values.
+        r.register(Box::new(prometheus::process_collector::ProcessCollector::for_self()))
+            .expect("registered once");
         Arc::new(Self {
             app_id: app_id.to_string(),
             loaded: counter(
@@ -176,12 +190,7 @@ impl SidecarMetrics {
                 "The number of responses sent via service invocation.",
                 &["app_id", "dst_app_id", "status"],
             ),
-            http_requests: counter(
-                &r,
-                "dapr_http_server_request_count",
-                "Count of HTTP requests processed by the server.",
-                &["app_id", "method", "status"],
-            ),
+            http: http::HttpServerMetrics::register(&r),
             registry: r,
             seen: Mutex::default(),
         })
@@ -219,7 +228,9 @@ impl SidecarMetrics {
     }
 
     /// A callee's sidecar received a call from `src_app_id`'s sidecar and answered it with `status`
-    /// (`ServiceInvocationRequestReceived` / `ServiceInvocationResponseSent`).
+    /// (`ServiceInvocationRequestReceived` / `ServiceInvocationResponseSent`). daprd's `CallLocalStream`
+    /// (`pkg/api/grpc/daprinternal.go`) leaves the status at 0 when the app channel failed, and names a call
+    /// without a `dapr-caller-app-id` `"unknown"`.
     pub fn invocation_served(&self, src_app_id: &str, status: u16) {
         self.req_recv.with_label_values(&[&self.app_id, src_app_id]).inc();
         self.res_sent
@@ -227,12 +238,9 @@ impl SidecarMetrics {
             .inc();
     }
 
-    /// The sidecar's HTTP server answered one request (`dapr_http_server_request_count`; daprd fills `path`
-    /// only in its legacy or path-matching modes, so there is none here).
-    pub fn http_request(&self, method: &str, status: u16) {
-        self.http_requests
-            .with_label_values(&[&self.app_id, method, &status.to_string()])
-            .inc();
+    /// The sidecar's HTTP server answered one request (the `dapr_http_server_*` families, see `http.rs`).
+    pub fn http_request(&self, served: &http::ServedRequest<'_>) {
+        self.http.record(&self.app_id, served);
     }
 
     fn seen(&self) -> std::sync::MutexGuard<'_, Seen> {
@@ -241,7 +249,7 @@ impl SidecarMetrics {
 
     fn policy_labels<'a>(
         &'a self,
-        resource: &'a str,
+        (resource, namespace): Resource<'a>,
         policy: Policy,
         target: &'a Target,
         status: &'a str,
@@ -254,7 +262,7 @@ impl SidecarMetrics {
             &self.app_id,
             resource,
             policy.label(),
-            NAMESPACE,
+            namespace,
             direction,
             &target.label,
             status,
@@ -262,7 +270,7 @@ impl SidecarMetrics {
     }
 
     /// daprd's `PolicyWithStatusExecuted`: counted, and for a breaker the one-hot state gauge set.
-    fn executed(&self, resource: &str, policy: Policy, target: &Target, status: &str) {
+    fn executed(&self, resource: Resource<'_>, policy: Policy, target: &Target, status: &str) {
         self.count
             .with_label_values(&self.policy_labels(resource, policy, target, status))
             .inc();
@@ -271,7 +279,7 @@ impl SidecarMetrics {
         }
     }
 
-    fn set_cb_state(&self, resource: &str, target: &Target, status: &str) {
+    fn set_cb_state(&self, resource: Resource<'_>, target: &Target, status: &str) {
         for s in CB_STATUSES {
             self.cb_state
                 .with_label_values(&self.policy_labels(resource, Policy::CircuitBreaker, target, s))
@@ -279,7 +287,7 @@ impl SidecarMetrics {
         }
     }
 
-    fn activated(&self, resource: &str, policy: Policy, target: &Target, status: &str) {
+    fn activated(&self, resource: Resource<'_>, policy: Policy, target: &Target, status: &str) {
         self.activations
             .with_label_values(&self.policy_labels(resource, policy, target, status))
             .inc();
@@ -309,7 +317,7 @@ impl SidecarMetrics {
         if let Some(breaker) = breaker {
             seen.breakers.insert(breaker.clone(), target.clone());
         }
-        let resource = seen.resource.as_str();
+        let resource = seen.resource();
         if *timeout {
             self.executed(resource, Policy::Timeout, &target, "");
         }
@@ -326,7 +334,7 @@ impl SidecarMetrics {
     fn operation_activated(&self, operation: &str, policy: Policy) {
         let seen = self.seen();
         if let Some(target) = seen.operations.get(operation) {
-            self.activated(&seen.resource, policy, target, "");
+            self.activated(seen.resource(), policy, target, "");
         }
     }
 
@@ -341,18 +349,20 @@ impl SidecarMetrics {
             return;
         };
         let status = to.to_string();
-        self.set_cb_state(&seen.resource, target, &status);
+        self.set_cb_state(seen.resource(), target, &status);
         if from != BreakerState::Open {
-            self.activated(&seen.resource, Policy::CircuitBreaker, target, &status);
+            self.activated(seen.resource(), Policy::CircuitBreaker, target, &status);
         }
     }
 
     /// Counts what `event` stands for.
     pub fn record(&self, event: &ResiliencyEvent) {
         match event {
-            ResiliencyEvent::ResourceLoaded { name } => {
-                self.loaded.with_label_values(&[&self.app_id, name, NAMESPACE]).inc();
-                self.seen().resource = name.clone();
+            ResiliencyEvent::ResourceLoaded { name, namespace } => {
+                self.loaded.with_label_values(&[&self.app_id, name, namespace]).inc();
+                let mut seen = self.seen();
+                seen.resource = name.clone();
+                seen.namespace = namespace.clone();
             }
             ResiliencyEvent::PolicyApplied { .. } => self.applied(event),
             // Once per request, on its first failure (dapr/kit `NotifyRecover` notifies once).

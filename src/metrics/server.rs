@@ -52,16 +52,43 @@ pub fn spawn(listener: std::net::TcpListener, metrics: Arc<SidecarMetrics>) -> t
     })
 }
 
-/// Middleware counting each request the Dapr API answers (`dapr_http_server_request_count`).
+/// Where the sidecar serves the hop from other sidecars (`sidecar/hop.rs`). daprd's hop is a call on its
+/// internal gRPC server, so the HTTP server's metrics never count it.
+const HOP_ROUTES: &str = "/dapr-internal/";
+
+/// Middleware recording each request the Dapr API answers in the `dapr_http_server_*` families, when its
+/// response is complete, as daprd's `HTTPMiddleware` does (`pkg/diagnostics/http_monitoring.go`).
 pub async fn count_request(State(metrics): State<Arc<SidecarMetrics>>, request: Request, next: Next) -> Response {
+    if request.uri().path().starts_with(HOP_ROUTES) {
+        return next.run(request).await;
+    }
     let method = request.method().clone();
+    let path = request.uri().path().to_string();
+    // daprd records the Content-Length it was told, 0 when there is none.
+    let request_bytes = request
+        .headers()
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse().ok())
+        .unwrap_or(0);
+    let start = tokio::time::Instant::now();
     let response = next.run(request).await;
-    metrics.http_request(method.as_str(), response.status().as_u16());
+    // Every body the API answers with is whole (the app's answer is read before it is passed on).
+    let size = axum::body::HttpBody::size_hint(response.body());
+    metrics.http_request(&super::http::ServedRequest {
+        method: method.as_str(),
+        path: &path,
+        status: response.status().as_u16(),
+        request_bytes,
+        response_bytes: size.exact().unwrap_or(size.lower()),
+        elapsed: start.elapsed(),
+    });
     response
 }
 
-/// A caller's service-invocation attempt, counted as daprd's caller counts it: sent, then (when an answer
-/// came back) received with its status and latency.
+/// One hop from a caller's sidecar to the callee's, counted as daprd's `invokeRemote` counts it
+/// (`pkg/messaging/direct_messaging.go`): sent, then (when an answer came back) received with its status and
+/// latency. It is called per hop, inside daprd's built-in service retries as well, so a call the built-in
+/// policy tries 4 times counts 4 requests sent.
 pub async fn count_invocation<T, E>(
     metrics: Option<&SidecarMetrics>,
     dst_app_id: &str,

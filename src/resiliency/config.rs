@@ -150,6 +150,8 @@ impl fmt::Display for ComponentKind {
 pub struct ResiliencyConfig {
     /// `metadata.name`.
     pub name: String,
+    /// `metadata.namespace` (empty unless the resource sets one): the resiliency metrics' `namespace` label.
+    pub namespace: String,
     /// App ids this resource applies to; empty means every app.
     pub scopes: Vec<String>,
     pub timeouts: BTreeMap<String, Duration>,

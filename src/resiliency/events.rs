@@ -98,6 +98,9 @@ pub enum ResiliencyEvent {
     ResourceLoaded {
         #[serde(rename = "resource")]
         name: String,
+        /// Its `metadata.namespace`, when it sets one.
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        namespace: String,
     },
     /// A user override of a built-in retry asked for fewer than 3 retries and was reset to 3.
     #[serde(rename = "builtin_override_reset")]
@@ -266,7 +269,7 @@ impl ResiliencyEvent {
     pub fn dapr_logs(&self) -> Vec<DaprLogLine> {
         use LogLevel::*;
         match self {
-            ResiliencyEvent::ResourceLoaded { name } => {
+            ResiliencyEvent::ResourceLoaded { name, .. } => {
                 vec![DaprLogLine::new(
                     Info,
                     format!("Loading Resiliency configuration: {name}"),

@@ -125,6 +125,7 @@ impl Resiliency {
         for config in configs.into_iter().filter(|c| c.applies_to(app_id)) {
             r.observer.on_event(ResiliencyEvent::ResourceLoaded {
                 name: config.name.clone(),
+                namespace: config.namespace.clone(),
             });
             r.loaded.push(config.name);
             r.timeouts.extend(config.timeouts);

@@ -293,6 +293,14 @@ impl<'n> Fields<'n> {
     pub fn get(&self, name: &str) -> Option<&'n Yaml> {
         self.found.iter().find(|(k, _)| k == name).map(|(_, v)| *v)
     }
+
+    /// The same fields but `names`, read as absent.
+    pub fn without(&self, names: &[&str]) -> Fields<'n> {
+        let found = self.found.iter().filter(|(k, _)| !names.contains(&k.as_str()));
+        Fields {
+            found: found.cloned().collect(),
+        }
+    }
 }
 
 /// `a.b` field paths; the empty path is the document root.

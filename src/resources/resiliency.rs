@@ -91,6 +91,9 @@ pub fn decode(ctx: &mut Ctx, doc: &Yaml) -> Option<DecodedResiliency> {
                     "name it: Dapr logs the name when it loads the resource",
                 ),
             }
+            if let Some(namespace) = meta_fields.get("namespace") {
+                out.config.namespace = ctx.string(namespace, "metadata.namespace").unwrap_or_default();
+            }
         }
         None => ctx.warning(
             doc,

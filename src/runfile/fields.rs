@@ -21,7 +21,7 @@ pub const SUPPORTED: &[(&str, Support)] = &[
     ("command", Support::Used),
     ("env", Support::Used),
     ("daprHTTPPort", Support::Used),
-    ("metricsPort", Support::Ignored("use --metrics-port APP=PORT")),
+    ("metricsPort", Support::Used),
     ("resourcesPath", Support::Used),
     ("resourcesPaths", Support::Used),
     ("appProtocol", Support::Used),
@@ -99,9 +99,49 @@ pub const SUPPORTED: &[(&str, Support)] = &[
     ("createService", Support::Unsupported("Kubernetes (-k) only")),
 ];
 
-/// Warns about the ignored fields present, and refuses the unsupported ones and a non-HTTP `appProtocol`.
-pub fn check_support(ctx: &mut Ctx, f: &Fields, at: &str) {
+/// The fields only an app can have: the CLI's `common` is its `SharedRunConfig` alone, and yaml.v2 drops
+/// these there without a word (dapr/cli `pkg/runfileconfig/run_file_config.go` `Common`, and `RunConfig`'s
+/// own fields and `App`'s in `pkg/standalone/run.go`).
+pub const APP_ONLY: &[&str] = &[
+    "appID",
+    "appDirPath",
+    "appChannelAddress",
+    "appPort",
+    "daprHTTPPort",
+    "daprGRPCPort",
+    "profilePort",
+    "command",
+    "metricsPort",
+    "unixDomainSocket",
+    "daprInternalGRPCPort",
+    "containerImage",
+    "containerImagePullPolicy",
+    "createService",
+];
+
+/// Under `common`: says, at its line, that each app-only field is dropped (as the CLI drops it).
+pub fn check_common(ctx: &mut Ctx, f: &Fields) {
+    for name in APP_ONLY {
+        if let Some(node) = f.get(name) {
+            ctx.warning(
+                node,
+                &join("common", name),
+                format!(
+                    "`{name}` under `common` is dropped: the Dapr CLI takes only the fields apps share from `common`"
+                ),
+                "set it on each app that needs it",
+            );
+        }
+    }
+}
+
+/// Warns about the ignored fields present, and refuses the unsupported ones and a non-HTTP `appProtocol`;
+/// `skip`: fields already reported.
+pub fn check_support(ctx: &mut Ctx, f: &Fields, at: &str, skip: &[&str]) {
     for (name, support) in SUPPORTED {
+        if skip.contains(name) {
+            continue;
+        }
         let Some(node) = f.get(name) else { continue };
         let path = join(at, name);
         match support {

@@ -1,6 +1,7 @@
 //! Dapr's multi-app run template (`dapr run -f`), read with the Dapr CLI's schema and rules (dapr/cli
 //! `pkg/runfileconfig/run_file_config.go`, `run_file_config_parser.go`): `version`, `common`, `apps`; `common`
-//! fills only the fields an app leaves unset (and an app's `env` wins over `common`'s); `appID` defaults to
+//! fills only the shared fields an app leaves unset (and an app's `env` wins over `common`'s); the app-only
+//! ones (`appPort`, `command`, ports, `appID`) are dropped there, with a warning; `appID` defaults to
 //! the folder name; `common` paths and `appDirPath` are relative to the template, an app's other paths to its
 //! `appDirPath`. Resources: the app's `resourcesPath(s)`, else `<appDirPath>/.dapr/resources`, else `common`'s,
 //! else `~/.dapr/components`.
@@ -11,7 +12,7 @@
 mod fields;
 mod scenario;
 
-pub use scenario::scenario;
+pub use scenario::{metrics_ports, scenario};
 
 use std::path::{Path, PathBuf};
 
@@ -106,7 +107,10 @@ fn decode(ctx: &mut Ctx, doc: &Yaml, path: &Path) -> Option<Template> {
     let name = top.get("name").and_then(|n| ctx.string(n, "name"));
     let known = app_fields();
     let common = top.get("common").map(|n| ctx.fields(n, "common", "common", &known));
-    let common = common.map(|c| read_app(ctx, &c, "common", &base, None));
+    let common = common.map(|c| {
+        fields::check_common(ctx, &c);
+        read_app(ctx, &c, "common", &base, fields::APP_ONLY)
+    });
     let Some(list_node) = top.get("apps") else {
         ctx.error(
             doc,
@@ -129,7 +133,7 @@ fn decode(ctx: &mut Ctx, doc: &Yaml, path: &Path) -> Option<Template> {
     for (i, node) in list.iter().enumerate() {
         let at = format!("apps[{i}]");
         let f = ctx.fields(node, &at, "an app", &known);
-        let own = read_app(ctx, &f, &at, &base, Some(node));
+        let own = read_app(ctx, &f, &at, &base, &[]);
         if let Some(app) = resolve(ctx, own, common.as_ref(), node, &at) {
             apps.push(app);
         }
@@ -186,8 +190,10 @@ fn path_in(base: &Path, text: &str) -> PathBuf {
     }
 }
 
-fn read_app(ctx: &mut Ctx, f: &Fields, at: &str, base: &Path, _node: Option<&Yaml>) -> Partial {
-    fields::check_support(ctx, f, at);
+/// What a mapping says; `dropped`: the fields read as absent (`common`'s app-only ones).
+fn read_app(ctx: &mut Ctx, f: &Fields, at: &str, base: &Path, dropped: &[&str]) -> Partial {
+    fields::check_support(ctx, f, at, dropped);
+    let f = &f.without(dropped);
     let text = |ctx: &mut Ctx, field: &str| f.get(field).and_then(|n| ctx.string(n, &join(at, field)));
     let dir = text(ctx, "appDirPath").map(|d| path_in(base, &d));
     // An app's own paths are relative to its appDirPath; common's to the template.
@@ -286,16 +292,12 @@ fn resolve(ctx: &mut Ctx, own: Partial, common: Option<&Partial>, node: &Yaml, a
     Some(TemplateApp {
         app_id,
         dir,
-        command: if own.command.is_empty() {
-            common.command.clone()
-        } else {
-            own.command
-        },
+        command: own.command,
         env,
-        app_port: own.app_port.or(common.app_port),
-        dapr_http_port: own.dapr_http_port.or(common.dapr_http_port),
-        dapr_grpc_port: own.dapr_grpc_port.or(common.dapr_grpc_port),
-        metrics_port: own.metrics_port.or(common.metrics_port),
+        app_port: own.app_port,
+        dapr_http_port: own.dapr_http_port,
+        dapr_grpc_port: own.dapr_grpc_port,
+        metrics_port: own.metrics_port,
         resources,
     })
 }

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use super::Template;
 use crate::apps::process::ProcessSpec;
+use crate::metrics::server::MetricsPorts;
 use std::time::Duration;
 
 use crate::scenario::{AppSpec, ChannelFault, FaultAction, FaultSpec, ResourcesSource, Scenario};
@@ -42,6 +43,22 @@ pub fn scenario(t: &Template, resources_override: bool) -> anyhow::Result<Scenar
         apps,
         file: t.file.clone(),
     })
+}
+
+/// Each sidecar's metrics port as the Dapr CLI chooses it (dapr/cli `pkg/standalone/run.go` `validatePort`):
+/// the template's `metricsPort`, else a free random port, not daprd's 9090; the app gets it as
+/// `DAPR_METRICS_PORT`. `--metrics-port APP=PORT` (`flags`) still moves one.
+pub fn metrics_ports(t: &Template, flags: Vec<(String, u16)>) -> std::io::Result<MetricsPorts> {
+    let mut overrides = Vec::with_capacity(t.apps.len() + flags.len());
+    for app in &t.apps {
+        let port = match app.metrics_port {
+            Some(port) => port,
+            None => crate::net::free_port()?,
+        };
+        overrides.push((app.app_id.clone(), port));
+    }
+    overrides.extend(flags); // the last one for an app wins
+    Ok(MetricsPorts { first: None, overrides })
 }
 
 fn one_resources_folder(t: &Template, resources_override: bool) -> anyhow::Result<PathBuf> {

@@ -112,3 +112,55 @@ fn a_grpc_app_a_missing_folder_and_no_version_are_errors() {
     let err = load(Path::new("/nonexistent/dapr.txt")).unwrap_err();
     assert!(err.contains("ends in .yaml or .yml"), "{err}");
 }
+
+#[test]
+fn common_gives_only_the_shared_fields_and_says_so_for_the_others() {
+    let text = QUICKSTART.replace(
+        "common:\n",
+        "common:\n  appPort: 7777\n  daprHTTPPort: 3999\n  metricsPort: 9333\n  command: [sleep, '1']\n  appID: everyone\n",
+    );
+    let (t, warnings) = load(folder(&text).path()).unwrap();
+    // dapr/cli's `Common` is `SharedRunConfig` alone: yaml.v2 drops the rest (we say it, at its line).
+    for (field, line) in [
+        ("appPort", 3),
+        ("daprHTTPPort", 4),
+        ("metricsPort", 5),
+        ("command", 6),
+        ("appID", 7),
+    ] {
+        let said = format!("`{field}` under `common` is dropped");
+        assert!(
+            warnings
+                .iter()
+                .any(|w| w.contains(&said) && w.contains(&format!("dapr.yaml:{line}:"))),
+            "{field}: {warnings:?}"
+        );
+    }
+    let checkout = &t.apps[1];
+    assert_eq!(checkout.app_id, "checkout");
+    assert_eq!(
+        (checkout.app_port, checkout.dapr_http_port, checkout.metrics_port),
+        (None, None, None)
+    );
+    assert_eq!(t.apps[0].app_id, "order-processor", "not common's appID");
+    assert_eq!(t.apps[0].app_port, Some(8001), "the app's own");
+    assert_eq!(checkout.command, ["python3", "app.py"]);
+    assert!(
+        checkout.env.contains(&("DEBUG".into(), "false".into())),
+        "env is shared"
+    );
+}
+
+#[test]
+fn a_metrics_port_is_the_template_s_or_a_free_one_not_9090() {
+    let text = QUICKSTART.replace("    appPort: 8001\n", "    appPort: 8001\n    metricsPort: 9333\n");
+    let (t, warnings) = load(folder(&text).path()).unwrap();
+    assert!(warnings.is_empty(), "metricsPort is used: {warnings:?}");
+    assert_eq!(t.apps[0].metrics_port, Some(9333));
+    let ports = metrics_ports(&t, Vec::new()).unwrap();
+    assert_eq!(ports.port("order-processor", 0), 9333);
+    let free = ports.port("checkout", 1);
+    assert!(free != 0 && free != 9090 && free != 9091, "a free random port: {free}");
+    let moved = metrics_ports(&t, vec![("order-processor".into(), 9400)]).unwrap();
+    assert_eq!(moved.port("order-processor", 0), 9400, "--metrics-port still moves it");
+}

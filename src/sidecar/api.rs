@@ -41,6 +41,10 @@ pub async fn healthz() -> StatusCode {
     StatusCode::NO_CONTENT
 }
 
+/// The daprd release whose behaviour the sidecar follows, reported where daprd reports its own build's version
+/// (`runtimeVersion` and `extended.daprRuntimeVersion`, `pkg/api/universal/metadata.go`).
+const RUNTIME_VERSION: &str = "1.18.3";
+
 /// `GET /v1.0/metadata`, with the fields daprd fills for a self-hosted sidecar (empty ones omitted).
 pub async fn metadata(State(state): State<Arc<SidecarState>>) -> Response {
     let components: Vec<_> = state
@@ -56,10 +60,10 @@ pub async fn metadata(State(state): State<Arc<SidecarState>>) -> Response {
         .collect();
     let mut body = json!({
         "id": state.app_id,
-        "runtimeVersion": concat!("resilience-tui-", env!("CARGO_PKG_VERSION")),
+        "runtimeVersion": RUNTIME_VERSION,
         "components": components,
         "resiliencies": resiliencies,
-        "extended": { "daprRuntimeVersion": concat!("resilience-tui-", env!("CARGO_PKG_VERSION")) },
+        "extended": { "daprRuntimeVersion": RUNTIME_VERSION },
     });
     if let Some(port) = state.options.app_port {
         body["appConnectionProperties"] = json!({ "port": port, "protocol": "http", "channelAddress": "127.0.0.1" });

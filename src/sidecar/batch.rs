@@ -100,14 +100,17 @@ mod tests {
     use crate::resiliency::events::Recorder;
 
     fn loaded(name: &str) -> ResiliencyEvent {
-        ResiliencyEvent::ResourceLoaded { name: name.into() }
+        ResiliencyEvent::ResourceLoaded {
+            name: name.into(),
+            namespace: String::new(),
+        }
     }
 
     fn names(r: &Recorder) -> Vec<String> {
         r.events()
             .into_iter()
             .map(|(_, e)| match e {
-                ResiliencyEvent::ResourceLoaded { name } => name,
+                ResiliencyEvent::ResourceLoaded { name, .. } => name,
                 other => panic!("{other:?}"),
             })
             .collect()

@@ -142,7 +142,7 @@ pub async fn serve_call(State(state): State<Arc<SidecarState>>, path: PathArgs<S
         .headers
         .get(CALLER)
         .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
+        .unwrap_or("unknown") // daprd's `callLocalRecordRequest`
         .to_string();
     state.note_served(&caller);
     let body = Body::new(http_body_util::Limited::new(body, state.options.max_body_bytes));
@@ -184,7 +184,9 @@ pub async fn serve_call(State(state): State<Arc<SidecarState>>, path: PathArgs<S
         }
     };
     if let Some(m) = &state.options.metrics {
-        m.metrics.invocation_served(&caller, response.status().as_u16());
+        let failed = response.headers().get(OUTCOME).is_some_and(|v| v == "internal"); // status 0, as daprd
+        m.metrics
+            .invocation_served(&caller, if failed { 0 } else { response.status().as_u16() });
     }
     response
 }

@@ -153,11 +153,9 @@ pub(super) async fn invoke_app(state: &SidecarState, invocation: Invocation) -> 
         built_in: built_in.as_ref(),
     };
     let body = std::sync::Mutex::new(body);
-    let metrics = state.options.metrics.as_ref().map(|m| &*m.metrics);
+    // The invocation metrics are counted per hop, inside the built-in retries (`hop_attempt`).
     policy
-        .run_cancellable(&state.cancel, |_attempt| {
-            crate::metrics::server::count_invocation(metrics, &app_id, answered_status, call.attempt(&body))
-        })
+        .run_cancellable(&state.cancel, |_attempt| call.attempt(&body))
         .await
         .map_err(InvokeFailure::Failed)
 }
@@ -262,23 +260,18 @@ impl Call<'_> {
             let why = format!("cannot replay a streamed request body to {}", self.app_id);
             return Err(failed(hop::HopError::Internal(why)));
         };
-        hop::call(
+        let hop = hop::call(
             &self.state.client,
             &self.state.app_id,
             sidecar,
             self.path_and_query,
             request,
-        )
-        .await
-        .map_err(failed)
-    }
-}
-
-/// The status of the app's answer to an attempt, when one came back (for the invocation metrics).
-fn answered_status(result: &Result<AppResponse, InvokeError>) -> Option<u16> {
-    match result {
-        Ok(response) | Err(InvokeError::App(response)) => Some(response.status.as_u16()),
-        Err(InvokeError::Channel(_)) => None,
+        );
+        let metrics = self.state.options.metrics.as_ref().map(|m| &*m.metrics);
+        let answered = |r: &Result<AppResponse, _>| r.as_ref().ok().map(|a: &AppResponse| a.status.as_u16());
+        crate::metrics::server::count_invocation(metrics, self.app_id, answered, hop)
+            .await
+            .map_err(failed)
     }
 }
 

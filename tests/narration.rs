@@ -145,8 +145,25 @@ async fn exponential_backoff_lists_the_growing_waits() {
         .filter_map(|w| w.trim_end_matches('s').parse().ok())
         .collect();
     assert!(waits.len() >= 3, "{row}");
-    // Each wait is 500ms x 1.5^n within ±50%: the last is longer than the first.
-    assert!(waits.last() > waits.first(), "{waits:?}");
+    // The row is the latest waits the engine scheduled, in order (randomized ±50% around 500ms × 1.5ⁿ).
+    let scheduled: Vec<f64> = events
+        .iter()
+        .filter(|e| e.at <= Duration::from_secs(11))
+        .filter_map(|e| match &e.event {
+            Event::Resiliency {
+                event: ResiliencyEvent::RetryScheduled { wait, .. },
+                ..
+            } => Some((wait.as_secs_f64() * 10.0).round() / 10.0),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(waits, scheduled[scheduled.len() - waits.len()..], "{row}");
+    assert!(scheduled.len() >= 4, "{scheduled:?}");
+    let (first, last) = (&scheduled[..3], &scheduled[scheduled.len() - 3..]);
+    assert!(
+        last.iter().cloned().fold(0.0, f64::max) > first.iter().cloned().fold(f64::MAX, f64::min),
+        "the waits grow: {scheduled:?}"
+    );
 }
 
 /// Item 10: the defaults lesson names the policy in force and why it won.

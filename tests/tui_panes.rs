@@ -712,7 +712,7 @@ fn traffic_and_a_line_taller_than_its_pane() {
         "calls/s · wait:",
         "checkout-retry    60 · 5.0s",
         "checkout-breaker   0 · 1ms",
-        "│Order failed:",
+        "│Order 90 failed (500):",
     ] {
         assert!(screen.contains(text), "{text:?}:\n{screen}");
     }
@@ -728,6 +728,6 @@ fn the_story_line_and_the_breaker_row_agree_on_the_next_probe() {
     run.model.retries.values_mut().for_each(|r| r.next_attempt_at = None);
     run.model.now = Duration::from_secs(25);
     let screen = render(&run.model, &View::new(3), 100, 30);
-    assert!(screen.contains("In 3.0 s one call may probe (half-open)."), "{screen}");
+    assert!(screen.contains("In 3.0s one call may probe (half-open)."), "{screen}");
     assert!(screen.contains("probe in 3.0s"), "{screen}");
 }

@@ -52,12 +52,15 @@ pub enum FailureCause {
 }
 
 impl FailureCause {
-    /// An attempt's error with what caused it, for people: `context deadline exceeded (1s timeout)`.
+    /// An attempt's error with what caused it, for people: `context deadline exceeded (1s timeout)`,
+    /// `status 503: received non-successful status code in response: 503`.
     pub fn explain(&self, error: &str) -> String {
         match self {
             FailureCause::Timeout { after, .. } if !after.is_zero() => {
                 format!("{error} ({} timeout)", format_go_duration(*after))
             }
+            // The status first, so a narrow pane keeps it (`received non-successful status code …: 503`).
+            FailureCause::Operation { status: Some(code) } => format!("status {code}: {error}"),
             _ => error.to_string(),
         }
     }

@@ -79,7 +79,12 @@ impl RetryPolicy {
         let kind = match &self.backoff {
             BackoffPolicy::Constant { interval } => format!("constant {}", d(*interval)),
             BackoffPolicy::Exponential { max_interval, .. } => {
-                format!("exponential 500ms \u{d7}1.5 up to {}", d(*max_interval))
+                // cenkalti/backoff caps the interval, then randomizes each wait ±50% around it: a wait can
+                // be up to 1.5 × maxInterval.
+                format!(
+                    "exponential 500ms \u{d7}1.5 up to {}, each wait \u{b1}50%",
+                    d(*max_interval)
+                )
             }
         };
         let retries = match self.max_retries {

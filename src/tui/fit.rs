@@ -81,7 +81,7 @@ pub fn short_name(name: &str) -> String {
 }
 
 /// Byte ranges of the names in `text`: the inside of `word[...]` (not `WARN[0003]`), of `"..."`, and
-/// whitespace-separated tokens holding a `/` (paths).
+/// whitespace-separated tokens holding a `/` (paths), and Dapr's built-in policy names.
 fn names(text: &str) -> Vec<std::ops::Range<usize>> {
     let mut spans = Vec::new();
     let bytes = text.as_bytes();
@@ -116,6 +116,10 @@ fn names(text: &str) -> Vec<std::ops::Range<usize>> {
         let inside_another = spans.iter().any(|s| s.start < range.end && range.start < s.end);
         if token.contains('/') && !token.starts_with("http") && !inside_another {
             spans.push(range);
+        } else if token.starts_with("DaprBuiltIn") && !inside_another {
+            // A built-in policy named as the operation (`operation DaprBuiltInServiceRetries. Retrying…`).
+            let name = token.trim_end_matches(['.', ',']);
+            spans.push(range.start..range.start + name.len());
         }
     }
     spans.sort_by_key(|r| r.start);

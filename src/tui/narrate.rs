@@ -25,11 +25,19 @@ pub fn policy_words(p: &PolicyInForce) -> Vec<String> {
     if !p.has_policy() {
         return vec![capital(&p.parts()) + "."];
     }
-    vec![
-        format!("Policy: {} ({}).", p.parts(), p.source_words()),
+    let (with_source, kinds) = (
         format!("Policy: {} ({}).", p.names(), p.source_words()),
-        format!("Policy: {}.", p.names()),
-    ]
+        format!("Policy: {}.", p.parts()),
+    );
+    // A default's point is which default won (the defaults lesson); a target's, what its policies are.
+    let middle = match p.source {
+        crate::resiliency::PolicySource::Defaults => [with_source, kinds],
+        crate::resiliency::PolicySource::Target => [kinds, with_source],
+    };
+    let mut v = vec![format!("Policy: {} ({}).", p.parts(), p.source_words())];
+    v.extend(middle);
+    v.push(format!("Policy: {}.", p.names()));
+    v
 }
 
 /// A retry that can retry (a `maxRetries: 0` policy never does).

@@ -30,7 +30,7 @@ pub fn fitted(model: &Model, width: usize) -> String {
 /// Every phrasing of what is happening now, longest first.
 pub fn candidates(model: &Model) -> Vec<String> {
     let injected = model.faults.iter().find(|f| f.injected_since.is_some());
-    let retry = model.retries.values().find(|r| r.in_retry > 0);
+    let retry = model.retry_in_progress();
     let worst = model.breakers.values().map(|b| b.state).max_by_key(|s| match s {
         BreakerState::Closed => 0,
         BreakerState::HalfOpen => 1,
@@ -42,19 +42,36 @@ pub fn candidates(model: &Model) -> Vec<String> {
             "Breaker HALF-OPEN: one probe goes through; it decides.".to_string(),
             "Breaker HALF-OPEN: one probe decides.".to_string(),
         ],
-        (_, _, Some(r)) => {
+        (_, _, Some((_, r))) => {
             let order = capitalized(&order_words(model));
             let attempt = r.current_attempt.unwrap_or(1);
-            let next = r
-                .next_attempt_at
-                .map(|at| format!(", next try in {}", secs(at.saturating_sub(model.now))))
-                .unwrap_or_default();
             let why = r.last_error.as_deref().map(short_reason).unwrap_or_default();
+            // Between attempts the last one failed and the next is due; during one, it is in flight and
+            // the one before it failed.
+            let (now, short) = match r.next_attempt_at {
+                Some(at) => {
+                    let next = match at.saturating_sub(model.now) {
+                        d if d.is_zero() => ", next try now".to_string(),
+                        d => format!(", next try in {}", secs(d)),
+                    };
+                    (
+                        format!("attempt {attempt} failed{why}{next}"),
+                        format!("attempt {attempt} failed{next}"),
+                    )
+                }
+                None => (
+                    format!(
+                        "attempt {attempt} in flight; attempt {} failed{why}",
+                        attempt.saturating_sub(1)
+                    ),
+                    format!("attempt {attempt} in flight"),
+                ),
+            };
             let lead = if injected.is_some() { "" } else { "Fault cleared. " };
             let mut v = vec![
-                format!("{lead}{order} waits in a retry: attempt {attempt} failed{why}{next}."),
-                format!("{lead}{order} waits: attempt {attempt} failed{why}{next}."),
-                format!("{order} waits: attempt {attempt} failed{next}."),
+                format!("{lead}{order} waits in a retry: {now}."),
+                format!("{lead}{order} waits: {now}."),
+                format!("{order} waits: {short}."),
             ];
             if injected.is_none() {
                 v.insert(
@@ -82,6 +99,27 @@ fn open_breaker(model: &Model, fault_on: bool) -> Vec<String> {
         ),
         None => (String::new(), String::new()),
     };
+    // With several callers, only the breaker's owner fails fast: say whose, and what the others do.
+    let open = model.breakers.values().find(|b| b.state == BreakerState::Open);
+    let callers: std::collections::BTreeSet<&str> = model.policies.all().map(|(c, _)| c).collect();
+    if let Some(b) = open.filter(|_| callers.len() > 1) {
+        let without: Vec<&str> = model
+            .policies
+            .all()
+            .filter(|(c, p)| p.circuit_breaker.is_none() && *c != b.owner)
+            .map(|(c, _)| c)
+            .collect();
+        let others = match without.as_slice() {
+            [] => String::new(),
+            list => format!(" {} has no breaker and keeps retrying.", list.join(", ")),
+        };
+        let owner = &b.owner;
+        return vec![
+            format!("{owner}'s breaker OPEN: its calls fail fast.{others}{probe}"),
+            format!("{owner}'s breaker OPEN: its calls fail fast.{others}{short}"),
+            format!("{owner}'s breaker OPEN: its calls fail fast.{short}"),
+        ];
+    }
     if fault_on {
         return vec![
             format!("Breaker OPEN: calls fail fast.{probe}"),
@@ -122,15 +160,30 @@ fn fault_on(model: &Model, f: &FaultView) -> Vec<String> {
 /// No fault, nothing waiting: the last order that was retried and the counts, or the policy in force.
 fn quiet(model: &Model) -> Vec<String> {
     let s = model.ledger.summary();
-    if let Some((text, at)) = model.last_retried()
-        && model.now.saturating_sub(at) < Duration::from_secs(20)
-    {
-        let counts = match (s.failed, s.lost) {
-            (0, 0) => "Nothing lost.".to_string(),
-            (failed, 0) => format!("{failed} failed in all, none lost."),
-            (0, lost) => format!("Lost: {lost}."),
-            (failed, lost) => format!("{failed} failed, {lost} lost."),
-        };
+    let counts = match (s.failed, s.lost) {
+        (0, 0) => "Nothing lost.".to_string(),
+        (failed, 0) => format!("{failed} failed in all, none lost."),
+        (0, lost) => format!("Lost: {lost}."),
+        (failed, lost) => format!("{failed} failed, {lost} lost."),
+    };
+    let recent = |at: Duration| model.now.saturating_sub(at) < Duration::from_secs(20);
+    let retried = model.last_retried().filter(|(_, at)| recent(*at));
+    // A breaker that closed after the last retried order is the news: the outage is over.
+    let closed = model
+        .breakers
+        .values()
+        .filter_map(|b| b.transitions.back().filter(|t| t.to == BreakerState::Closed))
+        .map(|t| t.at)
+        .max()
+        .filter(|at| recent(*at) && retried.as_ref().is_none_or(|(_, r)| at > r));
+    if let Some(at) = closed {
+        let when = secs(at);
+        return vec![
+            format!("Breaker CLOSED at {when}: the probe passed, calls flow again. {counts}"),
+            format!("Breaker CLOSED at {when}. {counts}"),
+        ];
+    }
+    if let Some((text, _)) = retried {
         let text = capitalized(&text);
         return vec![format!("{text}. {counts}"), format!("{text}.")];
     }
@@ -156,7 +209,16 @@ fn quiet(model: &Model) -> Vec<String> {
     // Your own apps send no orders the tool can count: then they are calls.
     let flow = if s.sent > 0 { "Orders flow." } else { "Calls flow." };
     let mut v = Vec::new();
-    if let Some(p) = policy {
+    // Callers with different policies for one target (why-breakers): each named with its own.
+    let callers: Vec<(&str, &crate::resiliency::PolicyInForce)> = match target {
+        Some(t) => model.policies.all().filter(|(_, p)| p.target == t).collect(),
+        None => Vec::new(),
+    };
+    if callers.len() > 1 {
+        let each: Vec<String> = callers.iter().map(|(c, p)| format!("{c}: {}", p.names())).collect();
+        v.push(format!("{flow} {}.", each.join("; ")));
+        v.push(format!("{}.", each.join("; ")));
+    } else if let Some(p) = policy {
         // Which policy, and why it is the one in force, matter more than "Orders flow." or the key hint.
         for w in narrate::policy_words(p) {
             v.extend([format!("{flow} {w}{}", press(false)), format!("{flow} {w}"), w]);
@@ -176,16 +238,14 @@ fn order_words(model: &Model) -> String {
 
 /// The failed attempt's reason, shortened for the story line: `(1s timeout)`, `(HTTP 503)`.
 fn short_reason(error: &str) -> String {
-    if let Some(start) = error.find("(") {
-        if error.starts_with("context deadline exceeded") {
-            return format!(" {}", &error[start..]);
-        }
+    match error.find('(') {
+        Some(start) if error.starts_with("context deadline exceeded") => format!(" {}", &error[start..]),
+        _ => String::new(),
     }
-    String::new()
 }
 
 fn secs(d: Duration) -> String {
-    format!("{:.1} s", d.as_secs_f64())
+    format!("{:.1}s", d.as_secs_f64())
 }
 
 fn capitalized(s: &str) -> String {

@@ -24,6 +24,8 @@ pub struct Transition {
 #[derive(Debug, Clone)]
 pub struct BreakerView {
     pub name: String,
+    /// The app whose sidecar keeps it (its calls are the ones it stops).
+    pub owner: String,
     /// The policy in one line (`trip consecutiveFailures >= 5 · stays open 5s · maxRequests 1`).
     pub policy: String,
     pub trip: String,
@@ -138,6 +140,7 @@ mod tests {
     fn breaker() -> BreakerView {
         BreakerView {
             name: "b".into(),
+            owner: "checkout".into(),
             policy: String::new(),
             trip: "consecutiveFailures >= 5".into(),
             timeout: secs(5),

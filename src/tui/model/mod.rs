@@ -215,8 +215,21 @@ impl Model {
             AppEvent::Listening { .. } | AppEvent::Stopped | AppEvent::Exited { .. } => LineKind::Info,
             AppEvent::Output { .. } => LineKind::Level(LogLevel::Info),
         };
+        // A failed order's shorter form keeps why it failed (`circuit breaker is open`) in a narrow pane.
+        let short = match event {
+            AppEvent::OrderFailed {
+                order_id,
+                status,
+                message,
+                ..
+            } => Some(format!(
+                "Order {order_id} failed ({status}): {}",
+                message.rsplit("err: ").next().unwrap_or(message)
+            )),
+            _ => None,
+        };
         if let (Some(text), Some((_, log))) = (whole.text(), self.orders.iter_mut().find(|(id, _)| id == app)) {
-            log.push(at, text, kind);
+            log.push_line(LogLine { at, text, short, kind });
         }
     }
 
@@ -239,12 +252,12 @@ impl Model {
             let text = format!("{}[{:04}] {}", line.level.tty_prefix(), at.as_secs(), line.message);
             self.sidecar.push(at, text, kind(line.level));
         }
-        self.apply_breaker(at, event);
+        self.apply_breaker(at, caller, event);
         self.apply_retry(at, event);
     }
 
     /// A breaker made, counting, or changing state.
-    fn apply_breaker(&mut self, at: Duration, event: &ResiliencyEvent) {
+    fn apply_breaker(&mut self, at: Duration, caller: &str, event: &ResiliencyEvent) {
         match event {
             ResiliencyEvent::BreakerCreated {
                 breaker,
@@ -255,6 +268,7 @@ impl Model {
             } => {
                 self.breakers.entry(breaker.to_string()).or_insert_with(|| BreakerView {
                     name: breaker.to_string(),
+                    owner: caller.to_string(),
                     policy: policy.clone(),
                     trip: trip.clone(),
                     timeout: *timeout,
@@ -447,6 +461,17 @@ impl Model {
             }
             _ => {}
         }
+    }
+
+    /// The request waiting in a retry that a learner should follow: the outermost policy's (a Resiliency
+    /// policy's) before Dapr's built-in retries nested inside its attempts, so attempt numbers never jump
+    /// between the two.
+    pub fn retry_in_progress(&self) -> Option<(&str, &RetryView)> {
+        let waiting = || self.retries.iter().filter(|(_, r)| r.in_retry > 0);
+        waiting()
+            .find(|(op, _)| !op.starts_with("DaprBuiltIn"))
+            .or_else(|| waiting().next())
+            .map(|(op, r)| (op.as_str(), r))
     }
 
     /// How long until breaker `b` lets its next probe through, if it is open (its timeout, and the next retry

@@ -79,7 +79,7 @@ fn lines(model: &Model, width: usize, height: usize, theme: Theme) -> Vec<Line<'
             lines.push(Line::raw(fit::fit_words(&text, width)));
         }
     }
-    let retry = model.retries.iter().find(|(_, r)| r.in_retry > 0);
+    let retry = model.retry_in_progress();
     // Ranked: what waits and why first, then the countdown and the waits so far (the backoff lesson's point),
     // then the last order let through, then the totals; the pane keeps the best that fit, in this order.
     let mut ranked: Vec<(u8, Vec<Line<'static>>)> = Vec::new();
@@ -121,7 +121,10 @@ fn lines(model: &Model, width: usize, height: usize, theme: Theme) -> Vec<Line<'
                 ranked.push((1, attempt_rows));
             }
             if let Some(next) = r.next_attempt_at {
-                let next = format!("next try in {}", secs(next.saturating_sub(model.now)));
+                let next = match next.saturating_sub(model.now) {
+                    d if d.is_zero() => "next try now".to_string(),
+                    d => format!("next try in {}", secs(d)),
+                };
                 ranked.push((2, wrapped(&next, width, Style::new())));
             }
             ranked.extend(waits_rows.map(|w| (2, w)));

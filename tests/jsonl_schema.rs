@@ -4,7 +4,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use resilience_tui::event::{AppEvent, ContainerState, Event, FaultChange, FaultEvent, Stamped, StopReason};
+use resilience_tui::event::{
+    AppEvent, ContainerState, Event, FaultChange, FaultEvent, ResourceChange, Stamped, StopReason,
+};
 use resilience_tui::headless::json_line;
 use resilience_tui::resiliency::events::{FailureCause, Rejection};
 use resilience_tui::resiliency::in_force::{RetryInForce, TimeoutInForce};
@@ -167,7 +169,12 @@ fn every_kind() -> Vec<Event> {
             help: Some("did you mean `simpleCB`?".into()),
         },
         Event::ResiliencyReloaded {
-            resources: vec!["myresiliency".into()],
+            app_id: "checkout".into(),
+            change: ResourceChange::Updated,
+            resource: "myresiliency".into(),
+        },
+        Event::SidecarRestarting {
+            app_id: "checkout".into(),
         },
         Event::Notice {
             text: "state store `statestore`: the embedded in-memory store".into(),

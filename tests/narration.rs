@@ -228,8 +228,8 @@ fn reloads_and_adjustments_keep_the_panes_current() {
     model.apply(&at(1, created("consecutiveFailures > 5")));
     model.apply(&at(
         20,
-        Event::ResiliencyReloaded {
-            resources: vec!["timeouts-lesson".into()],
+        Event::SidecarRestarting {
+            app_id: "checkout".into(),
         },
     ));
     assert!(model.breakers.is_empty(), "the reloaded sidecar has new breakers");

@@ -187,3 +187,47 @@ async fn errors_map_as_components_contrib_maps_them() {
     };
     assert_eq!(text, "failed to delete k", "the script's reply, as go-redis prints it");
 }
+
+/// daprd's Redis client on a Redis frozen by SIGSTOP (go-redis v9 as components-contrib configures it): the
+/// call in flight times out after 3s and is retried 512ms later on a new connection, whose handshake times
+/// out too (retried once inside it after 512ms, then given up); the next call, with no connection left,
+/// fails after 3s + 512ms. An explicit `readTimeout` bounds the whole call. Timed on tokio's paused clock;
+/// Redis answers again once thawed.
+#[tokio::test]
+async fn a_paused_redis_fails_on_daprd_clients_timeline() {
+    use resilience_tui::state::go_redis::RedisTimings;
+    let server = RedisServer::start();
+    let store = RedisStore::new(&server.host(), None).unwrap();
+    let metadata = |k: &str| (k == "readTimeout").then_some("1000");
+    let timings = RedisTimings::from_metadata(metadata).unwrap();
+    let bounded = RedisStore::with_timings(&server.host(), None, timings).unwrap();
+    // Each has a connection in use, as daprd's init ping leaves one.
+    store.set("k", Bytes::from_static(b"1"), None, false).await.unwrap();
+    assert_eq!(bounded.get("k").await.unwrap().unwrap().data.as_ref(), b"1");
+
+    server.set_paused(true);
+    tokio::time::pause();
+    let timed = |what: Result<Option<resilience_tui::state::Item>, StoreError>, since: tokio::time::Instant| {
+        let Err(StoreError::Unavailable(text)) = what else {
+            panic!("a paused Redis is unavailable: {what:?}")
+        };
+        (since.elapsed().as_millis(), text)
+    };
+    // tokio's timer wheel ends each wait on its next whole millisecond: up to 1ms later per wait.
+    let on = |ms: u128, waits: &[u128]| (waits.iter().sum::<u128>()..=waits.iter().sum::<u128>() + 4).contains(&ms);
+    let t = tokio::time::Instant::now();
+    let (ms, text) = timed(store.get("k").await, t);
+    assert!(on(ms, &[3000, 512, 3000, 512]), "{ms}ms: {text}");
+    assert!(text.contains("i/o timeout"), "{text}");
+    let t = tokio::time::Instant::now();
+    let ms = timed(store.get("k").await, t).0;
+    assert!(on(ms, &[3000, 512]), "{ms}ms");
+    let t = tokio::time::Instant::now();
+    let (ms, text) = timed(bounded.get("k").await, t);
+    assert!(on(ms, &[1000]), "{ms}ms");
+    assert!(text.contains("context deadline exceeded"), "{text}");
+
+    tokio::time::resume();
+    server.set_paused(false);
+    assert_eq!(store.get("k").await.unwrap().unwrap().data.as_ref(), b"1");
+}

@@ -131,8 +131,20 @@ pub enum Event {
         #[serde(skip_serializing_if = "Option::is_none")]
         help: Option<String>,
     },
-    /// The Resiliency resources were edited and every sidecar reloaded them (daprd's SIGHUP reload).
-    ResiliencyReloaded { resources: Vec<String> },
+    /// A Resiliency resource this sidecar had loaded was created, updated or deleted on disk (its decoded
+    /// spec changed, not only its bytes): daprd's SIGHUP reconciler, one per changed resource.
+    ResiliencyReloaded {
+        #[serde(skip)]
+        app_id: Arc<str>,
+        change: ResourceChange,
+        resource: String,
+    },
+    /// The sidecar restarts its runtime after [`Event::ResiliencyReloaded`] (daprd's SIGHUP): every
+    /// resource is loaded again, with new breakers.
+    SidecarRestarting {
+        #[serde(skip)]
+        app_id: Arc<str>,
+    },
     /// A Docker container's state, from Docker's event stream.
     #[serde(rename = "container_state")]
     Container {
@@ -177,6 +189,25 @@ fn as_millis<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error
 /// Serializes a value as its `Display` text.
 fn as_text<T: std::fmt::Display, S: serde::Serializer>(v: &T, s: S) -> Result<S::Ok, S::Error> {
     s.collect_str(v)
+}
+
+/// How a resource changed on disk, in daprd's words (`operatorv1pb.ResourceEventType`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ResourceChange {
+    Created,
+    Updated,
+    Deleted,
+}
+
+impl std::fmt::Display for ResourceChange {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            ResourceChange::Created => "CREATED",
+            ResourceChange::Updated => "UPDATED",
+            ResourceChange::Deleted => "DELETED",
+        })
+    }
 }
 
 /// A container's state as Docker's event stream reports it.
@@ -249,10 +280,11 @@ impl Event {
     pub fn source(&self) -> String {
         match self {
             Event::App { app, .. } => app.to_string(),
-            Event::Resiliency { app_id, .. } => format!("sidecar:{app_id}"),
+            Event::Resiliency { app_id, .. }
+            | Event::ResiliencyReloaded { app_id, .. }
+            | Event::SidecarRestarting { app_id } => format!("sidecar:{app_id}"),
             Event::Fault(_) => "fault".to_string(),
             Event::Notice { .. } | Event::Warning { .. } => "scenario".to_string(),
-            Event::ResiliencyReloaded { .. } => "resiliency".to_string(),
             Event::Container { .. } => "docker".to_string(),
             Event::Traffic { .. } => "traffic".to_string(),
             Event::ShuttingDown { .. } => "scenario".to_string(),
@@ -312,14 +344,12 @@ impl Event {
                 location.as_deref().map(|l| format!(" ({l})")).unwrap_or_default(),
                 help.as_deref().map(|h| format!("; {h}")).unwrap_or_default()
             )),
-            // The line dapr/dapr `pkg/runtime/hotreload/reconciler/sighup.go` logs.
-            Event::ResiliencyReloaded { resources } => Some(match resources.as_slice() {
-                [] => "Received Resiliency DELETED event - triggering SIGHUP reload".to_string(),
-                names => format!(
-                    "Received Resiliency UPDATED event: {} - triggering SIGHUP reload",
-                    names.join(", ")
-                ),
-            }),
+            // The lines dapr/dapr `pkg/runtime/hotreload/reconciler/sighup.go` and dapr/kit `signals_posix.go`
+            // log (Go's name for SIGHUP is "hangup").
+            Event::ResiliencyReloaded { change, resource, .. } => Some(format!(
+                "Received Resiliency {change} event: {resource} - triggering SIGHUP reload"
+            )),
+            Event::SidecarRestarting { .. } => Some("Received signal 'hangup'; restarting".to_string()),
             Event::Container { name, state } => Some(format!("container {name} is {state}")),
             Event::Traffic { callee, callers } => {
                 let each: Vec<String> = callers

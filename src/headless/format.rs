@@ -26,10 +26,14 @@ pub fn text_lines(e: &Stamped) -> Vec<String> {
             lines.extend(policy_line(e.at, app_id, event));
             lines
         }
-        Event::Notice { .. }
-        | Event::Warning { .. }
-        | Event::ResiliencyReloaded { .. }
-        | Event::ShuttingDown { .. } => e
+        // daprd's own lines about a hot reload, as its other sidecar lines.
+        Event::ResiliencyReloaded { .. } | Event::SidecarRestarting { .. } => e
+            .event
+            .text()
+            .map(|t| format!("{}[{:04}] {t}", LogLevel::Info.tty_prefix(), e.at.as_secs()))
+            .into_iter()
+            .collect(),
+        Event::Notice { .. } | Event::Warning { .. } | Event::ShuttingDown { .. } => e
             .event
             .text()
             .map(|t| format!("== SCENARIO == {t}"))

@@ -1,31 +1,38 @@
-//! Hot reload of the Resiliency resources, as daprd v1.18 does it with its `HotReload` feature: a Resiliency
-//! resource created, updated or deleted makes daprd restart its runtime (SIGHUP), which loads every resource
-//! again and builds new breakers (dapr/dapr `pkg/runtime/hotreload/reconciler/sighup.go`, which logs
-//! `Received Resiliency UPDATED event: NAME - triggering SIGHUP reload`). Here each sidecar gets a new policy
-//! registry from the edited folder; calls in flight finish under the old one.
+//! Hot reload of the Resiliency resources, as daprd v1.18 does it with its `HotReload` feature. daprd watches
+//! the resources folder; on any file event it decodes every Resiliency and compares each with the one it had
+//! loaded (`differ.AreSame`: the decoded objects, so a comment or a reformatting changes nothing). For each
+//! resource created, updated or deleted it logs `Received Resiliency UPDATED event: NAME - triggering SIGHUP
+//! reload` and sends itself SIGHUP, which restarts its runtime: `Received signal 'hangup'; restarting`, then
+//! every resource loaded again, with new breakers (dapr/dapr `pkg/runtime/hotreload/reconciler/sighup.go`,
+//! dapr/kit `signals/signals_posix.go`). An edit of a Component (`statestore.yaml`) restarts nothing.
+//!
+//! Here each sidecar whose resources changed says those lines and gets a new policy registry from the folder;
+//! calls in flight finish under the old one. What else daprd's restart does, and we do not, is in
+//! ARCHITECTURE.md's differences list.
 //!
 //! A folder that no longer loads keeps the old policies (daprd would fail to restart; a learner's typo should
 //! not end the lesson), and its errors are said, located, as warnings: in the UI's banner and sidecar log, and
 //! on stderr headless. Only a scenario whose resources are a folder on disk is watched; the built-in ones are
 //! compiled in (`resilience-tui init` writes them out to edit).
 
-use std::path::PathBuf;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::task::JoinHandle;
 
 use super::start::say_warning;
-use crate::event::{Event, EventBus};
+use crate::event::{Event, EventBus, ResourceChange};
 use crate::resiliency::Resiliency;
-use crate::resources::Severity;
+use crate::resources::{Resources, Severity};
 use crate::sidecar::Sidecar;
 
 /// How often the folder is looked at.
 pub const POLL: Duration = Duration::from_millis(500);
 
-/// The YAML files of `dir` and their bytes, in name order: what is compared between looks.
-fn snapshot(dir: &std::path::Path) -> Vec<(PathBuf, Vec<u8>)> {
+/// The YAML files of `dir` and their bytes, in name order: a cheap look that says whether to decode again.
+fn snapshot(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return Vec::new();
     };
@@ -39,11 +46,65 @@ fn snapshot(dir: &std::path::Path) -> Vec<(PathBuf, Vec<u8>)> {
     files
 }
 
-/// Watches `dir` until aborted; on a change, reloads every sidecar's policies, or says why not.
+/// A Resiliency resource as loaded: what daprd compares on a reload, and who it applies to.
+#[derive(Debug, Clone)]
+pub struct Known {
+    pub name: String,
+    pub fingerprint: String,
+    pub scopes: Vec<String>,
+}
+
+/// The Resiliency resources that decoded in `resources`.
+pub fn known_of(resources: &Resources) -> Vec<Known> {
+    resources
+        .resiliencies
+        .iter()
+        .map(|r| Known {
+            name: r.config.name.clone(),
+            fingerprint: r.fingerprint.clone(),
+            scopes: r.config.scopes.clone(),
+        })
+        .collect()
+}
+
+/// The resources `app_id`'s sidecar loads (daprd loads only those whose scopes name it, or have none), by
+/// name (of two with one name, the later one, as it is applied last).
+fn loaded_by<'k>(known: &'k [Known], app_id: &str) -> BTreeMap<&'k str, &'k str> {
+    known
+        .iter()
+        .filter(|k| k.scopes.is_empty() || k.scopes.iter().any(|s| s == app_id))
+        .map(|k| (k.name.as_str(), k.fingerprint.as_str()))
+        .collect()
+}
+
+/// What changed for `app_id`'s sidecar between two looks, in the order daprd sends the events (deleted,
+/// updated, created: `loader/disk/resource.go`), by name within each.
+pub fn changes(before: &[Known], after: &[Known], app_id: &str) -> Vec<(ResourceChange, String)> {
+    let (before, after) = (loaded_by(before, app_id), loaded_by(after, app_id));
+    let deleted = before.keys().filter(|n| !after.contains_key(*n));
+    let updated = after.iter().filter(|(n, f)| before.get(*n).is_some_and(|b| b != *f));
+    let created = after.keys().filter(|n| !before.contains_key(*n));
+    deleted
+        .map(|n| (ResourceChange::Deleted, n.to_string()))
+        .chain(updated.map(|(n, _)| (ResourceChange::Updated, n.to_string())))
+        .chain(created.map(|n| (ResourceChange::Created, n.to_string())))
+        .collect()
+}
+
+/// Watches `dir` until aborted; on a change, restarts the sidecars whose Resiliency resources changed, or
+/// says why the folder cannot be reloaded.
 pub fn watch(dir: PathBuf, sidecars: Vec<Arc<Sidecar>>, bus: EventBus) -> JoinHandle<()> {
     tokio::spawn(async move {
         let dir = Arc::new(dir);
         let mut seen = read_off_runtime(&dir).await;
+        let mut known = {
+            let dir = dir.clone();
+            tokio::task::spawn_blocking(move || {
+                crate::resources::load_dir(&dir, None).map_or_else(|_| Vec::new(), |r| known_of(&r))
+            })
+            .await
+            .unwrap_or_default()
+        };
         let mut tick = tokio::time::interval(POLL);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
@@ -54,8 +115,10 @@ pub fn watch(dir: PathBuf, sidecars: Vec<Arc<Sidecar>>, bus: EventBus) -> JoinHa
             }
             seen = now;
             // Reading and parsing the files is blocking work: off the runtime's threads.
-            let (dir, sidecars, bus) = (dir.clone(), sidecars.clone(), bus.clone());
-            let _ = tokio::task::spawn_blocking(move || reload(&dir, &sidecars, &bus)).await;
+            let (dir, sidecars, bus, before) = (dir.clone(), sidecars.clone(), bus.clone(), known.clone());
+            if let Ok(Some(after)) = tokio::task::spawn_blocking(move || reload(&dir, &sidecars, &bus, &before)).await {
+                known = after;
+            }
         }
     })
 }
@@ -68,7 +131,54 @@ async fn read_off_runtime(dir: &Arc<PathBuf>) -> Vec<(PathBuf, Vec<u8>)> {
         .unwrap_or_default()
 }
 
-fn reload(dir: &std::path::Path, sidecars: &[Arc<Sidecar>], bus: &EventBus) {
+/// Decodes the folder and restarts each sidecar whose resources changed; the resources now loaded, or `None`
+/// when the folder does not load (the sidecars keep what they had).
+fn reload(dir: &Path, sidecars: &[Arc<Sidecar>], bus: &EventBus, before: &[Known]) -> Option<Vec<Known>> {
+    let loaded = load_or_say_why(dir, bus)?;
+    let after = known_of(&loaded);
+    let mut restarting = Vec::new();
+    for sidecar in sidecars {
+        let changed = changes(before, &after, sidecar.app_id());
+        if changed.is_empty() {
+            continue;
+        }
+        let app_id: Arc<str> = sidecar.app_id().into();
+        for (change, resource) in changed {
+            let app_id = app_id.clone();
+            say(
+                bus,
+                Event::ResiliencyReloaded {
+                    app_id,
+                    change,
+                    resource,
+                },
+            );
+        }
+        say(bus, Event::SidecarRestarting { app_id });
+        restarting.push(sidecar);
+    }
+    if restarting.is_empty() {
+        return Some(after);
+    }
+    // The restarted sidecars load every resource again: their warnings are said again too.
+    for d in loaded.diagnostics.iter().filter(|d| d.severity == Severity::Warning) {
+        say_warning(bus, Event::warning_of(d));
+    }
+    for sidecar in restarting {
+        let observer = sidecar.resiliency().observer();
+        let fresh = Resiliency::new(sidecar.app_id(), loaded.resiliency_configs(), observer);
+        sidecar.reload_resiliency(fresh);
+    }
+    Some(after)
+}
+
+fn say(bus: &EventBus, event: Event) {
+    tracing::info!(source = %event.source(), "{}", event.text().unwrap_or_default());
+    bus.emit(event);
+}
+
+/// The folder's resources, or `None` after saying, located, why they do not load.
+fn load_or_say_why(dir: &Path, bus: &EventBus) -> Option<Resources> {
     let keep = "the sidecars keep their policies";
     let loaded = match crate::resources::load_dir(dir, None) {
         Ok(loaded) => loaded,
@@ -81,43 +191,30 @@ fn reload(dir: &std::path::Path, sidecars: &[Arc<Sidecar>], bus: &EventBus) {
                 help: None,
             };
             say_warning(bus, warning);
-            return;
+            return None;
         }
     };
-    if loaded.has_errors() {
-        for d in loaded.diagnostics.iter().filter(|d| d.severity == Severity::Error) {
-            let Event::Warning {
-                message,
-                location,
-                field,
-                help,
-            } = Event::warning_of(d)
-            else {
-                continue;
-            };
-            let message = format!("the edited resources do not load, so {keep}: {message}");
-            say_warning(
-                bus,
-                Event::Warning {
-                    message,
-                    location,
-                    field,
-                    help,
-                },
-            );
-        }
-        return;
+    if !loaded.has_errors() {
+        return Some(loaded);
     }
-    let resources: Vec<String> = loaded.resiliency_configs().into_iter().map(|c| c.name).collect();
-    let reloaded = Event::ResiliencyReloaded { resources };
-    tracing::info!("{}", reloaded.text().unwrap_or_default());
-    bus.emit(reloaded);
-    for d in loaded.diagnostics.iter().filter(|d| d.severity == Severity::Warning) {
-        say_warning(bus, Event::warning_of(d));
+    for d in loaded.diagnostics.iter().filter(|d| d.severity == Severity::Error) {
+        let Event::Warning {
+            message,
+            location,
+            field,
+            help,
+        } = Event::warning_of(d)
+        else {
+            continue;
+        };
+        let message = format!("the edited resources do not load, so {keep}: {message}");
+        let warning = Event::Warning {
+            message,
+            location,
+            field,
+            help,
+        };
+        say_warning(bus, warning);
     }
-    for sidecar in sidecars {
-        let observer = sidecar.resiliency().observer();
-        let fresh = Resiliency::new(sidecar.app_id(), loaded.resiliency_configs(), observer);
-        sidecar.reload_resiliency(fresh);
-    }
+    None
 }

@@ -334,6 +334,41 @@ pub fn scalar_text(node: &Yaml) -> Option<String> {
     }
 }
 
+/// A node as a comparable text that keeps what a decoder reads and drops what it does not (comments, quoting
+/// style, key order, positions): two resources with the same text decode the same, as daprd's hot reload
+/// compares them (`differ.AreSame`, a deep equality of the decoded objects).
+pub fn canonical(node: &Yaml) -> String {
+    let mut out = String::new();
+    write_canonical(node, &mut out);
+    out
+}
+
+fn write_canonical(node: &Yaml, out: &mut String) {
+    match &untag(node).data {
+        YamlDataOwned::Mapping(map) => {
+            let mut entries: Vec<(String, String)> = map.iter().map(|(k, v)| (canonical(k), canonical(v))).collect();
+            entries.sort();
+            out.push('{');
+            for (k, v) in entries {
+                out.push_str(&k);
+                out.push(':');
+                out.push_str(&v);
+                out.push(',');
+            }
+            out.push('}');
+        }
+        YamlDataOwned::Sequence(items) => {
+            out.push('[');
+            for item in items {
+                write_canonical(item, out);
+                out.push(',');
+            }
+            out.push(']');
+        }
+        _ => out.push_str(&format!("{:?}", scalar_text(node).unwrap_or_default())),
+    }
+}
+
 pub fn kind_of(node: &Yaml) -> &'static str {
     match &untag(node).data {
         YamlDataOwned::Mapping(_) => "a mapping",

@@ -44,6 +44,9 @@ pub struct DecodedResiliency {
     pub references: Vec<PolicyRef>,
     /// Where each policy is defined: `(kind, name, span)`.
     pub definitions: Vec<(PolicyKind, String, Range<usize>)>,
+    /// What daprd compares to decide whether an edit changed this resource: its kind, name, spec and scopes
+    /// as decoded ([`super::node::canonical`]); comments, layout and other metadata do not count.
+    pub fingerprint: String,
 }
 
 const TOP_FIELDS: &[&str] = &["apiVersion", "kind", "metadata", "scopes", "spec", "version"];
@@ -74,8 +77,10 @@ pub fn decode(ctx: &mut Ctx, doc: &Yaml) -> Option<DecodedResiliency> {
         scopes_span: None,
         references: Vec::new(),
         definitions: Vec::new(),
+        fingerprint: String::new(),
     };
     let top = ctx.fields(doc, "", "a Resiliency resource", TOP_FIELDS);
+
     match top.get("metadata") {
         Some(meta) => {
             let meta_fields = ctx.fields(meta, "metadata", "metadata", METADATA_FIELDS);
@@ -102,6 +107,10 @@ pub fn decode(ctx: &mut Ctx, doc: &Yaml) -> Option<DecodedResiliency> {
             "add `metadata: {name: myresiliency}`",
         ),
     }
+    // daprd's `differ.AreSame` compares the decoded object with its metadata emptied but for the name.
+    let part = |field: &str| top.get(field).map(super::node::canonical).unwrap_or_default();
+    let name = format!("{:?}", out.config.name);
+    out.fingerprint = [part("apiVersion"), part("kind"), name, part("spec"), part("scopes")].join("\n");
     if let Some(scopes) = top.get("scopes") {
         out.scopes_span = Some(ctx.span(scopes));
         out.config.scopes = ctx.string_list(scopes, "scopes");

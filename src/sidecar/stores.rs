@@ -27,7 +27,9 @@ pub(super) fn state_stores(components: &[ComponentSpec]) -> ServedStores {
             }
             "state.redis" => {
                 let host = c.metadata_value("redisHost").unwrap_or("localhost:6379");
-                match crate::state::redis::RedisStore::new(host, c.metadata_value("redisPassword")) {
+                let timings = crate::state::go_redis::RedisTimings::from_metadata(|k| c.metadata_value(k));
+                let password = c.metadata_value("redisPassword");
+                match timings.and_then(|t| crate::state::redis::RedisStore::with_timings(host, password, t)) {
                     Ok(store) => Arc::new(store),
                     Err(e) => {
                         tracing::warn!(component = %c.name, "state store not served: {e}");

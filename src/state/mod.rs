@@ -4,6 +4,7 @@
 //! does (a hash `data` + `version`). The sidecar adds the key prefix (`<appId>||<key>`) before calling.
 //! Stores: [`memory::MemoryStore`] (an in-process store whose outage can be simulated); Redis follows.
 
+pub mod go_redis;
 pub mod json;
 pub mod memory;
 pub mod redis;

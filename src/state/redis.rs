@@ -2,19 +2,19 @@
 //! `data` (the value's JSON text) and `version` (the ETag, bumped by every write), so `redis-cli HGETALL
 //! "order-processor||1"` shows what daprd would have stored.
 //!
-//! The connection is made lazily (the sidecar starts while Redis is down) and every call is bounded: Redis
-//! being stopped must show up as a quick failure the resiliency policy retries, never as a hang.
+//! The connection is made lazily (the sidecar starts while Redis is down), and every call is timed as daprd's
+//! Redis client times it (`go_redis.rs`): a stopped Redis fails within about 1.5s, a paused one within 7s,
+//! which the resiliency policy then retries.
 
 use std::collections::HashMap;
+use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use axum::body::Bytes;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
+use super::go_redis::{self, Attempt, RedisTimings};
 use super::{Item, StateStore, StoreError, StoreFuture};
-
-/// The most one Redis call may take, reconnecting included.
-pub const CALL_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// Writes when there is no version yet, or the given ETag is the current version, or no ETag was given
 /// ("0") and the key was not written first-write. ARGV: etag or "0", data, "1" for first-write.
@@ -61,12 +61,21 @@ pub struct RedisStore {
     connection: ConnectionManager,
     set: redis::Script,
     delete: redis::Script,
+    timings: RedisTimings,
+    /// Whether a connection has answered since the last failure (go-redis's pool holds one).
+    in_use: AtomicBool,
 }
 
 impl RedisStore {
-    /// `host` is `redisHost` (`localhost:6379`); `password` is `redisPassword` (empty means none).
-    /// Nothing is connected until the first call.
+    /// `host` is `redisHost` (`localhost:6379`); `password` is `redisPassword` (empty means none); the
+    /// client's timings are those of a component with no timing metadata.
     pub fn new(host: &str, password: Option<&str>) -> Result<Self, StoreError> {
+        Self::with_timings(host, password, RedisTimings::default())
+    }
+
+    /// As [`RedisStore::new`], timed as the component's metadata says ([`RedisTimings::from_metadata`]).
+    /// Nothing is connected until the first call.
+    pub fn with_timings(host: &str, password: Option<&str>, timings: RedisTimings) -> Result<Self, StoreError> {
         // Built from parts, not a URL: a password may hold `/`, `#` or `@`.
         let (name, port) = host_and_port(host)?;
         let mut settings = redis::RedisConnectionInfo::default();
@@ -78,9 +87,10 @@ impl RedisStore {
             .set_redis_settings(settings);
         let client =
             redis::Client::open(info).map_err(|e| StoreError::Unavailable(format!("invalid redisHost {host}: {e}")))?;
+        // Reads are timed by `go_redis::process`, not by the connection manager.
         let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(Duration::from_millis(500)))
-            .set_response_timeout(Some(Duration::from_secs(1)))
+            .set_connection_timeout(timings.dial_timeout)
+            .set_response_timeout(None)
             .set_number_of_retries(0)
             .set_min_delay(Duration::from_millis(10))
             .set_max_delay(Duration::from_millis(10));
@@ -91,40 +101,48 @@ impl RedisStore {
             connection,
             set: redis::Script::new(SET_SCRIPT),
             delete: redis::Script::new(DELETE_SCRIPT),
+            timings,
+            in_use: AtomicBool::new(false),
         })
     }
 }
 
-/// One Redis call, bounded by [`CALL_TIMEOUT`]. Like the go-redis client Dapr uses, a network error is retried
-/// a few times at once (8, 16, 32ms), so the first call after Redis comes back reconnects instead of failing.
-async fn bounded<T, F, Fut>(connection: &ConnectionManager, mut call: F) -> Result<T, redis::RedisError>
-where
-    F: FnMut(ConnectionManager) -> Fut,
-    Fut: std::future::Future<Output = redis::RedisResult<T>>,
-{
-    let with_retries = async {
-        let mut delay = Duration::from_millis(8);
-        for _ in 0..3 {
-            match call(connection.clone()).await {
-                Err(e) if is_unreachable(&e) => {
-                    tokio::time::sleep(delay).await;
-                    delay *= 2;
+impl RedisStore {
+    /// One Redis call, timed and retried as daprd's client does it (`go_redis::process`); an explicit
+    /// `readTimeout` also bounds the whole call, as contrib's context deadline does.
+    async fn bounded<T, F, Fut>(&self, mut call: F) -> Result<T, redis::RedisError>
+    where
+        F: FnMut(ConnectionManager) -> Fut,
+        Fut: std::future::Future<Output = redis::RedisResult<T>>,
+    {
+        let timed_out = || {
+            let limit = self.timings.read_timeout.map(crate::duration::format_go_duration);
+            io_error(format!(
+                "i/o timeout (no answer from Redis within {})",
+                limit.unwrap_or_default()
+            ))
+        };
+        let attempt = || {
+            let done = call(self.connection.clone());
+            async move {
+                match done.await {
+                    Err(e) if is_unreachable(&e) => Attempt::Unreachable(e),
+                    done => Attempt::Done(done),
                 }
-                done => return done,
             }
+        };
+        let process = go_redis::process(&self.timings, &self.in_use, attempt, timed_out);
+        match self.timings.call_deadline {
+            None => process.await,
+            Some(deadline) => tokio::time::timeout(deadline, process)
+                .await
+                .unwrap_or_else(|_| Err(io_error("context deadline exceeded".into()))),
         }
-        call(connection.clone()).await
-    };
-    match tokio::time::timeout(CALL_TIMEOUT, with_retries).await {
-        Ok(result) => result,
-        Err(_) => Err(redis::RedisError::from(std::io::Error::new(
-            std::io::ErrorKind::TimedOut,
-            format!(
-                "no answer from Redis within {}",
-                crate::duration::format_go_duration(CALL_TIMEOUT)
-            ),
-        ))),
     }
+}
+
+fn io_error(text: String) -> redis::RedisError {
+    redis::RedisError::from(std::io::Error::new(std::io::ErrorKind::TimedOut, text))
 }
 
 /// Redis could not be reached (as opposed to Redis answering with an error).
@@ -171,11 +189,9 @@ fn go_redis_text(e: &redis::RedisError) -> String {
 
 impl RedisStore {
     async fn run_script(&self, invocation: &redis::ScriptInvocation<'_>) -> Result<(), redis::RedisError> {
-        bounded(&self.connection, |mut c| async move {
-            invocation.invoke_async::<i64>(&mut c).await
-        })
-        .await
-        .map(|_| ())
+        self.bounded(|mut c| async move { invocation.invoke_async::<i64>(&mut c).await })
+            .await
+            .map(|_| ())
     }
 }
 
@@ -189,10 +205,10 @@ impl StateStore for RedisStore {
             let mut hgetall = redis::cmd("HGETALL");
             hgetall.arg(key);
             let cmd = &hgetall;
-            let fields: HashMap<String, Vec<u8>> =
-                bounded(&self.connection, |mut c| async move { cmd.query_async(&mut c).await })
-                    .await
-                    .map_err(unavailable)?;
+            let fields: HashMap<String, Vec<u8>> = self
+                .bounded(|mut c| async move { cmd.query_async(&mut c).await })
+                .await
+                .map_err(unavailable)?;
             let Some(data) = fields.get("data") else {
                 return Ok(None);
             };

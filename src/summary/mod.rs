@@ -174,6 +174,7 @@ impl Ledger {
             | Event::Notice { .. }
             | Event::Warning { .. }
             | Event::ResiliencyReloaded { .. }
+            | Event::SidecarRestarting { .. }
             | Event::Container { .. }
             | Event::Traffic { .. } => {}
         }

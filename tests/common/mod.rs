@@ -179,6 +179,15 @@ impl RedisServer {
     pub fn host(&self) -> String {
         format!("127.0.0.1:{}", self.port)
     }
+
+    /// Freezes (SIGSTOP) or thaws (SIGCONT) the server: it keeps its connections and answers nothing.
+    #[allow(dead_code)]
+    pub fn set_paused(&self, paused: bool) {
+        use nix::sys::signal::{Signal, kill};
+        let signal = if paused { Signal::SIGSTOP } else { Signal::SIGCONT };
+        let pid = nix::unistd::Pid::from_raw(i32::try_from(self.child.id()).expect("a pid"));
+        kill(pid, signal).expect("redis-server is signalled");
+    }
 }
 
 impl Drop for RedisServer {

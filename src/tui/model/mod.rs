@@ -185,13 +185,16 @@ impl Model {
                 let text = e.event.text().unwrap_or_default();
                 self.sidecar.push(e.at, text, LineKind::Level(LogLevel::Warn));
             }
-            // A reload says the resources' warnings anew: the banner starts over. Every sidecar has new
-            // policies and breakers (daprd restarts its runtime): each is shown again once resolved or made.
-            Event::ResiliencyReloaded { .. } => {
-                self.warnings.clear();
-                self.policies.clear();
-                self.breakers.clear();
+            // daprd's lines about a hot reload. Its restart says the resources' warnings anew: the banner starts
+            // over; every sidecar has new policies and breakers, each shown again once resolved or made.
+            Event::ResiliencyReloaded { .. } | Event::SidecarRestarting { .. } => {
+                if matches!(e.event, Event::SidecarRestarting { .. }) {
+                    self.warnings.clear();
+                    self.policies.clear();
+                    self.breakers.clear();
+                }
                 let text = e.event.text().unwrap_or_default();
+                let text = format!("{}[{:04}] {text}", LogLevel::Info.tty_prefix(), e.at.as_secs());
                 self.sidecar.push(e.at, text, LineKind::Level(LogLevel::Info));
             }
             Event::Container { name, state } => self.container = Some((name.clone(), *state)),

@@ -56,7 +56,7 @@ fn every_kind() -> Vec<Event> {
             app(AppEvent::Listening {
                 addr: "127.0.0.1:8001".parse().unwrap(),
             }),
-        Event::App { event: AppEvent::Stopped { .. }, .. } =>
+        Event::App { event: AppEvent::Stopped, .. } =>
             app(AppEvent::Stopped),
         Event::App { event: AppEvent::OrderSent { .. }, .. } =>
             app(AppEvent::OrderSent { order_id: 7 }),

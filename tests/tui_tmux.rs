@@ -18,6 +18,11 @@ fn start(tag: &str, extra: &str) -> Session {
 
 /// [`start`] with environment assignments (`NAME=value …`) for the program.
 fn start_env(tag: &str, env: &str, extra: &str) -> Session {
+    start_sized(tag, (100, 30), env, extra)
+}
+
+/// [`start_env`] in a window of `cols` x `rows`.
+fn start_sized(tag: &str, (cols, rows): (u16, u16), env: &str, extra: &str) -> Session {
     let dir = common::temp_dir(&format!("tmux-{tag}"));
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("resiliency.yaml"), FAST_POLICY).unwrap();
@@ -34,7 +39,16 @@ fn start_env(tag: &str, env: &str, extra: &str) -> Session {
     );
     let name = format!("rtui-{tag}-{}", std::process::id());
     let status = Command::new(tmux())
-        .args(["new-session", "-d", "-s", &name, "-x", "100", "-y", "30"])
+        .args([
+            "new-session",
+            "-d",
+            "-s",
+            &name,
+            "-x",
+            &cols.to_string(),
+            "-y",
+            &rows.to_string(),
+        ])
         .arg(&command)
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .status()
@@ -253,6 +267,35 @@ fn too_small_ignores_keys_and_resizing_restores() {
     );
     s.keys("q");
     s.wait_for("the exit", |sc| sc.contains("EXIT=0"));
+}
+
+/// Started too small, then enlarged (the UI appears), then q: the shell's screen comes back with only the
+/// summary on it. tmux restores only the rows the screen had at the start, so a frame left on the alternate
+/// screen would show through under the summary.
+#[test]
+fn started_too_small_then_enlarged_leaves_only_the_summary() {
+    let s = start_sized("small-start", (60, 15), "", "");
+    s.wait_for("the too-small screen", |sc| sc.contains("needs at least 80x24"));
+    let ok = Command::new(tmux())
+        .args(["resize-window", "-t", &s.0, "-x", "120", "-y", "40"])
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "tmux resize-window");
+    s.wait_for("the UI", |sc| {
+        sc.contains("circuit breakers") && sc.contains("Order passed")
+    });
+    s.keys("q");
+    let end = s.wait_for("the exit", |sc| sc.contains("EXIT="));
+    assert!(end.contains("EXIT=0"), "{end}");
+    let shown: Vec<&str> = end.lines().map(str::trim_end).filter(|l| !l.is_empty()).collect();
+    let (exit, summary) = shown.split_last().unwrap();
+    assert_eq!(*exit, "EXIT=0", "{end}");
+    assert!(!summary.is_empty(), "{end}");
+    assert!(
+        summary.iter().all(|l| l.starts_with("== SUMMARY == ")),
+        "only the summary, each line whole, no frame under it:\n{end}"
+    );
 }
 
 /// The help at 80x24, as a teacher at a projector meets it: `?` opens it on the lesson (state-management, whose

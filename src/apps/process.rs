@@ -81,7 +81,7 @@ impl AppProcess {
         let Some(group) = pid else {
             return Err(std::io::Error::other("the app exited as it started"));
         };
-        crate::faults::leftover::note_process_group(group.as_raw());
+        crate::faults::leftover::note_process_group(group.as_raw(), &self.spec.command);
         *self.group.lock().unwrap_or_else(|p| p.into_inner()) = Some(group);
         if let Some(out) = child.stdout.take() {
             tokio::spawn(lines(out, self.app_id.clone(), self.bus.clone()));

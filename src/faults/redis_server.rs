@@ -54,22 +54,25 @@ impl RedisServer {
         if child.is_some() {
             return Ok(());
         }
-        let spawned = tokio::process::Command::new("redis-server")
-            .args([
-                "--port",
-                &self.addr.port().to_string(),
-                "--bind",
-                &self.addr.ip().to_string(),
-            ])
-            .arg("--dir")
-            .arg(self.dir.path())
+        let command: Vec<String> = [
+            "redis-server".to_string(),
+            "--port".into(),
+            self.addr.port().to_string(),
+            "--bind".into(),
+            self.addr.ip().to_string(),
+            "--dir".into(),
+            self.dir.path().display().to_string(),
+        ]
+        .into();
+        let spawned = tokio::process::Command::new(&command[0])
+            .args(&command[1..])
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
             .process_group(0)
             .kill_on_drop(true)
             .spawn()?;
         if let Some(group) = group_of(&spawned) {
-            crate::faults::leftover::note_redis_server_group(group.as_raw());
+            crate::faults::leftover::note_redis_server_group(group.as_raw(), &command);
         }
         *child = Some(spawned);
         for _ in 0..100 {

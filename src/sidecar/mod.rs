@@ -120,6 +120,9 @@ pub struct Sidecar {
     memory_stores: HashMap<String, Arc<MemoryStore>>,
     store_faults: HashMap<String, Arc<StoreFaults>>,
     serving: tokio::sync::Mutex<Option<Serving>>,
+    /// While stopped by a fault: its ports bound but not listening, so calls are refused as by a stopped
+    /// daprd while no other process (another run's sidecar taking the next free port from 50001) takes them.
+    held_ports: std::sync::Mutex<Vec<tokio::net::TcpSocket>>,
 }
 
 /// A sidecar that is serving: how to stop it, and when it has stopped.
@@ -197,6 +200,7 @@ impl Sidecar {
             memory_stores,
             store_faults,
             serving: tokio::sync::Mutex::new(None),
+            held_ports: std::sync::Mutex::default(),
         };
         let listeners = Listeners {
             http: listener,
@@ -243,17 +247,25 @@ impl Sidecar {
         {
             tracing::warn!(app_id = %self.state.app_id, "the sidecar did not stop within 1s (a request was held)");
         }
+        let held: Vec<tokio::net::TcpSocket> = [Some(self.addr), self.grpc_addr]
+            .into_iter()
+            .flatten()
+            .filter_map(hold_port)
+            .collect();
+        *self.held_ports.lock().unwrap_or_else(|p| p.into_inner()) = held;
     }
 
     /// Listens again on the same address (after [`Sidecar::stop_serving`]); nothing when it is serving.
     pub async fn start_serving(&self) -> Result<(), SidecarError> {
         let mut serving = self.serving.lock().await;
         if serving.is_none() {
+            self.held_ports.lock().unwrap_or_else(|p| p.into_inner()).clear();
             let who = format!("the {} sidecar", self.state.app_id);
             let http = crate::net::bind_std(&who, self.addr, &self.state.options.port_flag)?;
             // Its gRPC and metrics ports went with it (as daprd's do) and come back with it.
-            // The same port again: its apps were told it in DAPR_GRPC_PORT.
-            let grpc = bind_grpc(&self.state.options, self.grpc_addr, false)?;
+            // The same port again: its apps were told it in DAPR_GRPC_PORT. Only a port we chose (50001 and
+            // up, which parallel runs share) may move when another process took it while we were stopped.
+            let grpc = bind_grpc(&self.state.options, self.grpc_addr, self.state.options.grpc_port_chosen)?;
             let metrics = bind_metrics(&self.state.options)?;
             *serving = Some(self.serve(Listeners { http, grpc, metrics })?);
         }
@@ -319,6 +331,18 @@ impl Sidecar {
 }
 
 /// The sidecar's gRPC port, bound (none when the gRPC API is not served).
+/// `addr` bound without listening: a connection to it is refused, and no other socket can take it.
+fn hold_port(addr: SocketAddr) -> Option<tokio::net::TcpSocket> {
+    let socket = match addr {
+        SocketAddr::V4(_) => tokio::net::TcpSocket::new_v4(),
+        SocketAddr::V6(_) => tokio::net::TcpSocket::new_v6(),
+    }
+    .ok()?;
+    socket.set_reuseaddr(true).ok()?;
+    socket.bind(addr).ok()?;
+    Some(socket)
+}
+
 fn bind_grpc(
     options: &SidecarOptions,
     addr: Option<SocketAddr>,

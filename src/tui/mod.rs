@@ -18,6 +18,7 @@ pub mod record;
 pub mod story;
 mod terminal;
 pub mod theme;
+pub mod update;
 pub mod view;
 
 use futures_util::FutureExt as _;
@@ -25,18 +26,19 @@ use std::io::Write as _;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crossterm::event::{Event as TermEvent, EventStream, KeyCode, KeyEvent, KeyEventKind};
+use crossterm::event::{Event as TermEvent, EventStream, KeyEvent, KeyEventKind};
 use futures_util::StreamExt;
 use ratatui::layout::Rect;
 use tokio::time::MissedTickBehavior;
 
-use crate::event::{Events, FaultChange, Stamped, StopReason};
+use crate::event::{Events, Stamped, StopReason};
 use crate::lifecycle::{Control, Display};
 use crate::scenario::Scenario;
 use crate::summary::Ledger;
-use keymap::{Binding, Command};
+use keymap::Binding;
 use model::Model;
 use theme::Theme;
+use update::Effect;
 use view::View;
 
 /// How the UI draws.
@@ -252,122 +254,21 @@ impl Loop<'_> {
         }
     }
 
-    /// Handles one key press.
-    /// The picker's enter: injects fault `i` when it is off, clears it when it is on.
-    fn toggle_fault(&mut self, i: usize) {
-        let Some(f) = self.model.faults.get(i) else { return };
-        if self.control.is_stopping() {
-            return;
-        }
-        if f.injected_since.is_some() {
-            self.model.set_pending(i, FaultChange::Clearing);
-            self.control.clear(i);
-        } else {
-            self.model.set_pending(i, FaultChange::Injecting);
-            self.control.inject(i);
-        }
-    }
-
+    /// Handles one key press: [`update::update`] says what it does; the run is asked here.
     fn on_key(&mut self, key: KeyEvent, view: &mut View, frozen: &mut Option<Model>, area: Rect) {
-        // The screen only asks for a bigger window: a key whose effect cannot be seen does nothing.
-        if (area.width < view::MIN_WIDTH || area.height < view::MIN_HEIGHT)
-            && !matches!(
-                keymap::dispatch(self.keymap, &key),
-                Some(Command::Quit | Command::ToggleHelp)
-            )
-        {
-            return;
-        }
-        if view.editing.is_some() {
-            edit_filter(view, &key);
-            return;
-        }
-        if let Some(selected) = view.picker.as_mut() {
-            if keymap::dispatch(self.keymap, &key) == Some(Command::Quit) {
-                view.picker = None;
-                self.control.stop(StopReason::Quit);
-                return;
-            }
-            match picker::on_key(selected, &key, self.model.faults.len()) {
-                picker::Picked::Stay => {}
-                picker::Picked::Close => view.picker = None,
-                picker::Picked::Toggle(i) => self.toggle_fault(i),
-            }
-            return;
-        }
-        if view.help && matches!(key.code, KeyCode::Esc) {
-            view.help = false;
-            return;
-        }
-        let logs = view.scroll.len();
-        let command = keymap::dispatch(self.keymap, &key);
-        tracing::debug!(?key, ?command, "key");
-        match command {
-            // Once: the run shuts down. Again while it does: stop waiting for the faults to clear.
-            Some(Command::Quit) => self.control.stop(StopReason::Quit),
-            Some(Command::InjectFault(i)) => {
-                let can = !self.control.is_stopping();
-                if can && self.model.faults.get(i).is_some_and(|f| f.injected_since.is_none()) {
-                    self.model.set_pending(i, FaultChange::Injecting);
-                    self.control.inject(i);
-                }
-            }
-            Some(Command::ClearFaults) => {
-                for i in 0..self.model.faults.len() {
-                    if self.model.faults[i].injected_since.is_some() {
-                        self.model.set_pending(i, FaultChange::Clearing);
-                    }
-                }
-                self.control.clear_faults();
-            }
-            Some(Command::AdjustLatency(longer)) => self.control.adjust_latency(longer),
-            Some(Command::ToggleHelp) => {
-                view.help = !view.help;
-                view.help_scroll = 0;
-            }
-            Some(c) if view.help && c.scrolls() => {
-                let shown = frozen.as_ref().unwrap_or(&*self.model);
-                let (last, page) = help::extent(area, shown, self.keymap, self.lesson);
-                view.help_scroll = help::scrolled(view.help_scroll, c, page, last);
-            }
-            Some(Command::PickFault) => view.picker = Some(0),
-            Some(Command::ToggleFreeze) => match frozen.take() {
-                Some(_) => view.frozen_behind = None,
-                None => {
-                    *frozen = Some(self.model.clone());
-                    view.frozen_behind = Some(0);
-                }
-            },
-            Some(Command::StartFilter) => {
-                view.editing = Some(view.filters.get(view.focus).cloned().flatten().unwrap_or_default())
-            }
-            Some(Command::FocusNext) => view.focus = (view.focus + 1) % logs,
-            Some(Command::FocusPrev) => view.focus = (view.focus + logs - 1) % logs,
-            Some(c) if c.scrolls() => self.scroll(view, c),
-            Some(_) | None => {}
-        }
-    }
-
-    /// Scrolls the focused log (its offset counts up from the newest line); scrolling stops at the oldest
-    /// line, never past the content.
-    fn scroll(&self, view: &mut View, command: Command) {
-        let oldest = self.focused_log_len(view.focus).saturating_sub(1);
-        let Some(s) = view.scroll.get_mut(view.focus) else {
-            return;
+        let cx = update::Context {
+            keymap: self.keymap,
+            lesson: self.lesson,
+            area,
+            stopping: self.control.is_stopping(),
         };
-        *s = match command {
-            Command::Scroll(n) => s.saturating_add_signed(n as isize).min(oldest),
-            Command::Page(n) => s.saturating_add_signed((n * keymap::LOG_PAGE) as isize).min(oldest),
-            Command::ScrollToOldest => oldest,
-            _ => 0,
-        };
-    }
-
-    /// Lines in the log that has focus: the order logs in order, then the sidecar log.
-    fn focused_log_len(&self, focus: usize) -> usize {
-        match self.model.orders.get(focus) {
-            Some((_, log)) => log.lines.len(),
-            None => self.model.sidecar.lines.len(),
+        match update::update(self.model, view, frozen, &cx, &key) {
+            Some(Effect::Inject(i)) => self.control.inject(i),
+            Some(Effect::Clear(i)) => self.control.clear(i),
+            Some(Effect::ClearFaults) => self.control.clear_faults(),
+            Some(Effect::AdjustLatency(longer)) => self.control.adjust_latency(longer),
+            Some(Effect::Quit) => self.control.stop(StopReason::Quit),
+            None => {}
         }
     }
 }
@@ -377,24 +278,5 @@ async fn next_key(keys: &mut Option<EventStream>) -> Option<std::io::Result<Term
     match keys {
         Some(keys) => keys.next().await,
         None => std::future::pending().await,
-    }
-}
-
-/// A key while a filter is typed: enter applies it (empty clears), esc cancels.
-fn edit_filter(view: &mut View, key: &KeyEvent) {
-    let Some(text) = view.editing.as_mut() else { return };
-    match key.code {
-        KeyCode::Enter => {
-            let filter = view.editing.take().filter(|t| !t.is_empty());
-            if let Some(slot) = view.filters.get_mut(view.focus) {
-                *slot = filter;
-            }
-        }
-        KeyCode::Esc => view.editing = None,
-        KeyCode::Backspace => {
-            text.pop();
-        }
-        KeyCode::Char(c) => text.push(c),
-        _ => {}
     }
 }

@@ -1,12 +1,13 @@
 //! The terminal in UI mode: raw, alternate screen, hidden cursor; restored on every way out (drop, panic).
 
 use std::io::{self, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use crossterm::cursor::{Hide, Show};
 use crossterm::execute;
 use crossterm::terminal::{
-    BeginSynchronizedUpdate, EndSynchronizedUpdate, EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode,
-    enable_raw_mode,
+    BeginSynchronizedUpdate, Clear, ClearType, EndSynchronizedUpdate, EnterAlternateScreen, LeaveAlternateScreen,
+    disable_raw_mode, enable_raw_mode,
 };
 use ratatui::backend::CrosstermBackend;
 use ratatui::layout::Rect;
@@ -31,6 +32,7 @@ impl Tui {
         let mut screen = Screen::new(cast);
         let recording = screen.recording.clone();
         execute!(screen, EnterAlternateScreen, Hide)?;
+        ON_ALTERNATE_SCREEN.store(true, Ordering::SeqCst);
         let viewport = match viewport {
             Some((w, h)) => Viewport::Fixed(Rect::new(0, 0, w, h)),
             None => Viewport::Fullscreen,
@@ -86,18 +88,30 @@ impl Drop for Tui {
     fn drop(&mut self) {
         // The recording keeps the last frame: leaving the alternate screen is not recorded.
         let _ = self.terminal.backend_mut().flush();
-        self.recording.store(false, std::sync::atomic::Ordering::SeqCst);
+        self.recording.store(false, Ordering::SeqCst);
         if !self.offscreen {
-            let _ = execute!(self.terminal.backend_mut(), LeaveAlternateScreen, Show);
             restore();
         }
     }
 }
 
+/// Whether the UI is on the alternate screen (set on entering, taken by the first [`restore`]).
+static ON_ALTERNATE_SCREEN: AtomicBool = AtomicBool::new(false);
+
 /// Leaves raw mode and the alternate screen; safe to call more than once.
+///
+/// The alternate screen is cleared before it is left: a terminal resized while on it may keep part of it.
+/// tmux restores only the rows the shell's screen had when the UI started (`screen_alternate_off` in tmux's
+/// `screen.c` shrinks to the saved size with reflow, copies the saved rows back, then grows again), so a run
+/// started at 60x15 and enlarged to 120x40 would leave its last frame under the summary. Cleared only once,
+/// and only while on the alternate screen: clearing the shell's own screen would erase what it showed.
 pub fn restore() {
     let _ = disable_raw_mode();
-    let _ = execute!(io::stdout(), LeaveAlternateScreen, Show);
+    let mut out = io::stdout();
+    if ON_ALTERNATE_SCREEN.swap(false, Ordering::SeqCst) {
+        let _ = execute!(out, Clear(ClearType::All));
+    }
+    let _ = execute!(out, LeaveAlternateScreen, Show);
 }
 
 /// A panic on the UI's thread (drawing, a pane) restores the terminal before its message is printed, so the

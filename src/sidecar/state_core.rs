@@ -178,7 +178,9 @@ fn retryable(error: StoreError) -> StoreFailure {
 pub async fn get(s: &SidecarState, store: &str, key: &str) -> Result<Option<Item>, StateError> {
     let (binding, full) = resolve(s, store, key)?;
     outbound_policy(s, store)
-        .run_cancellable(&s.cancel, |_| async { binding.store.get(&full).await.map_err(retryable) })
+        .run_cancellable(&s.cancel, |_| async {
+            binding.store.get(&full).await.map_err(retryable)
+        })
         .await
         .map_err(failed(store, StateOp::Get { key: key.to_string() }))
 }
@@ -193,7 +195,9 @@ pub async fn save(s: &SidecarState, store: &str, items: Vec<SaveItem>) -> Result
 pub async fn delete(s: &SidecarState, store: &str, key: &str, etag: Option<&str>) -> Result<(), StateError> {
     let (binding, full) = resolve(s, store, key)?;
     outbound_policy(s, store)
-        .run_cancellable(&s.cancel, |_| async { binding.store.delete(&full, etag).await.map_err(retryable) })
+        .run_cancellable(&s.cancel, |_| async {
+            binding.store.delete(&full, etag).await.map_err(retryable)
+        })
         .await
         .map_err(failed(store, StateOp::Delete { key: key.to_string() }))
 }

@@ -137,10 +137,7 @@ async fn python_sdk_invoke_method_over_grpc_is_held_by_the_retry_then_shutdown()
         )
     );
     let mut child = child;
-    assert!(
-        child.try_wait().unwrap().is_none(),
-        "the call is held in the retry"
-    );
+    assert!(child.try_wait().unwrap().is_none(), "the call is held in the retry");
     running.faults.clear_all().await;
     let out = tokio::time::timeout(Duration::from_secs(30), child.wait_with_output())
         .await
@@ -158,7 +155,10 @@ async fn python_sdk_invoke_method_over_grpc_is_held_by_the_retry_then_shutdown()
     let refused = |port: u16| std::net::TcpStream::connect(("127.0.0.1", port)).is_err();
     let deadline = std::time::Instant::now() + Duration::from_secs(5);
     while !(refused(http_port) && refused(grpc_port)) {
-        assert!(std::time::Instant::now() < deadline, "checkout's sidecar still serves after Shutdown");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "checkout's sidecar still serves after Shutdown"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     running.shutdown().await;

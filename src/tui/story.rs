@@ -176,10 +176,10 @@ fn order_words(model: &Model) -> String {
 
 /// The failed attempt's reason, shortened for the story line: `(1s timeout)`, `(HTTP 503)`.
 fn short_reason(error: &str) -> String {
-    if let Some(start) = error.find("(") {
-        if error.starts_with("context deadline exceeded") {
-            return format!(" {}", &error[start..]);
-        }
+    if let Some(start) = error.find("(")
+        && error.starts_with("context deadline exceeded")
+    {
+        return format!(" {}", &error[start..]);
     }
     String::new()
 }

@@ -280,7 +280,7 @@ fn run_template(args: RunFileArgs) -> anyhow::Result<ExitCode> {
     for w in &warnings {
         crate::lifecycle::eprintln_quietly(w);
     }
-    let scenario = crate::runfile::scenario(&template, args.run.resources_path.is_some())?;
+    let scenario = crate::runfile::scenario(&template, args.run.resources_path.as_deref())?;
     let mut opts = args.run.into_options();
     // A template's `daprGRPCPort`, unless `--dapr-grpc-port` moves it (the last override given wins).
     let from_template = template

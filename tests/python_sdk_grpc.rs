@@ -61,6 +61,7 @@ with DaprClient() as d:
     out["missing_store"] = failure(lambda: d.get_state("nostore", "k"))
     out["bad_key"] = failure(lambda: d.save_state("statestore", "a||b", "x"))
     out["unserved"] = failure(lambda: d.publish_event("pubsub", "orders", "{}"))
+    failure(lambda: d.publish_event("pubsub", "orders", "{}"))
     meta = d.get_metadata()
     out["metadata"] = [meta.application_id, [c.name for c in meta.registered_components]]
 print(json.dumps(out))
@@ -102,7 +103,7 @@ async fn python_sdk_state_over_grpc() {
         },
         ..RunOptions::default()
     };
-    let (running, _rx) = start(scenario, &opts).await.expect("scenario starts");
+    let (running, mut rx) = start(scenario, &opts).await.expect("scenario starts");
     let out = tokio::process::Command::new(&python)
         .arg("-c")
         .arg(SCRIPT)
@@ -112,6 +113,36 @@ async fn python_sdk_state_over_grpc() {
         .await
         .expect("python runs");
     running.shutdown().await;
+    let mut ledger = resilience_tui::summary::Ledger::default();
+    let mut unserved = Vec::new();
+    while let Some(e) = rx.try_recv() {
+        ledger.record(&e);
+        if let resilience_tui::event::Event::Warning {
+            message,
+            field: Some(field),
+            help,
+            ..
+        } = e.event
+            && field.ends_with("/PublishEvent")
+        {
+            unserved.push((message, help.unwrap_or_default()));
+        }
+    }
+    // Called twice, said once: which method, which port, that the sidecar does not serve it, what to use.
+    assert_eq!(unserved.len(), 1, "{unserved:?}");
+    let (message, help) = &unserved[0];
+    assert_eq!(
+        message,
+        &format!(
+            "order-processor called the gRPC method PublishEvent on DAPR_GRPC_PORT {grpc_port}: its sidecar does not serve it and answered UNIMPLEMENTED"
+        )
+    );
+    assert!(
+        help.contains("SaveState") && help.contains(&format!("DAPR_HTTP_PORT {http_port}")),
+        "{help}"
+    );
+    let summary = ledger.text(Duration::from_secs(1)).replace("\n", " ");
+    assert!(summary.contains("PublishEvent"), "the summary says it too: {summary}");
     assert!(
         out.status.success(),
         "the SDK calls failed:\n{}",

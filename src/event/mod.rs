@@ -265,7 +265,27 @@ pub struct Stamped {
     pub event: Event,
 }
 
+/// The `field` of a warning about a gRPC method a sidecar does not serve: the method's full name follows.
+pub const UNSERVED_GRPC: &str = "dapr.proto.runtime.v1.Dapr/";
+
 impl Event {
+    /// `app_id` called gRPC `method` on its sidecar's `grpc_port`, which answered `UNIMPLEMENTED`: which
+    /// method and port, that the sidecar does not serve it, and what to use (`served` over gRPC, or the HTTP
+    /// API on `http_port`).
+    pub fn unserved_grpc(app_id: &str, method: &str, grpc_port: u16, http_port: u16, served: &[&str]) -> Event {
+        Event::Warning {
+            message: format!(
+                "{app_id} called the gRPC method {method} on DAPR_GRPC_PORT {grpc_port}: its sidecar does not serve it and answered UNIMPLEMENTED"
+            ),
+            location: None,
+            field: Some(format!("{UNSERVED_GRPC}{method}")),
+            help: Some(format!(
+                "this sidecar serves over gRPC only {}; use one of those, or Dapr's HTTP API at DAPR_HTTP_PORT {http_port}, or run this app under daprd",
+                served.join(", ")
+            )),
+        }
+    }
+
     /// A loader's warning, located.
     pub fn warning_of(d: &crate::resources::Diagnostic) -> Event {
         Event::Warning {

@@ -4,7 +4,9 @@
 use std::time::Duration;
 
 use bollard::Docker;
-use bollard::query_parameters::{EventsOptionsBuilder, StartContainerOptions, StopContainerOptionsBuilder};
+use bollard::query_parameters::{
+    EventsOptionsBuilder, ListContainersOptionsBuilder, StartContainerOptions, StopContainerOptionsBuilder,
+};
 use futures_util::StreamExt;
 
 use crate::event::ContainerState;
@@ -93,6 +95,44 @@ impl Container {
         };
         container.is_running().await?;
         Ok(container)
+    }
+
+    /// The container that publishes host port `port` (`-p 6379:6379`, as `dapr init` creates `dapr_redis`): a
+    /// running one from its published ports, a stopped one from the bindings it publishes again when started.
+    /// `Ok(None)` when none does.
+    pub async fn publishing(port: u16) -> Result<Option<Self>, DockerError> {
+        let docker = Docker::connect_with_local_defaults().map_err(|e| explain(e, "?"))?;
+        bounded("?", docker.ping()).await?;
+        let all = ListContainersOptionsBuilder::default().all(true).build();
+        let list = bounded("?", docker.list_containers(Some(all))).await?;
+        for summary in list {
+            let Some(name) = summary
+                .names
+                .iter()
+                .flatten()
+                .next()
+                .map(|n| n.trim_start_matches('/').to_string())
+            else {
+                continue;
+            };
+            let ports = summary.ports.unwrap_or_default();
+            let publishes = if ports.is_empty() {
+                // Stopped: `docker ps` lists no ports, its host config still holds them.
+                let info = bounded(&name, docker.inspect_container(&name, None)).await?;
+                let bindings = info.host_config.and_then(|h| h.port_bindings).unwrap_or_default();
+                bindings
+                    .values()
+                    .flatten()
+                    .flatten()
+                    .any(|b| b.host_port.as_deref() == Some(port.to_string().as_str()))
+            } else {
+                ports.iter().any(|p| p.public_port == Some(port))
+            };
+            if publishes {
+                return Ok(Some(Self { docker, name }));
+            }
+        }
+        Ok(None)
     }
 
     pub fn name(&self) -> &str {

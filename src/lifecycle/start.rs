@@ -207,6 +207,14 @@ async fn start_sidecars(
         };
         let grpc = sidecar.grpc_addr().map(|a| a.to_string()).unwrap_or_default();
         tracing::info!(app_id, addr = %sidecar.addr(), grpc, "sidecar listening (HTTP API at addr, gRPC API at grpc)");
+        if let Some(grpc) = sidecar.grpc_addr() {
+            // An SDK app dying on UNIMPLEMENTED is told which method, and what to use (issue 18 item 14).
+            let (bus, app, http) = (bus.clone(), app_id.to_string(), sidecar.addr().port());
+            sidecar.on_unserved_grpc(Arc::new(move |method: &str| {
+                let served = crate::sidecar::GRPC_SERVED;
+                say_warning(&bus, Event::unserved_grpc(&app, method, grpc.port(), http, served));
+            }));
+        }
         resolver.register_sidecar(app_id, sidecar.addr());
         sidecars.push(Arc::new(sidecar));
     }

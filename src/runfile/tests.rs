@@ -164,3 +164,67 @@ fn a_metrics_port_is_the_template_s_or_a_free_one_not_9090() {
     let moved = metrics_ports(&t, vec![("order-processor".into(), 9400)]).unwrap();
     assert_eq!(moved.port("order-processor", 0), 9400, "--metrics-port still moves it");
 }
+
+const STATESTORE: &str = "apiVersion: dapr.io/v1alpha1
+kind: Component
+metadata:
+  name: statestore
+spec:
+  type: state.redis
+  version: v1
+  metadata:
+  - name: redisHost
+    value: localhost:6379
+";
+
+fn keys_and_names(s: &crate::scenario::Scenario) -> Vec<(char, String)> {
+    s.faults.iter().map(|f| (f.key, f.name.clone())).collect()
+}
+
+#[test]
+fn a_state_store_s_faults_are_offered_and_f_stops_it_when_no_app_serves_a_port() {
+    let dir = folder(
+        "version: 1\ncommon:\n  resourcesPath: resources\napps:\n  - appDirPath: ./order-processor/\n    command: [python3, app.py]\n",
+    );
+    std::fs::write(dir.path().join("resources/statestore.yaml"), STATESTORE).unwrap();
+    let (t, _) = load(dir.path()).unwrap();
+    let s = scenario(&t, None).unwrap();
+    let faults = keys_and_names(&s);
+    assert_eq!(
+        faults,
+        [
+            ('f', "stop-statestore".to_string()),
+            ('p', "pause-statestore".to_string()),
+            ('l', "slow-statestore".to_string()),
+            ('e', "errors-statestore".to_string()),
+        ],
+        "the first fault is what --fault-at injects"
+    );
+    assert!(matches!(
+        &s.faults[0].action,
+        crate::scenario::FaultAction::StopStateStore { component } if component == "statestore"
+    ));
+}
+
+#[test]
+fn a_store_s_faults_come_after_the_serving_app_s_and_keep_their_free_letters() {
+    let dir = folder(QUICKSTART);
+    std::fs::write(dir.path().join("resources/statestore.yaml"), STATESTORE).unwrap();
+    let (t, _) = load(dir.path()).unwrap();
+    let faults = keys_and_names(&scenario(&t, None).unwrap());
+    assert_eq!(faults[0], ('f', "stop-order-processor".to_string()));
+    let store: Vec<_> = faults.iter().filter(|(_, n)| n.ends_with("-statestore")).collect();
+    assert_eq!(
+        store,
+        [
+            &('r', "stop-statestore".to_string()),
+            &('1', "pause-statestore".to_string()),
+            &('2', "slow-statestore".to_string()),
+            &('e', "errors-statestore".to_string()),
+        ]
+    );
+    // --resources-path chooses the folder the faults come from.
+    let empty = tempfile::tempdir().unwrap();
+    let faults = keys_and_names(&scenario(&t, Some(empty.path())).unwrap());
+    assert!(faults.iter().all(|(_, n)| !n.ends_with("-statestore")), "{faults:?}");
+}

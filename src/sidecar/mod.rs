@@ -7,6 +7,7 @@
 mod api;
 pub mod batch;
 mod grpc;
+pub use grpc::unserved::{SERVED as GRPC_SERVED, UnservedListener};
 mod hop;
 mod invoke;
 mod resolver;
@@ -82,6 +83,8 @@ pub(crate) struct SidecarState {
     pub cancel: tokio_util::sync::CancellationToken,
     /// Set by the gRPC API's `Shutdown`: both APIs stop serving.
     pub shutdown_requested: tokio::sync::Notify,
+    /// The gRPC methods called here that it does not serve, told once each.
+    pub unserved: grpc::unserved::Unserved,
 }
 
 impl SidecarState {
@@ -189,6 +192,7 @@ impl Sidecar {
             options,
             cancel: tokio_util::sync::CancellationToken::new(),
             shutdown_requested: tokio::sync::Notify::new(),
+            unserved: Default::default(),
         });
         let router = routes(state.clone());
         let sidecar = Sidecar {
@@ -284,6 +288,12 @@ impl Sidecar {
 
     pub fn app_id(&self) -> &str {
         &self.state.app_id
+    }
+
+    /// `listener` hears the name of each gRPC method its app calls that this sidecar does not serve (answered
+    /// `UNIMPLEMENTED`), the first time only.
+    pub fn on_unserved_grpc(&self, listener: grpc::unserved::UnservedListener) {
+        self.state.unserved.listen(listener);
     }
 
     /// The calls from other sidecars that reached this one since the last look, per caller.

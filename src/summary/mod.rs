@@ -96,6 +96,8 @@ pub struct Ledger {
     last_at: Duration,
     /// When the run began to shut down.
     ended_at: Option<Duration>,
+    /// gRPC methods an app called that its sidecar does not serve, said once each with what to use.
+    unserved_grpc: Vec<String>,
     /// Routine events a display that fell behind did not get (see `event::bus`).
     pub routine_dropped: u64,
     /// News a display that fell far behind did not get (only a flood from outside fills that many places).
@@ -169,6 +171,15 @@ impl Ledger {
             Event::Fault(FaultEvent::Cleared { fault, .. }) => self.faults.cleared(fault, e.at),
             Event::ShuttingDown { .. } => {
                 self.ended_at.get_or_insert(e.at);
+            }
+            Event::Warning {
+                message,
+                field: Some(field),
+                help,
+                ..
+            } if field.starts_with(crate::event::UNSERVED_GRPC) => {
+                let help = help.as_deref().map(|h| format!(": {h}")).unwrap_or_default();
+                self.unserved_grpc.push(format!("{message}{help}"));
             }
             Event::Fault(_)
             | Event::Notice { .. }

@@ -151,8 +151,11 @@ impl Ledger {
         }
     }
 
-    /// Output that could not keep up, and lost orders.
+    /// gRPC methods called but not served, output that could not keep up, and lost orders.
     fn warnings(&self, out: &mut Lines, lost: usize) {
+        for unserved in &self.unserved_grpc {
+            out.item(unserved);
+        }
         if self.routine_dropped > 0 || self.news_dropped > 0 {
             out.item(&format!(
                 "{} routine events dropped: the output could not keep up ({}); the counts above are exact",

@@ -8,6 +8,7 @@
 
 mod state;
 pub(super) mod status;
+pub(crate) mod unserved;
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -102,7 +103,10 @@ async fn dispatch(s: Arc<SidecarState>, request: http::Request<Body>) -> http::R
         "InvokeService" => unary(request, |r| async move { invoke_service(&s, r).await }).await,
         "GetMetadata" => unary(request, |r| async move { get_metadata(&s, r) }).await,
         "Shutdown" => unary(request, |r| async move { shutdown(&s, r) }).await,
-        other => Status::unimplemented(format!("method {other} not implemented")).into_http(),
+        other => {
+            s.unserved.called(other);
+            Status::unimplemented(format!("method {other} not implemented")).into_http()
+        }
     }
 }
 

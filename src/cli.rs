@@ -237,12 +237,7 @@ fn init(name: Option<&str>, dir: &std::path::Path, force: bool) -> anyhow::Resul
     Ok(ExitCode::SUCCESS)
 }
 
-/// Writes to stdout; a reader that went away (`| head`) is not an error worth a panic.
-pub fn print_quietly(text: &str) {
-    use std::io::Write as _;
-    let mut out = std::io::stdout().lock();
-    let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
-}
+pub use crate::output::print_quietly;
 
 fn run_scenario(args: ScenarioArgs) -> anyhow::Result<ExitCode> {
     let Some(name) = args.name else {

@@ -32,7 +32,7 @@ pub fn run(path: Option<PathBuf>, app_id: Option<&str>) -> anyhow::Result<ExitCo
     for (i, folder) in folders.iter().enumerate() {
         let loaded = resources::load_dir(folder, app_id)?;
         let gap = if i > 0 { "\n" } else { "" };
-        crate::cli::print_quietly(&format!("{gap}{}", report(folder, app_id, &loaded)));
+        crate::output::print_quietly(&format!("{gap}{}", report(folder, app_id, &loaded)));
         failed |= loaded.has_errors();
     }
     Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })

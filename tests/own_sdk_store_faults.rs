@@ -80,7 +80,10 @@ fn the_quickstart_sdk_app_meets_a_stopped_state_store_under_run_f() {
         .args(["run", "-f"])
         .arg(root)
         .args(["--headless", "--output", "jsonl", "--state-store", "redis-server"])
-        .args(["--fault-at", "4s", "--clear-at", "27s", "--duration", "42s"])
+        // Each failing call takes about 1.5s (go-redis retries a refused connection 3 times, 512ms apart:
+        // src/state/go_redis.rs), then 5s to the next retry: the 5th failure in a row opens the breaker
+        // about 33s in; cleared at 40s, the next probe closes it.
+        .args(["--fault-at", "4s", "--clear-at", "40s", "--duration", "56s"])
         .args(["--metrics-port", &format!("order-processor={}", common::free_port())])
         .output()
         .unwrap();

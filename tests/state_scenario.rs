@@ -41,6 +41,8 @@ spec:
   metadata:
   - {name: redisHost, value: "localhost:6379"}
   - {name: redisPassword, value: ""}
+  # The client gives up at once (no go-redis retries), so the story fits a short, real-time hold.
+  - {name: redisMaxRetries, value: "-1"}
 "#;
 
 fn stop_redis() -> FaultAction {

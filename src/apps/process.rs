@@ -81,7 +81,7 @@ impl AppProcess {
         let Some(group) = pid else {
             return Err(std::io::Error::other("the app exited as it started"));
         };
-        crate::faults::leftover::note_process_group(group.as_raw(), &self.spec.command);
+        crate::leftover::note_process_group(group.as_raw(), &self.spec.command);
         *self.group.lock().unwrap_or_else(|p| p.into_inner()) = Some(group);
         if let Some(out) = child.stdout.take() {
             tokio::spawn(lines(out, self.app_id.clone(), self.bus.clone()));
@@ -121,7 +121,7 @@ impl AppProcess {
         }
         // The group may hold children that outlived the shell's exec'd command.
         let _ = killpg(run.group, Signal::SIGKILL);
-        crate::faults::leftover::forget_process_group(run.group.as_raw());
+        crate::leftover::forget_process_group(run.group.as_raw());
         *self.group.lock().unwrap_or_else(|p| p.into_inner()) = None;
     }
 
@@ -140,7 +140,7 @@ impl Drop for AppProcess {
     fn drop(&mut self) {
         if let Some(group) = self.group.lock().unwrap_or_else(|p| p.into_inner()).take() {
             let _ = killpg(group, Signal::SIGKILL);
-            crate::faults::leftover::forget_process_group(group.as_raw());
+            crate::leftover::forget_process_group(group.as_raw());
         }
     }
 }

@@ -153,7 +153,7 @@ impl Container {
     /// `docker pause`: Redis keeps its connections and answers nothing, so callers' timeouts fire. Leaves the
     /// same marker as `stop`, so a run killed mid-pause is undone by the next one.
     pub async fn pause(&self) -> Result<(), DockerError> {
-        super::leftover::note_stopping(&self.name);
+        crate::leftover::note_stopping(&self.name);
         bounded(&self.name, self.docker.pause_container(&self.name)).await
     }
 
@@ -161,14 +161,14 @@ impl Container {
         if self.is_paused().await? {
             bounded(&self.name, self.docker.unpause_container(&self.name)).await?;
         }
-        super::leftover::note_started(&self.name);
+        crate::leftover::note_started(&self.name);
         Ok(())
     }
 
     /// `docker stop -t 1`: a teaching tool wants the outage now, not after Redis's graceful shutdown.
     /// Leaves a marker first, so that a run killed before it clears the fault is found by the next one.
     pub async fn stop(&self) -> Result<(), DockerError> {
-        super::leftover::note_stopping(&self.name);
+        crate::leftover::note_stopping(&self.name);
         let options = StopContainerOptionsBuilder::default().t(1).build();
         bounded(&self.name, self.docker.stop_container(&self.name, Some(options))).await
     }
@@ -179,14 +179,14 @@ impl Container {
             self.docker.start_container(&self.name, None::<StartContainerOptions>),
         )
         .await?;
-        super::leftover::note_started(&self.name);
+        crate::leftover::note_started(&self.name);
         Ok(())
     }
 
     /// A run that was killed (SIGKILL) after stopping this container left it stopped: start it again and say
     /// so. `Ok(None)` when there is nothing to recover.
     pub async fn recover_left_stopped(&self) -> Result<Option<String>, DockerError> {
-        let Some(pid) = super::leftover::left_stopped_by_dead_run(&self.name) else {
+        let Some(pid) = crate::leftover::left_stopped_by_dead_run(&self.name) else {
             return Ok(None);
         };
         if self.is_paused().await? {
@@ -197,7 +197,7 @@ impl Container {
             )));
         }
         if self.is_running().await? {
-            super::leftover::note_started(&self.name); // someone started it already; the marker is stale
+            crate::leftover::note_started(&self.name); // someone started it already; the marker is stale
             return Ok(None);
         }
         self.start().await?;

@@ -7,12 +7,8 @@
 //! [`FaultSet`] holds a run's faults; once the run shuts down it refuses new injections, so a key pressed
 //! during the shutdown cannot stop something after it was started again.
 
-pub mod blackhole;
-pub mod channel;
 pub mod docker;
-pub mod leftover;
 pub mod redis_server;
-pub mod store_calls;
 pub(crate) mod stores;
 mod target;
 
@@ -22,6 +18,7 @@ use tokio::sync::Mutex;
 
 use crate::event::{Event, EventBus, FaultChange, FaultEvent};
 use crate::scenario::FaultSpec;
+pub use stores::StateStoreChoice;
 pub use target::FaultTarget;
 
 /// One fault of the running scenario.

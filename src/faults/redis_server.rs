@@ -72,7 +72,7 @@ impl RedisServer {
             .kill_on_drop(true)
             .spawn()?;
         if let Some(group) = group_of(&spawned) {
-            crate::faults::leftover::note_redis_server_group(group.as_raw(), &command);
+            crate::leftover::note_redis_server_group(group.as_raw(), &command);
         }
         *child = Some(spawned);
         for _ in 0..100 {
@@ -119,7 +119,7 @@ impl RedisServer {
             let _ = child.kill().await;
         }
         if let Some(pid) = pid {
-            crate::faults::leftover::forget_process_group(pid.as_raw());
+            crate::leftover::forget_process_group(pid.as_raw());
         }
     }
 }
@@ -128,7 +128,7 @@ impl Drop for RedisServer {
     /// The child is killed as it drops (`kill_on_drop`); its group's marker goes with it.
     fn drop(&mut self) {
         if let Some(pid) = self.child.get_mut().as_ref().and_then(group_of) {
-            crate::faults::leftover::forget_process_group(pid.as_raw());
+            crate::leftover::forget_process_group(pid.as_raw());
         }
     }
 }

@@ -8,7 +8,6 @@ use anyhow::{Context, bail};
 use super::docker::Container;
 use super::redis_server::RedisServer;
 use crate::event::{Event, EventBus};
-use crate::lifecycle::StateStoreChoice;
 use crate::net::loopback;
 use crate::resources::{ComponentSpec, Resources, Severity};
 use crate::scenario::{FaultAction, Scenario};
@@ -243,4 +242,19 @@ async fn local_store(
 fn notice(bus: &EventBus, text: String) {
     tracing::info!("{text}");
     bus.emit(Event::Notice { text });
+}
+
+/// `--state-store`: where the state-management scenario's Redis comes from.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum StateStoreChoice {
+    /// Docker's `dapr_redis` when the engine answers and the container exists; else a redis-server on PATH,
+    /// started by the tool; else the in-memory store.
+    #[default]
+    Auto,
+    /// Docker's `dapr_redis` container (an error when there is no engine or no container).
+    Docker,
+    /// A redis-server on PATH, started by the tool (an error when there is none).
+    RedisServer,
+    /// The embedded in-memory store; its fault simulates an outage.
+    Memory,
 }

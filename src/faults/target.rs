@@ -5,14 +5,14 @@ use std::time::Duration;
 
 use tokio::task::JoinHandle;
 
-use super::blackhole::Blackhole;
-use super::channel::{ChannelFault, ChannelFaults};
 use super::docker::Container;
 use super::redis_server::RedisServer;
-use super::store_calls::{StoreFault, StoreFaults};
 use crate::apps::order_processor::OrderProcessor;
 use crate::apps::process::AppProcess;
 use crate::duration::format_go_duration as go;
+use crate::hop_faults::blackhole::Blackhole;
+use crate::hop_faults::channel::{ChannelFault, ChannelFaults};
+use crate::hop_faults::store_calls::{StoreFault, StoreFaults};
 use crate::sidecar::Sidecar;
 use crate::state::memory::MemoryStore;
 

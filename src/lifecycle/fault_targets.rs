@@ -10,11 +10,11 @@ use tokio::task::JoinHandle;
 use crate::apps::order_processor::OrderProcessor;
 use crate::apps::process::AppProcess;
 use crate::event::{ContainerState, Event, EventBus};
-use crate::faults::blackhole::{Behaviour, Blackhole};
-use crate::faults::channel::ChannelFault;
 use crate::faults::docker::Container;
 use crate::faults::stores::StoreServer;
 use crate::faults::{Fault, FaultTarget};
+use crate::hop_faults::blackhole::{Behaviour, Blackhole};
+use crate::hop_faults::channel::ChannelFault;
 use crate::scenario::{FaultAction, FaultSpec};
 use crate::sidecar::Sidecar;
 

@@ -23,7 +23,8 @@ use std::time::Duration;
 
 use tokio::task::JoinHandle;
 
-pub use options::{GrpcPorts, NamedFault, RunOptions, StateStoreChoice};
+pub use crate::faults::StateStoreChoice;
+pub use options::{GrpcPorts, NamedFault, RunOptions};
 pub use shutdown::Shutdown;
 pub use start::{Running, start};
 

@@ -24,7 +24,7 @@ pub struct RunOptions {
     pub order_interval: Option<Duration>,
     pub api_token: Option<String>,
     /// Which server a stopped state store runs on.
-    pub state_store: StateStoreChoice,
+    pub state_store: crate::faults::StateStoreChoice,
     /// The Redis container's name (`dapr init` names it `dapr_redis`); empty means `dapr_redis`.
     pub redis_container: String,
     /// Where sidecars and apps listen; loopback (127.0.0.1) when not given.
@@ -114,21 +114,6 @@ impl std::str::FromStr for NamedFault {
         }
         Ok(fault)
     }
-}
-
-/// `--state-store`: where the state-management scenario's Redis comes from.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
-pub enum StateStoreChoice {
-    /// Docker's `dapr_redis` when the engine answers and the container exists; else a redis-server on PATH,
-    /// started by the tool; else the in-memory store.
-    #[default]
-    Auto,
-    /// Docker's `dapr_redis` container (an error when there is no engine or no container).
-    Docker,
-    /// A redis-server on PATH, started by the tool (an error when there is none).
-    RedisServer,
-    /// The embedded in-memory store; its fault simulates an outage.
-    Memory,
 }
 
 impl RunOptions {

@@ -20,7 +20,7 @@ pub(super) async fn start_processes(
     sidecars: &[Arc<Sidecar>],
     bus: &EventBus,
 ) -> anyhow::Result<Vec<Arc<AppProcess>>> {
-    for text in crate::faults::leftover::end_groups_of_dead_runs() {
+    for text in crate::leftover::end_groups_of_dead_runs() {
         tracing::warn!("{text}");
         bus.emit(Event::Notice { text });
     }

@@ -9,7 +9,7 @@ use crate::apps::process::ProcessSpec;
 use crate::metrics::server::MetricsPorts;
 use std::time::Duration;
 
-use crate::faults::store_calls::DEFAULT_STORE_ERROR;
+use crate::hop_faults::store_calls::DEFAULT_STORE_ERROR;
 use crate::scenario::{AppSpec, ChannelFault, FaultAction, FaultSpec, ResourcesSource, Scenario, StoreFault};
 
 /// The scenario that runs `t`. Every app's sidecar loads the same resources here, so apps whose resources

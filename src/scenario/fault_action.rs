@@ -10,7 +10,7 @@
 use std::time::Duration;
 
 use super::{AppSpec, ChannelFault, FaultAction, StoreFault};
-use crate::faults::store_calls::DEFAULT_STORE_ERROR;
+use crate::hop_faults::store_calls::DEFAULT_STORE_ERROR;
 use crate::resources::node::{Ctx, Fields, Yaml, join};
 
 /// Every field a fault may have (each action uses some).

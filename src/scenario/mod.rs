@@ -11,8 +11,8 @@ mod lookup;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-pub use crate::faults::channel::ChannelFault;
-pub use crate::faults::store_calls::StoreFault;
+pub use crate::hop_faults::channel::ChannelFault;
+pub use crate::hop_faults::store_calls::StoreFault;
 
 pub use file::{RESERVED_KEYS, load, parse};
 pub use lookup::{Found, Origin, find, list};

@@ -20,7 +20,7 @@ use axum::response::{IntoResponse, Response};
 use super::SidecarState;
 use super::api::{PathArgs, path_arg};
 use super::invoke::{AppClient, AppResponse, InvokeError, forwardable, send};
-use crate::faults::channel::Then;
+use crate::hop_faults::channel::Then;
 use crate::resiliency::OperationError;
 
 /// The callee sidecar's route for calls from other sidecars (ours; daprd's is gRPC).

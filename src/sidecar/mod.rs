@@ -25,7 +25,7 @@ use axum::Router;
 use axum::routing::{any, get, post};
 use tokio::sync::oneshot;
 
-use crate::faults::store_calls::StoreFaults;
+use crate::hop_faults::store_calls::StoreFaults;
 use crate::resiliency::Resiliency;
 use crate::resources::ComponentSpec;
 use crate::state::memory::MemoryStore;
@@ -67,7 +67,7 @@ pub(crate) struct SidecarState {
     /// This sidecar's own app (`app_port` on the listen address), which other sidecars' calls reach.
     pub app_channel: Option<SocketAddr>,
     /// Faults injected on the app channel (none unless a scenario injects one).
-    pub channel_faults: Arc<crate::faults::channel::ChannelFaults>,
+    pub channel_faults: Arc<crate::hop_faults::channel::ChannelFaults>,
     /// Calls from other sidecars that reached this one, per caller app id, since the last look (the traffic
     /// meter of `checkout-load` scenarios).
     served: std::sync::Mutex<HashMap<String, u64>>,
@@ -307,7 +307,7 @@ impl Sidecar {
     }
 
     /// The faults on this sidecar's app channel, for the fault that injects them.
-    pub fn channel_faults(&self) -> Arc<crate::faults::channel::ChannelFaults> {
+    pub fn channel_faults(&self) -> Arc<crate::hop_faults::channel::ChannelFaults> {
         self.state.channel_faults.clone()
     }
 

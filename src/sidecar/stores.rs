@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::state_core as state;
-use crate::faults::store_calls::{FaultyStore, StoreFaults};
+use crate::hop_faults::store_calls::{FaultyStore, StoreFaults};
 use crate::resources::ComponentSpec;
 use crate::state::memory::MemoryStore;
 

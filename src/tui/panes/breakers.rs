@@ -253,7 +253,7 @@ fn without_breaker(model: &Model, width: usize, theme: Theme) -> Vec<Line<'stati
         .all()
         .filter(|(_, p)| p.circuit_breaker.is_none())
         .map(|(caller, p)| {
-            let text = format!("{caller} \u{2192} {}: no breaker in its policy", p.target);
+            let text = format!("{caller} \u{2192} {}: no breaker", p.target);
             Line::styled(fit::fit_words(&text, width), theme.dim())
         })
         .collect()

@@ -95,7 +95,7 @@ async fn cannot_reach(
     match server {
         Some(StoreServer::Container(container, false)) => Some((
             format!(
-                "state store `{store}` cannot be reached at start: the container {} that serves {host} is stopped",
+                "state store `{store}` cannot be reached at start: the container {} that serves {host} is stopped (daprd would not start: it pings Redis as the component initialises and exits when that fails; this run starts anyway)",
                 container.name()
             ),
             format!(
@@ -105,7 +105,7 @@ async fn cannot_reach(
         )),
         Some(StoreServer::Container(container, true)) if !redis_answers(&host).await => Some((
             format!(
-                "state store `{store}` cannot be reached at start: nothing answers Redis's PING at {host}, though the container {} runs",
+                "state store `{store}` cannot be reached at start: nothing answers Redis's PING at {host}, though the container {} runs (daprd would not start; this run starts anyway)",
                 container.name()
             ),
             format!(

@@ -6,6 +6,7 @@
 
 mod api;
 pub mod batch;
+mod forwarded;
 mod grpc;
 pub use grpc::unserved::{SERVED as GRPC_SERVED, UnservedListener};
 mod hop;

@@ -73,7 +73,11 @@ async fn the_app_sees_its_caller_as_daprd_tells_it() {
         let get = |name: &str| headers.get(name).map(|v| v.to_str().unwrap().to_string());
         assert_eq!(get("dapr-caller-app-id").as_deref(), Some("checkout"));
         assert_eq!(get("dapr-callee-app-id").as_deref(), Some("order-processor"));
-        assert_eq!(get("dapr-caller-namespace").as_deref(), Some(""), "self-hosted: no namespace");
+        assert_eq!(
+            get("dapr-caller-namespace").as_deref(),
+            Some(""),
+            "self-hosted: no namespace"
+        );
         assert_eq!(
             headers.get_all("x-forwarded-for").iter().count(),
             1,
@@ -81,7 +85,10 @@ async fn the_app_sees_its_caller_as_daprd_tells_it() {
         );
         assert_eq!(get("x-forwarded-for").as_deref(), Some("203.0.113.7"));
         let forwarded = get("forwarded").unwrap_or_default();
-        assert!(forwarded.starts_with("for=") || forwarded.starts_with("host="), "{forwarded}");
+        assert!(
+            forwarded.starts_with("for=") || forwarded.starts_with("host="),
+            "{forwarded}"
+        );
         assert!(headers.get("dapr-app-id").is_none());
         let tp = get("traceparent").unwrap_or_default();
         let parts: Vec<&str> = tp.split('-').collect();

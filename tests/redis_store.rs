@@ -261,7 +261,10 @@ async fn a_transaction_runs_every_write_and_etags_read_as_contrib_reads_them() {
         {"operation":"upsert","request":{"key":"c","value":"C"}}]}"#;
     let (status, body) = post(format!("{base}/transaction"), ops).await;
     assert_eq!(status, 500, "{body}");
-    assert!(body.contains("ERR_STATE_TRANSACTION") && body.contains("failed to set key"), "{body}");
+    assert!(
+        body.contains("ERR_STATE_TRANSACTION") && body.contains("failed to set key"),
+        "{body}"
+    );
     let client = redis::Client::open(format!("redis://{}/", server.host())).unwrap();
     let mut c = client.get_multiplexed_async_connection().await.unwrap();
     for (key, data) in [("a", r#""A""#), ("b", "1"), ("c", r#""C""#)] {
@@ -271,13 +274,21 @@ async fn a_transaction_runs_every_write_and_etags_read_as_contrib_reads_them() {
             .query_async(&mut c)
             .await
             .unwrap();
-        assert_eq!(stored.as_deref(), Some(data), "{key}: the write after the failed one was applied too");
+        assert_eq!(
+            stored.as_deref(),
+            Some(data),
+            "{key}: the write after the failed one was applied too"
+        );
     }
 
     let (status, body) = post(base.clone(), r#"[{"key":"b","value":2,"etag":""}]"#).await;
     assert_eq!((status, body.as_str()), (204, ""), "an empty ETag is none");
     let last_write = r#"[{"key":"b","value":3,"etag":"99","options":{"concurrency":"last-write"}}]"#;
-    assert_eq!(post(base.clone(), last_write).await.0, 204, "last-write ignores the ETag");
+    assert_eq!(
+        post(base.clone(), last_write).await.0,
+        204,
+        "last-write ignores the ETag"
+    );
     let (status, body) = post(base.clone(), r#"[{"key":"b","value":4,"etag":"x1"}]"#).await;
     assert_eq!(status, 400, "{body}");
     assert!(

@@ -176,7 +176,10 @@ async fn dapr_error_shapes() {
         (status, body["errorCode"].as_str()),
         (400, Some("ERR_MALFORMED_REQUEST"))
     );
-    assert_eq!(body["details"][2]["reason"], "DAPR_STATE_ILLEGAL_KEY", "after BadRequest and ResourceInfo");
+    assert_eq!(
+        body["details"][2]["reason"], "DAPR_STATE_ILLEGAL_KEY",
+        "after BadRequest and ResourceInfo"
+    );
 
     for bad in ["not json", r#"[{"value":1}]"#, r#"[{"key":"k","etag":5}]"#] {
         let (status, _, body) = send(h.client.post(&h.save).body(bad)).await;
@@ -317,7 +320,6 @@ async fn bulk_get_is_one_call_that_never_fails() {
     h.sidecar.memory_store("statestore").unwrap().set_down(false);
 }
 
-
 /// daprd's `onPostState` / `onPostStateTransaction` edges (`pkg/api/http/http.go`) and the details of
 /// `pkg/api/errors/state.go`, as dapr/kit writes them in JSON.
 #[tokio::test]
@@ -333,7 +335,10 @@ async fn state_api_edges_as_daprd_answers_them() {
     for bad in [r#"[{"key":"","value":1}]"#, r#"[{"value":1}]"#] {
         let (status, _, body) = send(h.client.post(&h.save).body(bad)).await;
         let body = json(&body);
-        assert_eq!((status, body["errorCode"].as_str()), (400, Some("ERR_MALFORMED_REQUEST")));
+        assert_eq!(
+            (status, body["errorCode"].as_str()),
+            (400, Some("ERR_MALFORMED_REQUEST"))
+        );
         assert_eq!(body["message"], r#""key" is a required field"#, "{bad}");
     }
     let (status, _, body) = send(h.client.post(&h.save).body(r#"[{"key":"e","value":1,"etag":"x"}]"#)).await;
@@ -368,7 +373,10 @@ async fn state_api_edges_as_daprd_answers_them() {
     let bare = harness_of(Vec::new()).await;
     let (status, _, body) = send(bare.client.get(format!("{}/statestore/1", bare.base))).await;
     let body = json(&body);
-    assert_eq!((status, body["errorCode"].as_str()), (500, Some("ERR_STATE_STORE_NOT_CONFIGURED")));
+    assert_eq!(
+        (status, body["errorCode"].as_str()),
+        (500, Some("ERR_STATE_STORE_NOT_CONFIGURED"))
+    );
     assert_eq!(body["message"], "state store statestore is not configured");
     assert_eq!(
         body["details"],

@@ -140,7 +140,10 @@ mod tests {
         assert_eq!(app[CALLER_NAMESPACE], "");
         assert!(app.get(DESTINATION).is_none());
         let traceparent = app[TRACEPARENT].to_str().unwrap();
-        assert!(traceparent.starts_with("00-0af7651916cd43dd8448eb211c80319c-"), "{traceparent}");
+        assert!(
+            traceparent.starts_with("00-0af7651916cd43dd8448eb211c80319c-"),
+            "{traceparent}"
+        );
         assert_ne!(traceparent, parent, "a span of its own");
     }
 }

@@ -58,7 +58,12 @@ fn error_response(error: StateError) -> Response {
     match &error {
         StateError::NotConfigured { app_id, .. } => {
             let details = vec![error_info("DAPR_STATE_NOT_CONFIGURED", json!({ "appID": app_id }))];
-            with_details(StatusCode::INTERNAL_SERVER_ERROR, "ERR_STATE_STORE_NOT_CONFIGURED", message, details)
+            with_details(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "ERR_STATE_STORE_NOT_CONFIGURED",
+                message,
+                details,
+            )
         }
         StateError::NotFound { app_id, .. } => {
             let details = vec![error_info("DAPR_STATE_NOT_FOUND", json!({ "appID": app_id }))];
@@ -255,7 +260,12 @@ pub async fn transaction(State(s): State<Arc<SidecarState>>, path: PathArgs<Stri
         let etag = op.request.etag;
         ops.push(if op.operation == "upsert" {
             let data = Bytes::from(crate::state::json::marshal(&op.request.value, encoder));
-            TransactionOp::Upsert(SaveItem::new(key, data, etag, op.request.options.concurrency.as_deref()))
+            TransactionOp::Upsert(SaveItem::new(
+                key,
+                data,
+                etag,
+                op.request.options.concurrency.as_deref(),
+            ))
         } else {
             TransactionOp::Delete(DeleteItem { key, etag })
         });

@@ -90,7 +90,9 @@ impl StateStore for MemoryStore {
             // As contrib's delete script: the ETag is compared as text, not parsed, and "0" is none.
             let mut items = self.items.lock().unwrap_or_else(|p| p.into_inner());
             match (items.get(key).map(|(_, v)| *v), etag) {
-                (Some(v), Some(w)) if w != "0" && v.to_string() != w => Err(StoreError::EtagMismatch(format!("failed to delete {key}"))),
+                (Some(v), Some(w)) if w != "0" && v.to_string() != w => {
+                    Err(StoreError::EtagMismatch(format!("failed to delete {key}")))
+                }
                 _ => {
                     items.remove(key);
                     Ok(())

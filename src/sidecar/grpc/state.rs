@@ -31,7 +31,12 @@ fn concurrency(item: &StateItem) -> Option<&'static str> {
 
 fn save_item(item: StateItem) -> SaveItem {
     let concurrency = concurrency(&item);
-    SaveItem::new(item.key, Bytes::from(item.value), item.etag.map(|e| e.value), concurrency)
+    SaveItem::new(
+        item.key,
+        Bytes::from(item.value),
+        item.etag.map(|e| e.value),
+        concurrency,
+    )
 }
 
 pub async fn get_state(s: &SidecarState, request: Request<pb::GetStateRequest>) -> Reply<pb::GetStateResponse> {

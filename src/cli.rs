@@ -298,7 +298,10 @@ fn run_under(
     let runtime = tokio::runtime::Runtime::new()?;
     // A recording without a terminal draws the UI off-screen into the cast (and prints the summary).
     if headless && display.record.is_none() {
-        let printer = crate::headless::Headless { output: display.output };
+        let printer = crate::headless::Headless {
+            output: display.output,
+            log_format: display.log_format,
+        };
         runtime.block_on(crate::lifecycle::run(scenario, opts, printer))
     } else {
         let ui = crate::tui::TuiOptions {

@@ -83,16 +83,14 @@ async fn a_stopped_server_fails_fast_and_recovers() {
     assert_eq!(store.get("k").await.unwrap().unwrap().data.as_ref(), b"2");
 }
 
-/// Through the sidecar's state API into real Redis: the hash daprd would have written, and the value back.
-#[tokio::test]
-async fn state_api_into_redis() {
+/// A sidecar serving `statestore`, a `state.redis` component on `server`, with no resiliency policy.
+async fn redis_sidecar(server: &RedisServer) -> (resilience_tui::sidecar::Sidecar, String) {
     use resilience_tui::resiliency::Resiliency;
     use resilience_tui::resiliency::events::Discard;
     use resilience_tui::resources::load_files;
     use resilience_tui::sidecar::{NameResolver, Sidecar};
     use std::sync::Arc;
 
-    let server = RedisServer::start();
     let component = format!(
         "apiVersion: dapr.io/v1alpha1\nkind: Component\nmetadata: {{name: statestore}}\nspec:\n  type: state.redis\n  version: v1\n  metadata:\n  - name: redisHost\n    value: {}\n  - name: redisPassword\n    value: \"\"\n",
         server.host()
@@ -110,6 +108,14 @@ async fn state_api_into_redis() {
     .await
     .unwrap();
     let base = format!("http://{}/v1.0/state/statestore", sidecar.addr());
+    (sidecar, base)
+}
+
+/// Through the sidecar's state API into real Redis: the hash daprd would have written, and the value back.
+#[tokio::test]
+async fn state_api_into_redis() {
+    let server = RedisServer::start();
+    let (_sidecar, base) = redis_sidecar(&server).await;
     let http = reqwest::Client::builder().no_proxy().build().unwrap();
     let saved = http
         .post(&base)
@@ -230,4 +236,65 @@ async fn a_paused_redis_fails_on_daprd_clients_timeline() {
     tokio::time::resume();
     server.set_paused(false);
     assert_eq!(store.get("k").await.unwrap().unwrap().data.as_ref(), b"1");
+}
+
+/// components-contrib's Redis `Multi` is MULTI/EXEC: a write whose script fails does not stop the ones queued
+/// after it, and the first failure is the transaction's 500. An empty ETag is no ETag; `last-write` ignores
+/// the ETag; an invalid one carries Go's `strconv.Atoi` text.
+#[tokio::test]
+async fn a_transaction_runs_every_write_and_etags_read_as_contrib_reads_them() {
+    let server = RedisServer::start();
+    let (_sidecar, base) = redis_sidecar(&server).await;
+    let http = reqwest::Client::builder().no_proxy().build().unwrap();
+    let post = |url: String, body: &'static str| {
+        let r = http.post(url).body(body).send();
+        async move {
+            let r = r.await.unwrap();
+            let status = r.status().as_u16();
+            (status, r.text().await.unwrap())
+        }
+    };
+    assert_eq!(post(base.clone(), r#"[{"key":"b","value":1}]"#).await.0, 204);
+    let ops = r#"{"operations":[
+        {"operation":"upsert","request":{"key":"a","value":"A"}},
+        {"operation":"upsert","request":{"key":"b","value":"B","etag":"7"}},
+        {"operation":"upsert","request":{"key":"c","value":"C"}}]}"#;
+    let (status, body) = post(format!("{base}/transaction"), ops).await;
+    assert_eq!(status, 500, "{body}");
+    assert!(
+        body.contains("ERR_STATE_TRANSACTION") && body.contains("failed to set key"),
+        "{body}"
+    );
+    let client = redis::Client::open(format!("redis://{}/", server.host())).unwrap();
+    let mut c = client.get_multiplexed_async_connection().await.unwrap();
+    for (key, data) in [("a", r#""A""#), ("b", "1"), ("c", r#""C""#)] {
+        let stored: Option<String> = redis::cmd("HGET")
+            .arg(format!("order-processor||{key}"))
+            .arg("data")
+            .query_async(&mut c)
+            .await
+            .unwrap();
+        assert_eq!(
+            stored.as_deref(),
+            Some(data),
+            "{key}: the write after the failed one was applied too"
+        );
+    }
+
+    let (status, body) = post(base.clone(), r#"[{"key":"b","value":2,"etag":""}]"#).await;
+    assert_eq!((status, body.as_str()), (204, ""), "an empty ETag is none");
+    let last_write = r#"[{"key":"b","value":3,"etag":"99","options":{"concurrency":"last-write"}}]"#;
+    assert_eq!(
+        post(base.clone(), last_write).await.0,
+        204,
+        "last-write ignores the ETag"
+    );
+    let (status, body) = post(base.clone(), r#"[{"key":"b","value":4,"etag":"x1"}]"#).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body.contains(r#"invalid etag value: strconv.Atoi: parsing \"x1\": invalid syntax"#),
+        "{body}"
+    );
+    let store = RedisStore::new(&server.host(), None).unwrap();
+    assert_eq!(store.get("order-processor||b").await.unwrap().unwrap().etag, "3");
 }

@@ -43,10 +43,14 @@ struct Harness {
 }
 
 async fn harness() -> Harness {
-    let files = vec![
+    harness_of(vec![
         (PathBuf::from("c.yaml"), COMPONENT.as_bytes().to_vec()),
         (PathBuf::from("r.yaml"), RESOURCES.as_bytes().to_vec()),
-    ];
+    ])
+    .await
+}
+
+async fn harness_of(files: Vec<(PathBuf, Vec<u8>)>) -> Harness {
     let loaded = load_files(files, None);
     assert!(loaded.diagnostics.is_empty(), "{}", loaded.render_diagnostics());
     let resiliency = Resiliency::new("order-processor", loaded.resiliency_configs(), Arc::new(Discard));
@@ -172,7 +176,10 @@ async fn dapr_error_shapes() {
         (status, body["errorCode"].as_str()),
         (400, Some("ERR_MALFORMED_REQUEST"))
     );
-    assert_eq!(body["details"][0]["reason"], "DAPR_STATE_ILLEGAL_KEY");
+    assert_eq!(
+        body["details"][2]["reason"], "DAPR_STATE_ILLEGAL_KEY",
+        "after BadRequest and ResourceInfo"
+    );
 
     for bad in ["not json", r#"[{"value":1}]"#, r#"[{"key":"k","etag":5}]"#] {
         let (status, _, body) = send(h.client.post(&h.save).body(bad)).await;
@@ -311,4 +318,69 @@ async fn bulk_get_is_one_call_that_never_fails() {
         "six bulk gets with the store down are six successes"
     );
     h.sidecar.memory_store("statestore").unwrap().set_down(false);
+}
+
+/// daprd's `onPostState` / `onPostStateTransaction` edges (`pkg/api/http/http.go`) and the details of
+/// `pkg/api/errors/state.go`, as dapr/kit writes them in JSON.
+#[tokio::test]
+async fn state_api_edges_as_daprd_answers_them() {
+    let h = harness().await;
+    let (status, _, body) = send(h.client.post(&h.save).body(r#"[{"key":"e","value":1,"etag":""}]"#)).await;
+    assert_eq!((status, body.as_str()), (204, ""), "an empty ETag is none");
+    let last_write = r#"[{"key":"e","value":2,"etag":"42","options":{"concurrency":"last-write"}}]"#;
+    assert_eq!(send(h.client.post(&h.save).body(last_write)).await.0, 204);
+    let (_, headers, body) = send(h.client.get(format!("{}/statestore/e", h.base))).await;
+    assert_eq!((body.as_str(), headers["etag"].to_str().unwrap()), ("2", "2"));
+
+    for bad in [r#"[{"key":"","value":1}]"#, r#"[{"value":1}]"#] {
+        let (status, _, body) = send(h.client.post(&h.save).body(bad)).await;
+        let body = json(&body);
+        assert_eq!(
+            (status, body["errorCode"].as_str()),
+            (400, Some("ERR_MALFORMED_REQUEST"))
+        );
+        assert_eq!(body["message"], r#""key" is a required field"#, "{bad}");
+    }
+    let (status, _, body) = send(h.client.post(&h.save).body(r#"[{"key":"e","value":1,"etag":"x"}]"#)).await;
+    assert_eq!(status, 400);
+    assert_eq!(
+        json(&body)["message"],
+        r#"failed saving state in state store statestore: invalid etag value: strconv.Atoi: parsing "x": invalid syntax"#
+    );
+
+    let merge = r#"{"operations":[{"operation":"merge","request":{"key":"a"}}]}"#;
+    let (status, _, body) = send(h.client.post(format!("{}/transaction", h.save)).body(merge)).await;
+    let body = json(&body);
+    assert_eq!(status, 400);
+    assert_eq!(body["errorCode"], "ERR_NOT_SUPPORTED_STATE_OPERATION");
+    assert_eq!(body["message"], "operation type merge not supported");
+
+    let (status, _, body) = send(h.client.get(format!("{}/statestore/a||b", h.base))).await;
+    let message = "input key/keyPrefix 'a||b' can't contain '||'";
+    assert_eq!(status, 400);
+    assert_eq!(
+        json(&body)["details"],
+        serde_json::json!([
+            {"@type": "type.googleapis.com/google.rpc.BadRequest",
+             "field_violations": [{"field": "a||b", "description": message}]},
+            {"@type": "type.googleapis.com/google.rpc.ResourceInfo",
+             "resource_type": "state", "resource_name": "statestore", "owner": "", "description": ""},
+            {"@type": "type.googleapis.com/google.rpc.ErrorInfo",
+             "reason": "DAPR_STATE_ILLEGAL_KEY", "domain": "dapr.io", "metadata": null},
+        ])
+    );
+
+    let bare = harness_of(Vec::new()).await;
+    let (status, _, body) = send(bare.client.get(format!("{}/statestore/1", bare.base))).await;
+    let body = json(&body);
+    assert_eq!(
+        (status, body["errorCode"].as_str()),
+        (500, Some("ERR_STATE_STORE_NOT_CONFIGURED"))
+    );
+    assert_eq!(body["message"], "state store statestore is not configured");
+    assert_eq!(
+        body["details"],
+        serde_json::json!([{"@type": "type.googleapis.com/google.rpc.ErrorInfo",
+            "reason": "DAPR_STATE_NOT_CONFIGURED", "domain": "dapr.io", "metadata": {"appID": "order-processor"}}])
+    );
 }

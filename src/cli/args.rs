@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::headless::Output;
+use crate::headless::{LogFormat, Output};
 use crate::lifecycle::{RunOptions, StateStoreChoice};
 use crate::scenario::PortOverrides;
 
@@ -44,6 +44,10 @@ pub struct DisplayArgs {
     /// Headless output: text for people, jsonl for machines.
     #[arg(long, value_enum, default_value_t = Output::Text)]
     pub output: Output,
+    /// How headless text writes the sidecars' log lines: as daprd on a terminal (tty), or as daprd writes them
+    /// to a file (logfmt: time=… level=… msg=… app_id=… scope=…).
+    #[arg(long, value_enum, default_value_t = LogFormat::Tty)]
+    pub log_format: LogFormat,
     /// Most frames a second the UI draws.
     #[arg(long, value_name = "N", default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=120))]
     pub fps: u32,

@@ -1,14 +1,34 @@
 //! How headless mode writes one event: text lines for people (like the quickstart's terminals side by side)
 //! or one JSON object for machines.
 
+use std::time::SystemTime;
+
 use serde::Serialize;
 
 use crate::event::{Event, Stamped};
 use crate::resiliency::ResiliencyEvent;
 use crate::resiliency::events::LogLevel;
 
+/// How text mode writes a sidecar's log lines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SidecarLines {
+    /// logrus on a terminal, as the quickstart docs show them: `WARN[0005] …`.
+    Tty,
+    /// logrus off a terminal (`logfmt.rs`), the run having started at this wall-clock time.
+    Logfmt(SystemTime),
+}
+
+impl SidecarLines {
+    fn line(self, at: std::time::Duration, level: LogLevel, message: &str, app_id: &str) -> String {
+        match self {
+            SidecarLines::Tty => format!("{}[{:04}] {message}", level.tty_prefix(), at.as_secs()),
+            SidecarLines::Logfmt(started) => super::logfmt::logfmt_line(started + at, level, message, app_id),
+        }
+    }
+}
+
 /// The text-mode lines of one event (none for events that are only counted).
-pub fn text_lines(e: &Stamped) -> Vec<String> {
+pub fn text_lines(e: &Stamped, sidecar: SidecarLines) -> Vec<String> {
     match &e.event {
         Event::App { app, .. } => e
             .event
@@ -21,16 +41,16 @@ pub fn text_lines(e: &Stamped) -> Vec<String> {
                 .dapr_logs()
                 .into_iter()
                 .filter(|l| l.level > LogLevel::Debug)
-                .map(|l| format!("{}[{:04}] {}", l.level.tty_prefix(), e.at.as_secs(), l.message))
+                .map(|l| sidecar.line(e.at, l.level, &l.message, app_id))
                 .collect();
             lines.extend(policy_line(e.at, app_id, event));
             lines
         }
         // daprd's own lines about a hot reload, as its other sidecar lines.
-        Event::ResiliencyReloaded { .. } | Event::SidecarRestarting { .. } => e
+        Event::ResiliencyReloaded { app_id, .. } | Event::SidecarRestarting { app_id } => e
             .event
             .text()
-            .map(|t| format!("{}[{:04}] {t}", LogLevel::Info.tty_prefix(), e.at.as_secs()))
+            .map(|t| sidecar.line(e.at, LogLevel::Info, &t, app_id))
             .into_iter()
             .collect(),
         Event::Notice { .. } | Event::Warning { .. } | Event::ShuttingDown { .. } => e

@@ -7,9 +7,10 @@
 //! nor grows its memory beyond the event bus's bound.
 
 mod format;
+mod logfmt;
 mod writer;
 
-pub use format::{json_line, text_lines};
+pub use format::{SidecarLines, json_line, text_lines};
 
 use crate::event::{Events, Stamped, StopReason};
 use crate::lifecycle::{Control, Display};
@@ -22,15 +23,25 @@ pub enum Output {
     Jsonl,
 }
 
+/// How text output writes the sidecars' log lines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// logrus on a terminal: `WARN[0005] …`.
+    Tty,
+    /// logrus off a terminal, as daprd writes to a file: `time=… level=… msg=… app_id=… scope=…`.
+    Logfmt,
+}
+
 /// The headless display.
 pub struct Headless {
     pub output: Output,
+    pub log_format: LogFormat,
 }
 
 impl Headless {
-    fn render(&self, e: &Stamped) -> String {
+    fn render(&self, e: &Stamped, sidecar: SidecarLines) -> String {
         match self.output {
-            Output::Text => text_lines(e).into_iter().map(|l| l + "\n").collect(),
+            Output::Text => text_lines(e, sidecar).into_iter().map(|l| l + "\n").collect(),
             Output::Jsonl => format!("{}\n", json_line(e)),
         }
     }
@@ -46,6 +57,11 @@ impl Headless {
 impl Display for Headless {
     async fn show(self, mut events: Events, control: Control) -> anyhow::Result<Ledger> {
         let writer = Writer::spawn(std::io::stdout())?;
+        // Events carry their time since the run started, which is now, give or take the display's start.
+        let sidecar = match self.log_format {
+            LogFormat::Tty => SidecarLines::Tty,
+            LogFormat::Logfmt => SidecarLines::Logfmt(std::time::SystemTime::now()),
+        };
         let mut open = true;
         loop {
             // Room first: while stdout is blocked, events wait in the bus, which bounds them.
@@ -58,7 +74,7 @@ impl Display for Headless {
                 control.stop(StopReason::OutputClosed);
             }
             let Some(e) = events.recv().await else { break };
-            let text = self.render(&e);
+            let text = self.render(&e, sidecar);
             if let Some(permit) = permit.filter(|_| !text.is_empty()) {
                 permit.send(text);
             }

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use axum::body::Bytes;
 
-use crate::state::{Item, StateStore, StoreError, StoreFuture, json::GoEncoder};
+use crate::state::{Item, StateStore, StoreError, StoreFuture, Write, json::GoEncoder};
 
 /// A transient error Redis really answers with (while it loads its dataset after a restart), the default
 /// message of `store-error`.
@@ -121,6 +121,13 @@ impl StateStore for FaultyStore {
         Box::pin(async move {
             self.faults.before_call().await?;
             self.inner.delete(key, etag).await
+        })
+    }
+
+    fn multi<'a>(&'a self, writes: &'a [Write]) -> StoreFuture<'a, ()> {
+        Box::pin(async move {
+            self.faults.before_call().await?;
+            self.inner.multi(writes).await
         })
     }
 

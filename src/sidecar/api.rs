@@ -43,7 +43,7 @@ pub async fn healthz() -> StatusCode {
 
 /// The daprd release whose behaviour the sidecar follows, reported where daprd reports its own build's version
 /// (`runtimeVersion` and `extended.daprRuntimeVersion`, `pkg/api/universal/metadata.go`).
-const RUNTIME_VERSION: &str = "1.18.3";
+pub const RUNTIME_VERSION: &str = "1.18.3";
 
 /// `GET /v1.0/metadata`, with the fields daprd fills for a self-hosted sidecar (empty ones omitted).
 pub async fn metadata(State(state): State<Arc<SidecarState>>) -> Response {

@@ -19,6 +19,7 @@ use axum::response::{IntoResponse, Response};
 
 use super::SidecarState;
 use super::api::{PathArgs, path_arg};
+use super::forwarded::{self, CALLER};
 use super::invoke::{AppClient, AppResponse, InvokeError, forwardable, send};
 use crate::hop_faults::channel::Then;
 use crate::resiliency::OperationError;
@@ -28,8 +29,6 @@ pub const ROUTE: &str = "/dapr-internal/v1/invoke/{*method}";
 const PREFIX: &str = "/dapr-internal/v1/invoke/";
 /// Says, on the callee's answer, whether the app answered or the app channel failed.
 const OUTCOME: &str = "x-dapr-internal-outcome";
-/// The caller's app id, as daprd's `dapr-caller-app-id` metadata carries it.
-const CALLER: &str = "dapr-caller-app-id";
 
 /// The gRPC status of a failed hop, as the caller's sidecar sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -77,19 +76,19 @@ impl OperationError for BuiltInAttempt {
     }
 }
 
-/// Hands one call to the callee's sidecar at `sidecar`: the app's answer, or why there is none.
+/// Hands one call for `callee` to its sidecar at `sidecar`: the app's answer, or why there is none.
 pub async fn call(
     client: &AppClient,
-    caller: &str,
+    (caller, callee): (&str, &str),
     sidecar: SocketAddr,
     path_and_query: &str,
     request: http::Request<Body>,
 ) -> Result<AppResponse, HopError> {
     let url = format!("http://{sidecar}{PREFIX}{}", path_and_query.trim_start_matches('/'));
     let mut request = request;
-    if let Ok(caller) = HeaderValue::from_str(caller) {
-        request.headers_mut().insert(CALLER, caller);
-    }
+    // daprd's namespace is `NAMESPACE` (empty when self-hosted).
+    let namespace = std::env::var("NAMESPACE").unwrap_or_default();
+    forwarded::stamp_hop(request.headers_mut(), caller, callee, &namespace);
     *request.uri_mut() = url
         .parse()
         .map_err(|e| HopError::Internal(format!("invalid method path {path_and_query:?}: {e}")))?;
@@ -148,9 +147,7 @@ pub async fn serve_call(State(state): State<Arc<SidecarState>>, path: PathArgs<S
     let body = Body::new(http_body_util::Limited::new(body, state.options.max_body_bytes));
     let mut app_request = http::Request::new(body);
     *app_request.method_mut() = parts.method;
-    let mut headers = forwardable(&parts.headers);
-    headers.remove(CALLER);
-    *app_request.headers_mut() = headers;
+    *app_request.headers_mut() = forwarded::for_app(&forwardable(&parts.headers));
     let answered = |r: AppResponse| with_outcome(r.into_response(), "app");
     // An injected fault on the app channel (faults/channel.rs): a wait, an answer in the app's place, or a
     // blackhole instead of the app.

@@ -262,7 +262,7 @@ impl Call<'_> {
         };
         let hop = hop::call(
             &self.state.client,
-            &self.state.app_id,
+            (&self.state.app_id, self.app_id),
             sidecar,
             self.path_and_query,
             request,

@@ -6,7 +6,9 @@
 
 mod api;
 pub mod batch;
+mod forwarded;
 mod grpc;
+pub use api::RUNTIME_VERSION;
 pub use grpc::unserved::{SERVED as GRPC_SERVED, UnservedListener};
 mod hop;
 mod invoke;

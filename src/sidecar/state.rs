@@ -39,37 +39,55 @@ fn malformed(message: impl Into<String>) -> Response {
     DaprError::new(StatusCode::BAD_REQUEST, "ERR_MALFORMED_REQUEST", message).into_response()
 }
 
+/// A google.rpc.ErrorInfo detail as dapr/kit writes it in JSON.
+fn error_info(reason: &str, metadata: Value) -> Value {
+    json!({
+        "@type": "type.googleapis.com/google.rpc.ErrorInfo",
+        "reason": reason, "domain": "dapr.io", "metadata": metadata,
+    })
+}
+
+fn with_details(status: StatusCode, code: &str, message: String, details: Vec<Value>) -> Response {
+    let body = json!({ "errorCode": code, "message": message, "details": details });
+    (status, axum::Json(body)).into_response()
+}
+
 /// daprd's HTTP answer to a failed state call.
 fn error_response(error: StateError) -> Response {
     let message = error.message();
     match &error {
-        StateError::NotConfigured { .. } => DaprError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "ERR_STATE_STORE_NOT_CONFIGURED",
-            message,
-        )
-        .into_response(),
+        StateError::NotConfigured { app_id, .. } => {
+            let details = vec![error_info("DAPR_STATE_NOT_CONFIGURED", json!({ "appID": app_id }))];
+            with_details(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "ERR_STATE_STORE_NOT_CONFIGURED",
+                message,
+                details,
+            )
+        }
         StateError::NotFound { app_id, .. } => {
-            let body = json!({
-                "errorCode": "ERR_STATE_STORE_NOT_FOUND",
-                "message": message,
-                "details": [{
-                    "@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "DAPR_STATE_NOT_FOUND",
-                    "domain": "dapr.io", "metadata": { "appID": app_id },
-                }],
-            });
-            (StatusCode::BAD_REQUEST, axum::Json(body)).into_response()
+            let details = vec![error_info("DAPR_STATE_NOT_FOUND", json!({ "appID": app_id }))];
+            with_details(StatusCode::BAD_REQUEST, "ERR_STATE_STORE_NOT_FOUND", message, details)
         }
-        StateError::IllegalKey { .. } => {
-            let body = json!({
-                "errorCode": "ERR_MALFORMED_REQUEST",
-                "message": message,
-                "details": [{ "@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "DAPR_STATE_ILLEGAL_KEY", "domain": "dapr.io" }],
-            });
-            (StatusCode::BAD_REQUEST, axum::Json(body)).into_response()
+        StateError::IllegalKey { store, key } => {
+            // `pkg/api/errors/state.go InvalidKeyName`: a field violation, the store as a resource, then the
+            // reason (dapr/kit `errors.go JSONErrorValue` names their fields).
+            let details = vec![
+                json!({
+                    "@type": "type.googleapis.com/google.rpc.BadRequest",
+                    "field_violations": [{ "field": key, "description": message }],
+                }),
+                json!({
+                    "@type": "type.googleapis.com/google.rpc.ResourceInfo",
+                    "resource_type": "state", "resource_name": store, "owner": "", "description": "",
+                }),
+                error_info("DAPR_STATE_ILLEGAL_KEY", Value::Null),
+            ];
+            with_details(StatusCode::BAD_REQUEST, "ERR_MALFORMED_REQUEST", message, details)
         }
-        StateError::UnsupportedOperation(op) => {
-            malformed(format!("operation type {op} not supported; use upsert or delete"))
+        // `pkg/api/http/http.go onPostStateTransaction`.
+        StateError::UnsupportedOperation(_) => {
+            DaprError::new(StatusCode::BAD_REQUEST, "ERR_NOT_SUPPORTED_STATE_OPERATION", message).into_response()
         }
         StateError::Store { op, .. } => {
             // As daprd's `onPostStateTransaction`: any error of the store's `Multi` is a plain 500.
@@ -107,18 +125,15 @@ pub async fn save(State(s): State<Arc<SidecarState>>, path: PathArgs<String>, bo
     };
     let mut items = Vec::with_capacity(request.len());
     for item in request {
-        let Some(key) = item.key else {
-            return malformed("failed to parse request body: a state item has no \"key\"");
+        // `pkg/api/http/http.go onPostState`: a missing key and an empty one are the same.
+        let Some(key) = item.key.filter(|k| !k.is_empty()) else {
+            return malformed(r#""key" is a required field"#);
         };
         if let Err(e) = core::check_key(&store, &key) {
             return error_response(e);
         }
-        items.push(SaveItem {
-            key,
-            data: Bytes::from(crate::state::json::marshal(&item.value, encoder)),
-            etag: item.etag,
-            first_write: item.options.concurrency.as_deref() == Some("first-write"),
-        });
+        let data = Bytes::from(crate::state::json::marshal(&item.value, encoder));
+        items.push(SaveItem::new(key, data, item.etag, item.options.concurrency.as_deref()));
     }
     match core::save(&s, &store, items).await {
         Ok(()) => StatusCode::NO_CONTENT.into_response(),
@@ -228,24 +243,31 @@ pub async fn transaction(State(s): State<Arc<SidecarState>>, path: PathArgs<Stri
         Ok(r) => r,
         Err(e) => return malformed(format!("failed to parse request body: {e}")),
     };
+    if request.operations.is_empty() {
+        return StatusCode::NO_CONTENT.into_response();
+    }
+    // `pkg/api/http/http.go onPostStateTransaction`: the operation is read first; daprd does not require a
+    // key here (an empty one is stored as `<app-id>||`).
     let mut ops = Vec::with_capacity(request.operations.len());
     for op in request.operations {
-        let Some(key) = op.request.key else {
-            return malformed("a transaction request has no \"key\"");
-        };
+        if !matches!(op.operation.as_str(), "upsert" | "delete") {
+            return error_response(StateError::UnsupportedOperation(op.operation));
+        }
+        let key = op.request.key.unwrap_or_default();
         if let Err(e) = core::check_key(&store, &key) {
             return error_response(e);
         }
         let etag = op.request.etag;
-        ops.push(match op.operation.as_str() {
-            "upsert" => TransactionOp::Upsert(SaveItem {
+        ops.push(if op.operation == "upsert" {
+            let data = Bytes::from(crate::state::json::marshal(&op.request.value, encoder));
+            TransactionOp::Upsert(SaveItem::new(
                 key,
-                data: Bytes::from(crate::state::json::marshal(&op.request.value, encoder)),
+                data,
                 etag,
-                first_write: false,
-            }),
-            "delete" => TransactionOp::Delete(DeleteItem { key, etag }),
-            other => return error_response(StateError::UnsupportedOperation(other.to_string())),
+                op.request.options.concurrency.as_deref(),
+            ))
+        } else {
+            TransactionOp::Delete(DeleteItem { key, etag })
         });
     }
     match core::transaction(&s, &store, ops).await {

@@ -14,7 +14,7 @@ use bytes::Bytes;
 
 use super::SidecarState;
 use crate::resiliency::{ComponentKind, Direction, Failure, PolicyDefinition};
-use crate::state::{Item, StateStore, StoreError, StoreFailure, prefixed_key};
+use crate::state::{Item, StateStore, StoreError, StoreFailure, Write, prefixed_key};
 
 /// A state store as the sidecar serves it.
 pub struct StoreBinding {
@@ -94,6 +94,20 @@ pub struct SaveItem {
     pub etag: Option<String>,
     /// `concurrency: first-write`.
     pub first_write: bool,
+}
+
+impl SaveItem {
+    /// An item as the caller sent it; `concurrency: last-write` drops its ETag, as contrib's Redis store
+    /// (`state/redis/redis.go parseETag`) writes version "0" (any) whatever ETag came with it.
+    pub fn new(key: String, data: Bytes, etag: Option<String>, concurrency: Option<&str>) -> Self {
+        let last_write = concurrency == Some("last-write");
+        SaveItem {
+            key,
+            data,
+            etag: etag.filter(|_| !last_write),
+            first_write: concurrency == Some("first-write"),
+        }
+    }
 }
 
 /// One item to delete in bulk.
@@ -290,25 +304,30 @@ pub async fn bulk_get(s: &SidecarState, store: &str, keys: Vec<String>) -> Resul
         .map_err(failed(store, StateOp::BulkGet))
 }
 
-/// Upserts and deletes applied in order under one policy run (one by one: the in-memory and Redis stores here
-/// do not offer Dapr's multi-key atomicity). Any store error is retried, as daprd retries `Multi`.
+/// Upserts and deletes under one policy run, as the store's `multi` applies them (Redis: MULTI/EXEC, every
+/// write applied even after one fails). Any store error is retried, as daprd retries `Multi`.
 pub async fn transaction(s: &SidecarState, store: &str, ops: Vec<TransactionOp>) -> Result<(), StateError> {
     let binding = lookup(s, store)?;
-    let mut steps = Vec::with_capacity(ops.len());
+    let mut writes = Vec::with_capacity(ops.len());
     for op in ops {
         let key = match &op {
             TransactionOp::Upsert(item) => &item.key,
             TransactionOp::Delete(item) => &item.key,
         };
         check_key(store, key)?;
-        steps.push((full_key(s, binding, store, key), op));
+        let key = full_key(s, binding, store, key);
+        writes.push(match op {
+            TransactionOp::Upsert(item) => Write::Set {
+                key,
+                data: item.data,
+                etag: item.etag,
+            },
+            TransactionOp::Delete(item) => Write::Delete { key, etag: item.etag },
+        });
     }
     outbound_policy(s, store)
         .run_cancellable(&s.cancel, |_| async {
-            for (full, op) in &steps {
-                apply(binding, full, op).await.map_err(retryable)?;
-            }
-            Ok(())
+            binding.store.multi(&writes).await.map_err(retryable)
         })
         .await
         .map_err(failed(store, StateOp::Transaction))

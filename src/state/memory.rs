@@ -46,9 +46,10 @@ impl MemoryStore {
     }
 }
 
-/// Redis's rule: an ETag is a version number.
-fn parse_etag(etag: &str) -> Result<u64, StoreError> {
-    etag.parse().map_err(|_| StoreError::EtagInvalid(etag.to_string()))
+/// Redis's rule: an ETag is a version number (`""` is none).
+fn parse_etag(etag: Option<&str>) -> Result<Option<u64>, StoreError> {
+    // A negative version never matches: Redis's versions start at 1.
+    Ok(super::version_etag(etag)?.map(|v| u64::try_from(v).unwrap_or(u64::MAX)))
 }
 
 impl StateStore for MemoryStore {
@@ -66,7 +67,7 @@ impl StateStore for MemoryStore {
     fn set<'a>(&'a self, key: &'a str, data: Bytes, etag: Option<&'a str>, first_write: bool) -> StoreFuture<'a, ()> {
         Box::pin(async move {
             self.check_up().await?;
-            let wanted = etag.map(parse_etag).transpose()?;
+            let wanted = parse_etag(etag)?;
             let mut items = self.items.lock().unwrap_or_else(|p| p.into_inner());
             let current = items.get(key).map(|(_, v)| *v);
             let allowed = match (current, wanted) {
@@ -86,10 +87,12 @@ impl StateStore for MemoryStore {
     fn delete<'a>(&'a self, key: &'a str, etag: Option<&'a str>) -> StoreFuture<'a, ()> {
         Box::pin(async move {
             self.check_up().await?;
-            let wanted = etag.map(parse_etag).transpose()?;
+            // As contrib's delete script: the ETag is compared as text, not parsed, and "0" is none.
             let mut items = self.items.lock().unwrap_or_else(|p| p.into_inner());
-            match (items.get(key).map(|(_, v)| *v), wanted) {
-                (Some(v), Some(w)) if v != w => Err(StoreError::EtagMismatch(format!("failed to delete {key}"))),
+            match (items.get(key).map(|(_, v)| *v), etag) {
+                (Some(v), Some(w)) if w != "0" && v.to_string() != w => {
+                    Err(StoreError::EtagMismatch(format!("failed to delete {key}")))
+                }
                 _ => {
                     items.remove(key);
                     Ok(())

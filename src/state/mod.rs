@@ -79,6 +79,61 @@ pub trait StateStore: Send + Sync {
     fn encoder(&self) -> json::GoEncoder {
         json::GoEncoder::EncodingJson
     }
+    /// A transaction (Dapr's `Multi`). As Redis's MULTI/EXEC runs it (components-contrib
+    /// `state/redis/redis.go Multi`): every write is applied even after one fails, and the first failure is
+    /// the answer.
+    fn multi<'a>(&'a self, writes: &'a [Write]) -> StoreFuture<'a, ()> {
+        Box::pin(async move {
+            let mut first_error = None;
+            for write in writes {
+                let done = match write {
+                    Write::Set { key, data, etag } => self.set(key, data.clone(), etag.as_deref(), false).await,
+                    Write::Delete { key, etag } => self.delete(key, etag.as_deref()).await,
+                };
+                if let Err(e) = done {
+                    first_error.get_or_insert(e);
+                }
+            }
+            first_error.map_or(Ok(()), Err)
+        })
+    }
+}
+
+/// One write of a transaction, its key already prefixed. contrib's `Multi` sets without first-write.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Write {
+    Set {
+        key: String,
+        data: Bytes,
+        etag: Option<String>,
+    },
+    Delete {
+        key: String,
+        etag: Option<String>,
+    },
+}
+
+/// A version ETag as contrib's Redis store reads it (`parseETag`): none, or `""`, means no ETag; anything
+/// else goes through Go's `strconv.Atoi`, whose error text daprd shows (`invalid etag value: strconv.Atoi:
+/// parsing "x": invalid syntax`).
+pub fn version_etag(etag: Option<&str>) -> Result<Option<i64>, StoreError> {
+    match etag {
+        None | Some("") => Ok(None),
+        Some(e) => go_atoi(e).map(Some).map_err(StoreError::EtagInvalid),
+    }
+}
+
+/// Go's `strconv.Atoi` on a 64-bit platform: an optional sign and decimal digits, nothing else.
+fn go_atoi(text: &str) -> Result<i64, String> {
+    let digits = text.strip_prefix(['+', '-']).unwrap_or(text);
+    let failed = |why: &str| format!("strconv.Atoi: parsing {text:?}: {why}");
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(failed("invalid syntax"));
+    }
+    text.strip_prefix('+')
+        .unwrap_or(text)
+        .parse::<i64>()
+        .map_err(|_| failed("value out of range"))
 }
 
 /// Dapr's key prefixing (`keyPrefix` metadata): `appid` (default) `<appId>||<key>`, `name` `<store>||<key>`,
@@ -89,5 +144,27 @@ pub fn prefixed_key(key_prefix: Option<&str>, app_id: &str, store: &str, key: &s
         "name" => format!("{store}||{key}"),
         "none" => key.to_string(),
         other => format!("{other}||{key}"),
+    }
+}
+
+#[cfg(test)]
+mod etag_tests {
+    use super::*;
+
+    #[test]
+    fn version_etags_read_as_go_atoi_reads_them() {
+        assert_eq!(version_etag(None), Ok(None));
+        assert_eq!(version_etag(Some("")), Ok(None), "an empty ETag is no ETag");
+        assert_eq!(version_etag(Some("+7")), Ok(Some(7)));
+        assert_eq!(version_etag(Some("-3")), Ok(Some(-3)));
+        assert_eq!(
+            version_etag(Some("abc")).unwrap_err().to_string(),
+            r#"invalid etag value: strconv.Atoi: parsing "abc": invalid syntax"#
+        );
+        assert_eq!(
+            version_etag(Some("99999999999999999999")).unwrap_err().to_string(),
+            r#"invalid etag value: strconv.Atoi: parsing "99999999999999999999": value out of range"#
+        );
+        assert!(version_etag(Some("1 ")).is_err() && version_etag(Some("-")).is_err());
     }
 }

@@ -14,7 +14,7 @@ use axum::body::Bytes;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
 use super::go_redis::{self, Attempt, RedisTimings};
-use super::{Item, StateStore, StoreError, StoreFuture};
+use super::{Item, StateStore, StoreError, StoreFuture, Write};
 
 /// Writes when there is no version yet, or the given ETag is the current version, or no ETag was given
 /// ("0") and the key was not written first-write. ARGV: etag or "0", data, "1" for first-write.
@@ -169,13 +169,9 @@ fn unavailable(e: redis::RedisError) -> StoreError {
     StoreError::Unavailable(e.to_string())
 }
 
-/// Redis's ETags are version numbers.
+/// Redis's ETags are version numbers; none (or `""`) is "0" (contrib `parseETag`).
 fn check_etag(etag: Option<&str>) -> Result<String, StoreError> {
-    match etag {
-        None => Ok("0".to_string()),
-        Some(e) if e.parse::<u64>().is_ok() => Ok(e.to_string()),
-        Some(e) => Err(StoreError::EtagInvalid(e.to_string())),
-    }
+    Ok(super::version_etag(etag)?.unwrap_or(0).to_string())
 }
 
 /// An error as go-redis prints it: a script's `error_reply` verbatim (redis-rs splits off its first word as
@@ -238,6 +234,46 @@ impl StateStore for RedisStore {
                 Err(e) if etag.is_some() && !is_refused_login(&e) => Err(StoreError::EtagMismatch(go_redis_text(&e))),
                 Err(e) if is_script_refusal(&e) => Err(StoreError::EtagMismatch(go_redis_text(&e))),
                 Err(e) => Err(unavailable(e)),
+            }
+        })
+    }
+
+    fn multi<'a>(&'a self, writes: &'a [Write]) -> StoreFuture<'a, ()> {
+        Box::pin(async move {
+            // components-contrib `state/redis/redis.go Multi`: the ETags are read first (an invalid one ends it
+            // before anything is sent), then every script is queued in MULTI/EXEC, which runs them all even
+            // after one fails; the first failure is the answer, as go-redis's `Exec` returns it.
+            let mut pipe = redis::pipe();
+            pipe.atomic().ignore_errors();
+            for write in writes {
+                match write {
+                    Write::Set { key, data, etag } => {
+                        let version = check_etag(etag.as_deref())?;
+                        pipe.cmd("EVAL")
+                            .arg(SET_SCRIPT)
+                            .arg(1)
+                            .arg(key)
+                            .arg(version)
+                            .arg(data.as_ref())
+                            .arg("0");
+                    }
+                    Write::Delete { key, etag } => {
+                        pipe.cmd("EVAL")
+                            .arg(DELETE_SCRIPT)
+                            .arg(1)
+                            .arg(key)
+                            .arg(etag.as_deref().unwrap_or("0"));
+                    }
+                }
+            }
+            let pipe = &pipe;
+            let results: Vec<redis::RedisResult<redis::Value>> = self
+                .bounded(|mut c| async move { pipe.query_async(&mut c).await })
+                .await
+                .map_err(unavailable)?;
+            match results.into_iter().find_map(Result::err) {
+                None => Ok(()),
+                Some(e) => Err(StoreError::Unavailable(go_redis_text(&e))),
             }
         })
     }

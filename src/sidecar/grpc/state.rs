@@ -17,19 +17,26 @@ fn err(e: StateError) -> Status {
     status::state(&e)
 }
 
-fn first_write(item: &StateItem) -> bool {
-    item.options
-        .as_ref()
-        .is_some_and(|o| o.concurrency == StateConcurrency::ConcurrencyFirstWrite as i32)
+/// The item's `concurrency` as the HTTP API spells it.
+fn concurrency(item: &StateItem) -> Option<&'static str> {
+    let concurrency = item.options.as_ref()?.concurrency;
+    if concurrency == StateConcurrency::ConcurrencyFirstWrite as i32 {
+        Some("first-write")
+    } else if concurrency == StateConcurrency::ConcurrencyLastWrite as i32 {
+        Some("last-write")
+    } else {
+        None
+    }
 }
 
 fn save_item(item: StateItem) -> SaveItem {
-    SaveItem {
-        first_write: first_write(&item),
-        key: item.key,
-        data: Bytes::from(item.value),
-        etag: item.etag.map(|e| e.value),
-    }
+    let concurrency = concurrency(&item);
+    SaveItem::new(
+        item.key,
+        Bytes::from(item.value),
+        item.etag.map(|e| e.value),
+        concurrency,
+    )
 }
 
 pub async fn get_state(s: &SidecarState, request: Request<pb::GetStateRequest>) -> Reply<pb::GetStateResponse> {

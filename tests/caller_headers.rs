@@ -1,0 +1,102 @@
+//! The headers an app receives when another app invokes it through two real sidecars (checkout's and
+//! order-processor's), as daprd v1.18 sets them: the caller and callee ids, the caller's namespace, this host
+//! as `X-Forwarded-For` / `X-Forwarded-Host` / `Forwarded`, and a `traceparent` in the caller's trace.
+
+mod common;
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
+use axum::Router;
+use axum::http::HeaderMap;
+use axum::routing::any;
+use resilience_tui::resiliency::Resiliency;
+use resilience_tui::resiliency::events::Discard;
+use resilience_tui::sidecar::{NameResolver, Sidecar, SidecarOptions};
+
+/// order-processor's app: records the headers of every request it gets.
+async fn start_app(seen: Arc<Mutex<Vec<HeaderMap>>>) -> SocketAddr {
+    let handler = move |headers: HeaderMap| {
+        let seen = seen.clone();
+        async move {
+            seen.lock().unwrap().push(headers);
+            "order received"
+        }
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, Router::new().fallback(any(handler))).await });
+    addr
+}
+
+fn options(app_id: &str, app_port: Option<u16>) -> SidecarOptions {
+    SidecarOptions {
+        listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+        app_port,
+        ..common::sidecar_options(app_id, None)
+    }
+}
+
+#[tokio::test]
+async fn the_app_sees_its_caller_as_daprd_tells_it() {
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let app = start_app(seen.clone()).await;
+    let resolver = Arc::new(NameResolver::default());
+    let none = |id| Resiliency::new(id, Vec::new(), Arc::new(Discard));
+    let order_processor = Sidecar::start(
+        options("order-processor", Some(app.port())),
+        none("order-processor"),
+        resolver.clone(),
+        Vec::new(),
+    )
+    .await
+    .unwrap();
+    resolver.register_sidecar("order-processor", order_processor.addr());
+    let checkout = Sidecar::start(options("checkout", None), none("checkout"), resolver, Vec::new())
+        .await
+        .unwrap();
+
+    let client = reqwest::Client::builder().no_proxy().build().unwrap();
+    let parent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+    let url = format!("http://{}/v1.0/invoke/order-processor/method/orders", checkout.addr());
+    for traceparent in [None, Some(parent)] {
+        let mut request = client.post(&url).body("{}").header("x-forwarded-for", "203.0.113.7");
+        if let Some(tp) = traceparent {
+            request = request.header("traceparent", tp);
+        }
+        assert_eq!(request.send().await.unwrap().status().as_u16(), 200);
+    }
+
+    let seen = seen.lock().unwrap();
+    assert_eq!(seen.len(), 2);
+    for headers in seen.iter() {
+        let get = |name: &str| headers.get(name).map(|v| v.to_str().unwrap().to_string());
+        assert_eq!(get("dapr-caller-app-id").as_deref(), Some("checkout"));
+        assert_eq!(get("dapr-callee-app-id").as_deref(), Some("order-processor"));
+        assert_eq!(
+            get("dapr-caller-namespace").as_deref(),
+            Some(""),
+            "self-hosted: no namespace"
+        );
+        assert_eq!(
+            headers.get_all("x-forwarded-for").iter().count(),
+            1,
+            "the app gets the first value only"
+        );
+        assert_eq!(get("x-forwarded-for").as_deref(), Some("203.0.113.7"));
+        let forwarded = get("forwarded").unwrap_or_default();
+        assert!(
+            forwarded.starts_with("for=") || forwarded.starts_with("host="),
+            "{forwarded}"
+        );
+        assert!(headers.get("dapr-app-id").is_none());
+        let tp = get("traceparent").unwrap_or_default();
+        let parts: Vec<&str> = tp.split('-').collect();
+        assert!(parts.len() == 4 && parts[1].len() == 32 && parts[2].len() == 16, "{tp}");
+    }
+    let continued = seen[1]["traceparent"].to_str().unwrap();
+    assert!(
+        continued.starts_with("00-4bf92f3577b34da6a3ce929d0e0e4736-") && continued != parent,
+        "the caller's trace, with a span of the callee's sidecar: {continued}"
+    );
+}

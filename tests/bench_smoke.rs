@@ -45,7 +45,12 @@ fn a_short_bench_reports_the_grpc_path_next_to_http_with_numbers() {
         assert_eq!(json[path]["errors"], 0, "{path}: {}", json[path]);
         assert!(json[path]["p50_ms"].as_f64().is_some_and(|ms| ms > 0.0), "{path}");
     }
-    for key in ["grpc_added_p50_ms", "grpc_added_p90_ms", "added_p50_ms", "bare_hop_added_p50_ms"] {
+    for key in [
+        "grpc_added_p50_ms",
+        "grpc_added_p90_ms",
+        "added_p50_ms",
+        "bare_hop_added_p50_ms",
+    ] {
         assert!(json[key].is_f64(), "{key}: {}", json[key]);
     }
     // The sidecar's CPU over its gRPC slices is read from /proc like the HTTP path's.

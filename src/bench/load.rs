@@ -153,13 +153,15 @@ async fn exchange(conn: &mut Connection, template: &RequestTemplate) -> bool {
                 Err(_) => false,
             }
         }
-        (Connection::Grpc(client), RequestTemplate::Grpc(request)) => match client.invoke_service(request.clone()).await {
-            Ok(response) => response
-                .metadata()
-                .get("dapr-http-status")
-                .is_none_or(|status| status == "200"),
-            Err(_) => false,
-        },
+        (Connection::Grpc(client), RequestTemplate::Grpc(request)) => {
+            match client.invoke_service(request.clone()).await {
+                Ok(response) => response
+                    .metadata()
+                    .get("dapr-http-status")
+                    .is_none_or(|status| status == "200"),
+                Err(_) => false,
+            }
+        }
         // `connect` opens connections of the template's transport only.
         _ => false,
     }

@@ -12,6 +12,7 @@
 pub mod hop;
 pub mod load;
 pub mod procstat;
+mod progress;
 pub mod report;
 pub mod serve;
 
@@ -25,6 +26,7 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
 use load::{Connection, RequestTemplate, Sample};
+use progress::Progress;
 use report::{ProcessCost, Report, Throughput};
 use serve::PolicyChoice;
 
@@ -199,7 +201,9 @@ pub async fn run(opts: &BenchOptions) -> anyhow::Result<Report> {
         path: path.into(),
         body: body.clone(),
     };
-    let grpc_addr = sidecar.grpc_addr.context("the benched sidecar did not say its gRPC address")?;
+    let grpc_addr = sidecar
+        .grpc_addr
+        .context("the benched sidecar did not say its gRPC address")?;
     let mut paths = [
         Path::new("direct", (&app, app.addr), http("/orders"), opts, "").await?,
         Path::new(
@@ -325,45 +329,6 @@ pub fn order_body(bytes: usize) -> Bytes {
     Bytes::from(body)
 }
 
-/// The progress bar: total planned time, the phase as its message.
-struct Progress(Option<indicatif::ProgressBar>);
-
-impl Progress {
-    fn new(opts: &BenchOptions) -> Self {
-        if !opts.progress {
-            return Progress(None);
-        }
-        let total = (opts.warmup + opts.duration + opts.saturate) * PATHS as u32;
-        let bar = indicatif::ProgressBar::with_draw_target(
-            Some(total.as_millis() as u64),
-            indicatif::ProgressDrawTarget::stderr(),
-        );
-        let style = indicatif::ProgressStyle::with_template("{bar:40} {elapsed_precise}/{duration_precise} {msg}")
-            .expect("a valid progress template");
-        bar.set_style(style);
-        bar.enable_steady_tick(Duration::from_millis(200));
-        Progress(Some(bar))
-    }
-
-    fn phase(&self, what: String) {
-        if let Some(bar) = &self.0 {
-            bar.set_message(what);
-        }
-    }
-
-    fn advance(&self, by: Duration) {
-        if let Some(bar) = &self.0 {
-            bar.inc(by.as_millis() as u64);
-        }
-    }
-
-    fn finish(&self) {
-        if let Some(bar) = &self.0 {
-            bar.finish_and_clear();
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use std::net::SocketAddr;
@@ -379,7 +344,13 @@ mod tests {
             super::parse_listening("listening 127.0.0.1:4000 grpc 127.0.0.1:4001"),
             Some((addr("127.0.0.1:4000"), Some(addr("127.0.0.1:4001"))))
         );
-        for wrong in ["", "listening", "listening nowhere", "listening 127.0.0.1:4000 grpc", "serving 127.0.0.1:1"] {
+        for wrong in [
+            "",
+            "listening",
+            "listening nowhere",
+            "listening 127.0.0.1:4000 grpc",
+            "serving 127.0.0.1:1",
+        ] {
             assert_eq!(super::parse_listening(wrong), None, "{wrong}");
         }
     }

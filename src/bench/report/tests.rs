@@ -120,9 +120,21 @@ fn a_run_reports_four_paths_the_added_latency_of_three_and_their_ratios() {
     let report = Report::build(&opts, [&d, &s, &g, &h], [&sidecar_cost, &grpc_cost, &hop_cost]);
     // 120 µs, 160 µs and 80 µs added at every percentile, within the histogram's 0.1%.
     for (ours, grpc, hop) in [
-        (report.added_p50_ms, report.grpc_added_p50_ms, report.bare_hop_added_p50_ms),
-        (report.added_p90_ms, report.grpc_added_p90_ms, report.bare_hop_added_p90_ms),
-        (report.added_p99_ms, report.grpc_added_p99_ms, report.bare_hop_added_p99_ms),
+        (
+            report.added_p50_ms,
+            report.grpc_added_p50_ms,
+            report.bare_hop_added_p50_ms,
+        ),
+        (
+            report.added_p90_ms,
+            report.grpc_added_p90_ms,
+            report.bare_hop_added_p90_ms,
+        ),
+        (
+            report.added_p99_ms,
+            report.grpc_added_p99_ms,
+            report.bare_hop_added_p99_ms,
+        ),
     ] {
         assert!(
             (ours - 0.120).abs() < 0.002 && (grpc - 0.160).abs() < 0.002 && (hop - 0.080).abs() < 0.002,

@@ -122,7 +122,11 @@ impl Report {
         ];
         for (i, (name, ours, grpc, hop, unit)) in rows.into_iter().enumerate() {
             // The gRPC API is served by the same process: its peak is the sidecar's.
-            let grpc = if unit == "MB" { "(same)".to_string() } else { opt(grpc, unit) };
+            let grpc = if unit == "MB" {
+                "(same)".to_string()
+            } else {
+                opt(grpc, unit)
+            };
             let _ = writeln!(
                 out,
                 "{name:<20}{:>13}{:>13}{:>13}{:>13}{:>11}",

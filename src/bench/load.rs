@@ -1,5 +1,6 @@
-//! The load generator: fixed-rate (open-loop) and as-fast-as-possible (closed-loop) HTTP/1.1 POSTs over a
-//! fixed set of kept-alive connections.
+//! The load generator: fixed-rate (open-loop) and as-fast-as-possible (closed-loop) requests over a fixed set
+//! of kept-alive connections: HTTP/1.1 POSTs, or Dapr's gRPC `InvokeService` (one HTTP/2 connection each, as
+//! an SDK's `DaprClient` holds one channel to its sidecar).
 //!
 //! Open loop, as wrk2 and Dapr's Fortio runs do it: request `i` is due at `start + i / rate` whether or not
 //! earlier ones have answered, and its latency is measured from that due time. A slow answer therefore
@@ -13,6 +14,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use dapr::dapr::proto::common::v1::{HttpExtension, InvokeRequest, http_extension::Verb};
+use dapr::dapr::proto::runtime::v1::{InvokeServiceRequest, dapr_client::DaprClient};
 use hdrhistogram::Histogram;
 use http_body_util::{BodyExt, Full};
 use hyper::client::conn::http1::SendRequest;
@@ -20,24 +23,49 @@ use hyper::{Method, Request, StatusCode, header};
 use hyper_util::rt::TokioIo;
 use tokio::sync::{Mutex, mpsc};
 
-/// One HTTP/1.1 connection to the server under test.
-pub type Connection = SendRequest<Full<Bytes>>;
+/// One connection to the server under test, of its template's transport.
+pub enum Connection {
+    Http(SendRequest<Full<Bytes>>),
+    /// A tonic channel: one HTTP/2 connection.
+    Grpc(DaprClient<tonic::transport::Channel>),
+}
 
-/// What to send: the same POST every time.
+/// What to send: the same request every time.
 #[derive(Clone)]
-pub struct RequestTemplate {
-    pub path: String,
-    pub body: Bytes,
+pub enum RequestTemplate {
+    /// `POST path` with `body`, JSON.
+    Http { path: String, body: Bytes },
+    /// Dapr's gRPC `InvokeService`: the same order as the HTTP path's body, POSTed by the sidecar to the app.
+    Grpc(InvokeServiceRequest),
 }
 
 impl RequestTemplate {
-    fn build(&self) -> Request<Full<Bytes>> {
+    /// `InvokeService` of `method` on `app_id` with `body`, as an SDK's `invoke_method(..., http_verb="POST")`.
+    pub fn invoke_service(app_id: &str, method: &str, body: &Bytes) -> Self {
+        RequestTemplate::Grpc(InvokeServiceRequest {
+            id: app_id.into(),
+            message: Some(InvokeRequest {
+                method: method.into(),
+                data: Some(prost_types::Any {
+                    type_url: String::new(),
+                    value: body.to_vec(),
+                }),
+                content_type: "application/json".into(),
+                http_extension: Some(HttpExtension {
+                    verb: Verb::Post.into(),
+                    querystring: String::new(),
+                }),
+            }),
+        })
+    }
+
+    fn http(path: &str, body: &Bytes) -> Request<Full<Bytes>> {
         Request::builder()
             .method(Method::POST)
-            .uri(self.path.as_str())
+            .uri(path)
             .header(header::HOST, "127.0.0.1")
             .header(header::CONTENT_TYPE, "application/json")
-            .body(Full::new(self.body.clone()))
+            .body(Full::new(body.clone()))
             .expect("a request from a valid path always builds")
     }
 }
@@ -76,32 +104,66 @@ fn new_histogram() -> Histogram<u64> {
     Histogram::new_with_bounds(1, 60_000_000_000, 3).expect("valid histogram bounds")
 }
 
-/// Opens `n` kept-alive connections to `addr`.
-pub async fn connect(addr: SocketAddr, n: usize) -> std::io::Result<Vec<Connection>> {
+/// Opens `n` kept-alive connections to `addr` for `template`'s transport.
+pub async fn connect(addr: SocketAddr, n: usize, template: &RequestTemplate) -> std::io::Result<Vec<Connection>> {
     let mut conns = Vec::with_capacity(n);
     for _ in 0..n {
-        let stream = tokio::net::TcpStream::connect(addr).await?;
-        stream.set_nodelay(true)?;
-        let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-            .await
-            .map_err(std::io::Error::other)?;
-        tokio::spawn(conn);
-        conns.push(sender);
+        conns.push(match template {
+            RequestTemplate::Http { .. } => Connection::Http(connect_http(addr).await?),
+            RequestTemplate::Grpc(_) => Connection::Grpc(connect_grpc(addr).await?),
+        });
     }
     Ok(conns)
 }
 
-/// Sends one request and reads the whole answer; anything but 200 is an error.
+async fn connect_http(addr: SocketAddr) -> std::io::Result<SendRequest<Full<Bytes>>> {
+    let stream = tokio::net::TcpStream::connect(addr).await?;
+    stream.set_nodelay(true)?;
+    let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .map_err(std::io::Error::other)?;
+    tokio::spawn(conn);
+    Ok(sender)
+}
+
+/// Each `connect()` of an endpoint is its own HTTP/2 connection (clones of a channel would share one).
+async fn connect_grpc(addr: SocketAddr) -> std::io::Result<DaprClient<tonic::transport::Channel>> {
+    let channel = tonic::transport::Endpoint::from_shared(format!("http://{addr}"))
+        .map_err(std::io::Error::other)?
+        .tcp_nodelay(true)
+        .connect()
+        .await
+        .map_err(std::io::Error::other)?;
+    Ok(DaprClient::new(channel))
+}
+
+/// Sends one request and reads the whole answer; anything but 200 (for gRPC: OK, and the app's 200 in
+/// `dapr-http-status`) is an error.
 async fn exchange(conn: &mut Connection, template: &RequestTemplate) -> bool {
-    if conn.ready().await.is_err() {
-        return false;
-    }
-    match conn.send_request(template.build()).await {
-        Ok(response) => {
-            let ok = response.status() == StatusCode::OK;
-            ok & response.into_body().collect().await.is_ok()
+    match (conn, template) {
+        (Connection::Http(conn), RequestTemplate::Http { path, body }) => {
+            if conn.ready().await.is_err() {
+                return false;
+            }
+            match conn.send_request(RequestTemplate::http(path, body)).await {
+                Ok(response) => {
+                    let ok = response.status() == StatusCode::OK;
+                    ok & response.into_body().collect().await.is_ok()
+                }
+                Err(_) => false,
+            }
         }
-        Err(_) => false,
+        (Connection::Grpc(client), RequestTemplate::Grpc(request)) => {
+            match client.invoke_service(request.clone()).await {
+                Ok(response) => response
+                    .metadata()
+                    .get("dapr-http-status")
+                    .is_none_or(|status| status == "200"),
+                Err(_) => false,
+            }
+        }
+        // `connect` opens connections of the template's transport only.
+        _ => false,
     }
 }
 

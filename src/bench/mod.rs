@@ -3,14 +3,16 @@
 //! Dapr's perf tests drive the same fixed-rate load at the app directly and then through the sidecar, and
 //! report the difference per percentile ("added latency"), with the sidecar's CPU and memory. We do the same
 //! in one run on one machine: an app process, a sidecar process and a bare proxy hop (`serve.rs`, `hop.rs`),
-//! and a load generator here (`load.rs`) that alternates between the three paths in short slices so all see
-//! the same machine weather. The bare hop is the yardstick: the sidecar's cost over it is what Dapr's
-//! semantics cost. Then each path is saturated to find its throughput. Timings are never asserted in tests:
-//! see BENCHMARKS.md.
+//! and a load generator here (`load.rs`) that alternates between four paths in short slices so all see the
+//! same machine weather: direct, the sidecar's HTTP API, its gRPC API (`InvokeService`, as the SDKs call it)
+//! and the hop. The bare hop is the yardstick for both of the sidecar's APIs: their cost over it is what
+//! Dapr's semantics (and, for gRPC, HTTP/2 and protobuf in front of the same invocation core) cost. Then each
+//! path is saturated to find its throughput. Timings are never asserted in tests: see BENCHMARKS.md.
 
 pub mod hop;
 pub mod load;
 pub mod procstat;
+mod progress;
 pub mod report;
 pub mod serve;
 
@@ -24,6 +26,7 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
 use load::{Connection, RequestTemplate, Sample};
+use progress::Progress;
 use report::{ProcessCost, Report, Throughput};
 use serve::PolicyChoice;
 
@@ -48,6 +51,8 @@ pub struct BenchOptions {
 struct Server {
     child: Child,
     addr: SocketAddr,
+    /// The sidecar's gRPC API.
+    grpc_addr: Option<SocketAddr>,
     started_in: Duration,
 }
 
@@ -68,19 +73,16 @@ impl Server {
         tokio::time::timeout(Duration::from_secs(10), BufReader::new(stdout).read_line(&mut line))
             .await
             .context("the bench's server process did not start serving within 10 s")??;
-        let addr = line
-            .trim()
-            .strip_prefix("listening ")
-            .and_then(|a| a.parse().ok())
-            .with_context(|| {
-                format!(
-                    "the bench's server process said `{}`, not `listening <addr>`",
-                    line.trim()
-                )
-            })?;
+        let (addr, grpc_addr) = parse_listening(&line).with_context(|| {
+            format!(
+                "the bench's server process said `{}`, not `listening <addr>` or `listening <addr> grpc <addr>`",
+                line.trim()
+            )
+        })?;
         Ok(Server {
             child,
             addr,
+            grpc_addr,
             started_in: spawned.elapsed(),
         })
     }
@@ -90,7 +92,22 @@ impl Server {
     }
 }
 
-/// One of the three ways to the app, with what was measured on it.
+/// `listening <addr>`, or the sidecar's `listening <addr> grpc <addr>`.
+fn parse_listening(line: &str) -> Option<(SocketAddr, Option<SocketAddr>)> {
+    let mut words = line.split_whitespace();
+    (words.next() == Some("listening")).then_some(())?;
+    let addr = words.next()?.parse().ok()?;
+    match (words.next(), words.next(), words.next()) {
+        (None, _, _) => Some((addr, None)),
+        (Some("grpc"), Some(grpc), None) => Some((addr, Some(grpc.parse().ok()?))),
+        _ => None,
+    }
+}
+
+/// How many ways to the app are measured: direct, the sidecar's HTTP and gRPC APIs, the bare hop.
+const PATHS: usize = 4;
+
+/// One of the ways to the app, with what was measured on it.
 struct Path {
     name: &'static str,
     conns: Vec<Connection>,
@@ -107,8 +124,8 @@ struct Path {
 impl Path {
     async fn new(
         name: &'static str,
-        server: &Server,
-        path: &str,
+        (server, addr): (&Server, SocketAddr),
+        template: RequestTemplate,
         opts: &BenchOptions,
         thread: &'static str,
     ) -> anyhow::Result<Path> {
@@ -119,11 +136,10 @@ impl Path {
         };
         Ok(Path {
             name,
-            conns: load::connect(server.addr, opts.connections).await?,
-            template: RequestTemplate {
-                path: path.into(),
-                body: order_body(opts.body_bytes),
-            },
+            conns: load::connect(addr, opts.connections, &template)
+                .await
+                .with_context(|| format!("cannot connect to {name} at {addr}"))?,
+            template,
             sample: Sample::empty(),
             process,
             cpu: Duration::ZERO,
@@ -180,17 +196,34 @@ pub async fn run(opts: &BenchOptions) -> anyhow::Result<Report> {
     };
     let sidecar = Server::spawn(&proxy_args("sidecar")).await?;
     let hop = Server::spawn(&proxy_args("bare-hop")).await?;
+    let body = order_body(opts.body_bytes);
+    let http = |path: &str| RequestTemplate::Http {
+        path: path.into(),
+        body: body.clone(),
+    };
+    let grpc_addr = sidecar
+        .grpc_addr
+        .context("the benched sidecar did not say its gRPC address")?;
     let mut paths = [
-        Path::new("direct", &app, "/orders", opts, "").await?,
+        Path::new("direct", (&app, app.addr), http("/orders"), opts, "").await?,
         Path::new(
             "the sidecar",
-            &sidecar,
-            "/v1.0/invoke/order-processor/method/orders",
+            (&sidecar, sidecar.addr),
+            http("/v1.0/invoke/order-processor/method/orders"),
             opts,
             "sidecar-",
         )
         .await?,
-        Path::new("the bare hop", &hop, "/orders", opts, "bare-hop").await?,
+        // The same sidecar process and thread (its gRPC server shares the HTTP API's runtime).
+        Path::new(
+            "the sidecar's gRPC API",
+            (&sidecar, grpc_addr),
+            RequestTemplate::invoke_service("order-processor", "orders", &body),
+            opts,
+            "sidecar-",
+        )
+        .await?,
+        Path::new("the bare hop", (&hop, hop.addr), http("/orders"), opts, "bare-hop").await?,
     ];
     let progress = Progress::new(opts);
 
@@ -212,7 +245,7 @@ pub async fn run(opts: &BenchOptions) -> anyhow::Result<Report> {
             peak_rss_mb_saturated: p.rss("VmHWM"),
         }
     };
-    let samples = [&paths[0].sample, &paths[1].sample, &paths[2].sample];
+    let samples = std::array::from_fn(|i| &paths[i].sample);
     Ok(Report {
         saturated,
         sidecar_start_ms: (sidecar.started_in.as_secs_f64() * 1e4).round() / 10.0,
@@ -220,13 +253,13 @@ pub async fn run(opts: &BenchOptions) -> anyhow::Result<Report> {
             .ok()
             .and_then(|p| std::fs::metadata(p).ok())
             .map(|m| m.len()),
-        ..Report::build(opts, samples, &cost(1), &cost(2))
+        ..Report::build(opts, samples, [&cost(1), &cost(2), &cost(3)])
     })
 }
 
 /// The warm-up (connections, allocator and caches on every path; not recorded), then the alternating fixed-rate
 /// slices. Returns each process's resident set after the warm-up.
-async fn fixed_rate(paths: &mut [Path; 3], opts: &BenchOptions, progress: &Progress) -> [Option<f64>; 3] {
+async fn fixed_rate(paths: &mut [Path; PATHS], opts: &BenchOptions, progress: &Progress) -> [Option<f64>; PATHS] {
     for path in paths.iter_mut() {
         progress.phase(format!("warming up {}", path.name));
         let (back, _) = load::open_loop(std::mem::take(&mut path.conns), &path.template, opts.rps, opts.warmup).await;
@@ -239,7 +272,7 @@ async fn fixed_rate(paths: &mut [Path; 3], opts: &BenchOptions, progress: &Progr
     let slice = opts.duration / slices;
     for round in 0..slices as usize {
         for k in 0..paths.len() {
-            let path = &mut paths[(round + k) % 3];
+            let path = &mut paths[(round + k) % PATHS];
             progress.phase(format!("through {}", path.name));
             path.slice(opts.rps, slice).await;
             progress.advance(slice);
@@ -249,11 +282,11 @@ async fn fixed_rate(paths: &mut [Path; 3], opts: &BenchOptions, progress: &Progr
 }
 
 /// Every connection of each path sending back to back in turn: the throughput (`None` when skipped).
-async fn saturate(paths: &mut [Path; 3], opts: &BenchOptions, progress: &Progress) -> Option<Throughput> {
+async fn saturate(paths: &mut [Path; PATHS], opts: &BenchOptions, progress: &Progress) -> Option<Throughput> {
     if opts.saturate.is_zero() {
         return None;
     }
-    let mut rates = [(0.0, 0u64); 3];
+    let mut rates = [(0.0, 0u64); PATHS];
     for (path, rate) in paths.iter_mut().zip(rates.iter_mut()) {
         progress.phase(format!("saturating {}", path.name));
         let (back, part) = load::closed_loop(std::mem::take(&mut path.conns), &path.template, opts.saturate).await;
@@ -267,15 +300,17 @@ async fn saturate(paths: &mut [Path; 3], opts: &BenchOptions, progress: &Progres
     Some(Throughput {
         direct_rps: rates[0].0,
         sidecar_rps: rates[1].0,
-        bare_hop_rps: rates[2].0,
+        grpc_rps: rates[2].0,
+        bare_hop_rps: rates[3].0,
         direct_errors: rates[0].1,
         sidecar_errors: rates[1].1,
-        bare_hop_errors: rates[2].1,
+        grpc_errors: rates[2].1,
+        bare_hop_errors: rates[3].1,
     })
 }
 
 /// A memory figure of each path's process.
-fn rss_of(paths: &[Path; 3], field: &str) -> [Option<f64>; 3] {
+fn rss_of(paths: &[Path; PATHS], field: &str) -> [Option<f64>; PATHS] {
     std::array::from_fn(|i| paths[i].rss(field))
 }
 
@@ -294,47 +329,32 @@ pub fn order_body(bytes: usize) -> Bytes {
     Bytes::from(body)
 }
 
-/// The progress bar: total planned time, the phase as its message.
-struct Progress(Option<indicatif::ProgressBar>);
-
-impl Progress {
-    fn new(opts: &BenchOptions) -> Self {
-        if !opts.progress {
-            return Progress(None);
-        }
-        let total = (opts.warmup + opts.duration + opts.saturate) * 3;
-        let bar = indicatif::ProgressBar::with_draw_target(
-            Some(total.as_millis() as u64),
-            indicatif::ProgressDrawTarget::stderr(),
-        );
-        let style = indicatif::ProgressStyle::with_template("{bar:40} {elapsed_precise}/{duration_precise} {msg}")
-            .expect("a valid progress template");
-        bar.set_style(style);
-        bar.enable_steady_tick(Duration::from_millis(200));
-        Progress(Some(bar))
-    }
-
-    fn phase(&self, what: String) {
-        if let Some(bar) = &self.0 {
-            bar.set_message(what);
-        }
-    }
-
-    fn advance(&self, by: Duration) {
-        if let Some(bar) = &self.0 {
-            bar.inc(by.as_millis() as u64);
-        }
-    }
-
-    fn finish(&self) {
-        if let Some(bar) = &self.0 {
-            bar.finish_and_clear();
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
+    use std::net::SocketAddr;
+
+    #[test]
+    fn a_server_says_where_it_listens_and_the_sidecar_its_grpc_api_too() {
+        let addr = |s: &str| s.parse::<SocketAddr>().unwrap();
+        assert_eq!(
+            super::parse_listening("listening 127.0.0.1:4000\n"),
+            Some((addr("127.0.0.1:4000"), None))
+        );
+        assert_eq!(
+            super::parse_listening("listening 127.0.0.1:4000 grpc 127.0.0.1:4001"),
+            Some((addr("127.0.0.1:4000"), Some(addr("127.0.0.1:4001"))))
+        );
+        for wrong in [
+            "",
+            "listening",
+            "listening nowhere",
+            "listening 127.0.0.1:4000 grpc",
+            "serving 127.0.0.1:1",
+        ] {
+            assert_eq!(super::parse_listening(wrong), None, "{wrong}");
+        }
+    }
+
     #[test]
     fn order_bodies_have_the_asked_size_and_parse() {
         for size in [1024, 64, 4096] {

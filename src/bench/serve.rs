@@ -4,10 +4,10 @@
 //! - `app`: an order-processor-like HTTP app: `POST /orders` (any path) answers 200 with the body it got.
 //! - `sidecar`: the checkout app's sidecar exactly as the service-invoke scenario runs it: the quickstart's
 //!   `resiliency.yaml` (retry forever every 5 s, `simpleCB`), its events drained as the scenario's bus would,
-//!   and `order-processor` resolved to the app above.
+//!   and `order-processor` resolved to the app above; its HTTP API and its gRPC API (`InvokeService`) both.
 //! - `bare-hop`: a reverse proxy to the same app with no Dapr semantics, the sidecar's reference (`hop.rs`).
 //!
-//! Each prints `listening <addr>` once it serves, and exits when its standard input closes, so it never
+//! Each prints `listening <addr>` once it serves (the sidecar `listening <addr> grpc <addr>`), and exits when its standard input closes, so it never
 //! outlives the bench (even one killed with SIGKILL).
 
 use std::io::Write;
@@ -48,28 +48,31 @@ pub async fn serve(
     app_addr: Option<SocketAddr>,
     policy: PolicyChoice,
 ) -> anyhow::Result<()> {
-    let addr = match role {
+    let line = match role {
         Role::App => {
             let listener = tokio::net::TcpListener::bind(listen).await?;
             let addr = listener.local_addr()?;
             let router = Router::new().fallback(|body: Bytes| async move { body });
             tokio::spawn(async move { axum::serve(listener, router).await });
-            addr
+            addr.to_string()
         }
         Role::Sidecar => {
             let app_addr = app_addr.ok_or_else(|| anyhow::anyhow!("bench-serve sidecar needs --app-addr"))?;
             let sidecar = start_sidecar(listen, app_addr, policy).await?;
-            let addr = sidecar.addr();
+            let grpc = sidecar
+                .grpc_addr()
+                .ok_or_else(|| anyhow::anyhow!("the benched sidecar did not bind its gRPC API"))?;
+            let line = format!("{} grpc {grpc}", sidecar.addr());
             // Kept running until the process exits.
             std::mem::forget(sidecar);
-            addr
+            line
         }
         Role::BareHop => {
             let app_addr = app_addr.ok_or_else(|| anyhow::anyhow!("bench-serve bare-hop needs --app-addr"))?;
-            super::hop::start(listen, app_addr)?
+            super::hop::start(listen, app_addr)?.to_string()
         }
     };
-    println!("listening {addr}");
+    println!("listening {line}");
     std::io::stdout().flush()?;
     // Standard input closes when the bench ends, however it ends.
     tokio::task::spawn_blocking(|| std::io::copy(&mut std::io::stdin(), &mut std::io::sink())).await??;
@@ -101,7 +104,8 @@ pub async fn start_sidecar(listen: SocketAddr, app_addr: SocketAddr, policy: Pol
     let resolver = Arc::new(NameResolver::default());
     resolver.register("order-processor", app_addr);
     let options = SidecarOptions {
-        grpc_listen: None,
+        // Beside the HTTP API on any free port, as `bench sidecar` measures both.
+        grpc_listen: Some(std::net::SocketAddr::new(listen.ip(), 0)),
         grpc_port_chosen: false,
         app_id: "checkout".into(),
         listen,

@@ -1,6 +1,7 @@
-//! What `bench sidecar` found, as JSON for machines and a table for people.
+//! What `bench sidecar` found, as JSON for machines and a table for people (`text.rs`).
 
-use std::fmt::Write as _;
+mod text;
+
 use std::time::Duration;
 
 use hdrhistogram::Histogram;
@@ -52,9 +53,12 @@ fn round3(v: f64) -> f64 {
 pub struct Throughput {
     pub direct_rps: f64,
     pub sidecar_rps: f64,
+    /// Through the sidecar's gRPC API (`InvokeService`).
+    pub grpc_rps: f64,
     pub bare_hop_rps: f64,
     pub direct_errors: u64,
     pub sidecar_errors: u64,
+    pub grpc_errors: u64,
     pub bare_hop_errors: u64,
 }
 
@@ -102,13 +106,21 @@ pub struct Report {
     pub connections: usize,
     pub policy: PolicyChoice,
     pub direct: Latency,
+    /// Through the sidecar's HTTP API (`/v1.0/invoke/order-processor/method/orders`).
     pub sidecar: Latency,
+    /// Through the same sidecar's gRPC API (`InvokeService` of `orders` on order-processor).
+    pub grpc: Latency,
     pub bare_hop: Latency,
     /// Sidecar percentile − direct percentile.
     pub added_p50_ms: f64,
     pub added_p90_ms: f64,
     pub added_p99_ms: f64,
     pub added_p999_ms: f64,
+    /// gRPC percentile − direct percentile.
+    pub grpc_added_p50_ms: f64,
+    pub grpc_added_p90_ms: f64,
+    pub grpc_added_p99_ms: f64,
+    pub grpc_added_p999_ms: f64,
     /// Bare hop percentile − direct percentile.
     pub bare_hop_added_p50_ms: f64,
     pub bare_hop_added_p90_ms: f64,
@@ -118,6 +130,9 @@ pub struct Report {
     pub sidecar_vcpu_per_1000_rps: Option<f64>,
     /// The same for the whole sidecar process: the sidecar plus the consumer of its events.
     pub sidecar_process_vcpu_per_1000_rps: Option<f64>,
+    /// The sidecar's thread and process while they carried the fixed-rate load over gRPC.
+    pub grpc_vcpu_per_1000_rps: Option<f64>,
+    pub grpc_process_vcpu_per_1000_rps: Option<f64>,
     /// The whole bare-hop process while it carried the fixed-rate load.
     pub bare_hop_vcpu_per_1000_rps: Option<f64>,
     /// The sidecar process's peak resident set after the fixed-rate load (VmHWM).
@@ -129,8 +144,10 @@ pub struct Report {
     pub sidecar_peak_rss_mb_saturated: Option<f64>,
     pub bare_hop_peak_rss_mb: Option<f64>,
     pub bare_hop_peak_rss_mb_saturated: Option<f64>,
-    /// Sidecar over bare hop: added p50 and p90, CPU, RSS.
+    /// Sidecar (HTTP) over bare hop: added p50 and p90, CPU, RSS.
     pub ratios: Ratios,
+    /// Sidecar over gRPC over the same bare hop: added p50 and p90, CPU (no RSS: the same process as HTTP's).
+    pub grpc_ratios: Ratios,
     pub saturated: Option<Throughput>,
     /// From spawning the sidecar process to its first `listening` line.
     pub sidecar_start_ms: f64,
@@ -156,11 +173,13 @@ pub fn vcpu_per_1000_rps(cpu: Duration, wall: Duration, rps: u32) -> Option<f64>
 }
 
 impl Report {
-    /// The report of one run: `samples` are direct, sidecar and bare hop. Saturation, start time and binary
-    /// size are the caller's to fill in.
-    pub fn build(opts: &BenchOptions, samples: [&Sample; 3], sidecar: &ProcessCost, hop: &ProcessCost) -> Report {
+    /// The report of one run: `samples` are direct, sidecar (HTTP), sidecar (gRPC) and bare hop; `costs` the
+    /// sidecar's over HTTP, over gRPC and the hop's. Saturation, start time and binary size are the caller's.
+    pub fn build(opts: &BenchOptions, samples: [&Sample; 4], costs: [&ProcessCost; 3]) -> Report {
+        let [sidecar, grpc_cost, hop] = costs;
         let (direct, via, added) = Report::compare(samples[0], samples[1]);
-        let (_, bare_hop, hop_added) = Report::compare(samples[0], samples[2]);
+        let (_, grpc, grpc_added) = Report::compare(samples[0], samples[2]);
+        let (_, bare_hop, hop_added) = Report::compare(samples[0], samples[3]);
         Report {
             rps: opts.rps,
             duration_s: opts.duration.as_secs_f64(),
@@ -169,17 +188,24 @@ impl Report {
             policy: opts.policy,
             direct,
             sidecar: via,
+            grpc,
             bare_hop,
             added_p50_ms: added[0],
             added_p90_ms: added[1],
             added_p99_ms: added[2],
             added_p999_ms: added[3],
+            grpc_added_p50_ms: grpc_added[0],
+            grpc_added_p90_ms: grpc_added[1],
+            grpc_added_p99_ms: grpc_added[2],
+            grpc_added_p999_ms: grpc_added[3],
             bare_hop_added_p50_ms: hop_added[0],
             bare_hop_added_p90_ms: hop_added[1],
             bare_hop_added_p99_ms: hop_added[2],
             bare_hop_added_p999_ms: hop_added[3],
             sidecar_vcpu_per_1000_rps: sidecar.thread_vcpu_per_1000_rps,
             sidecar_process_vcpu_per_1000_rps: sidecar.vcpu_per_1000_rps,
+            grpc_vcpu_per_1000_rps: grpc_cost.thread_vcpu_per_1000_rps,
+            grpc_process_vcpu_per_1000_rps: grpc_cost.vcpu_per_1000_rps,
             bare_hop_vcpu_per_1000_rps: hop.vcpu_per_1000_rps,
             sidecar_peak_rss_mb: sidecar.peak_rss_mb,
             sidecar_rss_mb_after_warmup: sidecar.rss_mb_after_warmup,
@@ -192,6 +218,12 @@ impl Report {
                 (added[1], hop_added[1]),
                 (sidecar.vcpu_per_1000_rps, hop.vcpu_per_1000_rps),
                 (sidecar.peak_rss_mb, hop.peak_rss_mb),
+            ),
+            grpc_ratios: Ratios::of(
+                (grpc_added[0], hop_added[0]),
+                (grpc_added[1], hop_added[1]),
+                (grpc_cost.vcpu_per_1000_rps, hop.vcpu_per_1000_rps),
+                (None, hop.peak_rss_mb),
             ),
             saturated: None,
             sidecar_start_ms: 0.0,
@@ -214,160 +246,6 @@ impl Report {
     pub fn to_json(&self) -> String {
         serde_json::to_string_pretty(self).expect("a report always serializes")
     }
-
-    pub fn to_text(&self) -> String {
-        let mut out = String::new();
-        let policy = match self.policy {
-            PolicyChoice::Quickstart => "the service-invoke quickstart's (retryForever + simpleCB)",
-            PolicyChoice::None => "none",
-        };
-        let _ = writeln!(
-            out,
-            "Direct vs sidecar vs bare proxy hop: {} req/s, {} B bodies, {} connections, {:.0} s per path, sidecar policy {policy}",
-            self.rps, self.body_bytes, self.connections, self.duration_s
-        );
-        let _ = writeln!(out);
-        self.latency_table(&mut out);
-        let _ = writeln!(out);
-        self.cost_table(&mut out);
-        let _ = writeln!(out);
-        self.other_lines(&mut out);
-        out
-    }
-
-    fn latency_table(&self, out: &mut String) {
-        let _ = writeln!(
-            out,
-            "{:<15}{:>10}{:>10}{:>10}{:>10}{:>10}{:>10}{:>8}",
-            "", "p50 ms", "p90 ms", "p99 ms", "p99.9 ms", "max ms", "req/s", "errors"
-        );
-        for (name, l) in [
-            ("direct", &self.direct),
-            ("sidecar", &self.sidecar),
-            ("bare hop", &self.bare_hop),
-        ] {
-            let _ = writeln!(
-                out,
-                "{name:<15}{:>10.3}{:>10.3}{:>10.3}{:>10.3}{:>10.3}{:>10.0}{:>8}",
-                l.p50_ms, l.p90_ms, l.p99_ms, l.p999_ms, l.max_ms, l.achieved_rps, l.errors
-            );
-        }
-        for (name, a) in [
-            (
-                "sidecar added",
-                [
-                    self.added_p50_ms,
-                    self.added_p90_ms,
-                    self.added_p99_ms,
-                    self.added_p999_ms,
-                ],
-            ),
-            (
-                "hop added",
-                [
-                    self.bare_hop_added_p50_ms,
-                    self.bare_hop_added_p90_ms,
-                    self.bare_hop_added_p99_ms,
-                    self.bare_hop_added_p999_ms,
-                ],
-            ),
-        ] {
-            let _ = writeln!(
-                out,
-                "{name:<15}{:>10.3}{:>10.3}{:>10.3}{:>10.3}",
-                a[0], a[1], a[2], a[3]
-            );
-        }
-    }
-
-    /// Sidecar and bare hop side by side, with the ratio the target is set on.
-    fn cost_table(&self, out: &mut String) {
-        let _ = writeln!(
-            out,
-            "{:<24}{:>14}{:>14}{:>16}",
-            "", "sidecar", "bare hop", "sidecar/hop"
-        );
-        let rows = [
-            (
-                "added p50",
-                Some(self.added_p50_ms),
-                Some(self.bare_hop_added_p50_ms),
-                "ms",
-                self.ratios.added_p50,
-            ),
-            (
-                "added p90",
-                Some(self.added_p90_ms),
-                Some(self.bare_hop_added_p90_ms),
-                "ms",
-                self.ratios.added_p90,
-            ),
-            (
-                "CPU per 1000 req/s",
-                self.sidecar_process_vcpu_per_1000_rps,
-                self.bare_hop_vcpu_per_1000_rps,
-                "vCPU",
-                self.ratios.cpu,
-            ),
-            (
-                "peak RSS",
-                self.sidecar_peak_rss_mb,
-                self.bare_hop_peak_rss_mb,
-                "MB",
-                self.ratios.rss,
-            ),
-        ];
-        for (name, ours, hop, unit, ratio) in rows {
-            let _ = writeln!(
-                out,
-                "{name:<24}{:>14}{:>14}{:>16}",
-                opt(ours, unit),
-                opt(hop, unit),
-                ratio.map_or("n/a".to_string(), |r| format!("{r:.2}x"))
-            );
-        }
-    }
-
-    fn other_lines(&self, out: &mut String) {
-        let _ = writeln!(
-            out,
-            "sidecar CPU        {} per 1000 req/s for its own thread ({} with its event consumer)",
-            opt(self.sidecar_vcpu_per_1000_rps, "vCPU"),
-            opt(self.sidecar_process_vcpu_per_1000_rps, "vCPU")
-        );
-        let _ = writeln!(
-            out,
-            "peak RSS           sidecar {}, bare hop {} after saturation",
-            opt(self.sidecar_peak_rss_mb_saturated, "MB"),
-            opt(self.bare_hop_peak_rss_mb_saturated, "MB")
-        );
-        let _ = writeln!(
-            out,
-            "sidecar RSS        {} after warm-up, {} after the fixed-rate load",
-            opt(self.sidecar_rss_mb_after_warmup, "MB"),
-            opt(self.sidecar_rss_mb_after_load, "MB")
-        );
-        if let Some(t) = &self.saturated {
-            let _ = writeln!(
-                out,
-                "saturated          direct {:.0} req/s, sidecar {:.0} req/s, bare hop {:.0} req/s (errors {} / {} / {})",
-                t.direct_rps, t.sidecar_rps, t.bare_hop_rps, t.direct_errors, t.sidecar_errors, t.bare_hop_errors
-            );
-        }
-        let _ = writeln!(
-            out,
-            "sidecar start      {:.1} ms from spawn to serving",
-            self.sidecar_start_ms
-        );
-        if let Some(bytes) = self.binary_bytes {
-            let _ = writeln!(out, "binary             {:.1} MB", bytes as f64 / 1e6);
-        }
-    }
-}
-
-fn opt(v: Option<f64>, unit: &str) -> String {
-    let digits = if unit == "MB" { 1 } else { 3 };
-    v.map_or("n/a".to_string(), |v| format!("{v:.digits$} {unit}"))
 }
 
 #[cfg(test)]

@@ -77,9 +77,10 @@ fn cpu_is_per_1000_requests_a_second() {
 }
 
 #[test]
-fn a_run_reports_three_paths_the_added_latency_of_two_and_their_ratios() {
+fn a_run_reports_four_paths_the_added_latency_of_three_and_their_ratios() {
     let direct: Vec<u64> = (0..1000).map(|i| 200 + i % 100).collect();
     let sidecar: Vec<u64> = direct.iter().map(|v| v + 120).collect();
+    let grpc: Vec<u64> = direct.iter().map(|v| v + 160).collect();
     let hop: Vec<u64> = direct.iter().map(|v| v + 80).collect();
     let opts = BenchOptions {
         rps: 1000,
@@ -98,38 +99,78 @@ fn a_run_reports_three_paths_the_added_latency_of_two_and_their_ratios() {
         peak_rss_mb: Some(8.6),
         ..ProcessCost::default()
     };
+    // The same process over gRPC: its own slices' CPU; its peak RSS is the sidecar's (not a gRPC figure).
+    let grpc_cost = ProcessCost {
+        vcpu_per_1000_rps: Some(0.16),
+        thread_vcpu_per_1000_rps: Some(0.15),
+        peak_rss_mb: Some(8.6),
+        ..ProcessCost::default()
+    };
     let hop_cost = ProcessCost {
         vcpu_per_1000_rps: Some(0.08),
         peak_rss_mb: Some(4.3),
         ..ProcessCost::default()
     };
-    let (d, s, h) = (sample(&direct, 0), sample(&sidecar, 0), sample(&hop, 1));
-    let report = Report::build(&opts, [&d, &s, &h], &sidecar_cost, &hop_cost);
-    // 120 µs and 80 µs added at every percentile, within the histogram's 0.1%.
-    for (ours, hop) in [
-        (report.added_p50_ms, report.bare_hop_added_p50_ms),
-        (report.added_p90_ms, report.bare_hop_added_p90_ms),
-        (report.added_p99_ms, report.bare_hop_added_p99_ms),
+    let (d, s, g, h) = (
+        sample(&direct, 0),
+        sample(&sidecar, 0),
+        sample(&grpc, 2),
+        sample(&hop, 1),
+    );
+    let report = Report::build(&opts, [&d, &s, &g, &h], [&sidecar_cost, &grpc_cost, &hop_cost]);
+    // 120 µs, 160 µs and 80 µs added at every percentile, within the histogram's 0.1%.
+    for (ours, grpc, hop) in [
+        (
+            report.added_p50_ms,
+            report.grpc_added_p50_ms,
+            report.bare_hop_added_p50_ms,
+        ),
+        (
+            report.added_p90_ms,
+            report.grpc_added_p90_ms,
+            report.bare_hop_added_p90_ms,
+        ),
+        (
+            report.added_p99_ms,
+            report.grpc_added_p99_ms,
+            report.bare_hop_added_p99_ms,
+        ),
     ] {
         assert!(
-            (ours - 0.120).abs() < 0.002 && (hop - 0.080).abs() < 0.002,
-            "{ours} {hop}"
+            (ours - 0.120).abs() < 0.002 && (grpc - 0.160).abs() < 0.002 && (hop - 0.080).abs() < 0.002,
+            "{ours} {grpc} {hop}"
         );
     }
     let r = report.ratios;
     assert!(r.added_p50.is_some_and(|x| (x - 1.5).abs() <= 0.05), "{r:?}");
     assert_eq!((r.cpu, r.rss), (Some(1.5), Some(2.0)));
-    assert_eq!(report.bare_hop.errors, 1);
+    // gRPC over the same hop: 160 / 80 µs, 0.16 / 0.08 vCPU; no RSS ratio of its own.
+    let g = report.grpc_ratios;
+    assert!(g.added_p90.is_some_and(|x| (x - 2.0).abs() <= 0.05), "{g:?}");
+    assert_eq!((g.cpu, g.rss), (Some(2.0), None));
+    assert_eq!((report.grpc.errors, report.bare_hop.errors), (2, 1));
 
     let json: serde_json::Value = serde_json::from_str(&report.to_json()).unwrap();
-    for key in ["direct", "sidecar", "bare_hop"] {
+    for key in ["direct", "sidecar", "grpc", "bare_hop"] {
         assert!(json[key]["p50_ms"].is_f64(), "{key}");
     }
     assert_eq!(json["ratios"]["cpu"], 1.5);
+    assert_eq!(json["grpc_ratios"]["cpu"], 2.0);
+    assert_eq!(json["grpc_ratios"]["rss"], serde_json::Value::Null);
     assert_eq!(json["sidecar_vcpu_per_1000_rps"], 0.11);
+    assert_eq!(json["grpc_vcpu_per_1000_rps"], 0.15);
     assert_eq!(json["bare_hop_vcpu_per_1000_rps"], 0.08);
     let text = report.to_text();
-    for line in ["bare hop", "hop added", "sidecar/hop", "1.50x", "2.00x"] {
+    for line in [
+        "bare hop",
+        "sidecar gRPC",
+        "gRPC added",
+        "hop added",
+        "sidecar/hop",
+        "gRPC/hop",
+        "1.50x",
+        "2.00x",
+    ] {
         assert!(text.contains(line), "{line} in\n{text}");
     }
 }

@@ -96,9 +96,10 @@ fn a_command_app_is_a_real_process_with_its_own_sidecar_and_faults() {
     );
     // The check below can see a process by its marker (it would otherwise prove nothing).
     let mut probe = Command::new("sh").args(["-c", "sleep 30", &marker]).spawn().unwrap();
-    // Until it has exec'd, the child shows its parent's command line: wait for the marker to appear.
+    // Until it has exec'd, the child shows its parent's command line, and a shell may fork before its exec:
+    // wait until the marker names the probe alone.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
-    while common::processes_with(&marker).is_empty() && std::time::Instant::now() < deadline {
+    while common::processes_with(&marker) != [probe.id()] && std::time::Instant::now() < deadline {
         std::thread::yield_now();
     }
     assert_eq!(common::processes_with(&marker), [probe.id()]);

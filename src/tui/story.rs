@@ -175,7 +175,9 @@ fn quiet(model: &Model) -> Vec<String> {
         .filter_map(|b| b.transitions.back().filter(|t| t.to == BreakerState::Closed))
         .map(|t| t.at)
         .max()
-        .filter(|at| recent(*at) && retried.as_ref().is_none_or(|(_, r)| at > r));
+        // The probe that closes a breaker is often the held order itself, answered a moment later: then the
+        // order's story (delivered after how long, how many attempts) is the news.
+        .filter(|at| recent(*at) && retried.as_ref().is_none_or(|(_, r)| *at > *r + Duration::from_secs(2)));
     if let Some(at) = closed {
         let when = secs(at);
         return vec![

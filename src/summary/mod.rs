@@ -15,12 +15,12 @@ mod tests;
 mod text;
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::json;
 
-use crate::event::{AppEvent, Event, FaultEvent, Stamped};
+use crate::event::{AppEvent, Event, FaultEvent, Recorder, Stamped};
 use crate::resiliency::ResiliencyEvent;
 
 use breaker::BreakerHistory;
@@ -59,6 +59,36 @@ pub struct Ledger {
     pub routine_dropped: u64,
     /// News a display that fell far behind did not get (only a flood from outside fills that many places).
     pub news_dropped: u64,
+}
+
+/// The ledger as the event bus's [`Recorder`]: given every event as it is emitted, dropped for a display or
+/// not; the display reads it when the stream ends.
+#[derive(Debug, Default)]
+pub struct SharedLedger(Mutex<Ledger>);
+
+impl SharedLedger {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Ledger> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The counts of every event recorded so far: what the summary says.
+    pub fn snapshot(&self) -> Ledger {
+        self.lock().clone()
+    }
+}
+
+impl Recorder for SharedLedger {
+    fn record(&self, e: &Stamped) {
+        self.lock().record(e);
+    }
+
+    fn dropped(&self, routine: bool) {
+        let mut ledger = self.lock();
+        match routine {
+            true => ledger.routine_dropped += 1,
+            false => ledger.news_dropped += 1,
+        }
+    }
 }
 
 /// The numbers of the summary.

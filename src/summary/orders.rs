@@ -117,6 +117,7 @@ impl Evicted {
             .flat_map(|(&first, &(last, _))| first..=last)
     }
 
+    #[cfg(test)]
     pub fn ranges(&self) -> usize {
         self.0.len()
     }
@@ -222,6 +223,7 @@ impl Orders {
     }
 
     /// Orders kept whole.
+    #[cfg(test)]
     pub fn window_len(&self) -> usize {
         self.window.len()
     }

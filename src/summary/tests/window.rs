@@ -172,7 +172,7 @@ fn counts_equal_an_unbounded_record_for_a_mixed_stream() {
         "the reference kept every order"
     );
     assert!(
-        ledger.orders.evicted.ranges() < 2 * steps as usize / 2,
+        ledger.orders.evicted.ranges() < steps as usize,
         "ranges: {}",
         ledger.orders.evicted.ranges()
     );

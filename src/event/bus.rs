@@ -6,8 +6,9 @@
 //! notices) arrives at the rate of the scenario's orders and retries, so a display that stops reading for
 //! many minutes still gets all of it; only a flood from outside (a load generator sending thousands of
 //! orders a second through a sidecar) can fill its [`NEWS_HELD`] places, and then the excess is dropped and
-//! counted too. The [`Ledger`] is kept here, as events are emitted, so the summary's counts are exact
-//! whatever was dropped. Emitting never blocks, so a slow display can never stall a sidecar.
+//! counted too. The [`Recorder`] (the summary's Ledger) is given every event as it is emitted, so the
+//! summary's counts are exact whatever was dropped. Emitting never blocks, so a slow display can never stall a
+//! sidecar.
 //!
 //! One queue keeps the order in which events were emitted. [`EventBus::close`] ends the stream: the display
 //! reads what is left, then [`Events::recv`] returns `None`.
@@ -21,19 +22,27 @@ use tokio::time::Instant;
 
 use super::{Event, Stamped};
 use crate::resiliency::{Observer, ResiliencyEvent, SharedObserver};
-use crate::summary::Ledger;
 
 /// Routine events held for a display that is behind; more are dropped (and counted).
 pub const ROUTINE_HELD: usize = 4096;
 /// News held for a display that is behind (some 10 MB); more is dropped (and counted).
 pub const NEWS_HELD: usize = 65_536;
 
-#[derive(Default)]
+/// A consumer of the stream that must see all of it, as it is emitted: what a display that fell behind was
+/// not given still counts (the summary's Ledger is one). Called with the queue locked, so it sees the events
+/// in the displays' order; it must be quick and must not emit.
+pub trait Recorder: Send + Sync {
+    fn record(&self, e: &Stamped);
+    /// An event a display that fell behind did not get: routine, or news.
+    fn dropped(&self, routine: bool);
+}
+
 struct Queue {
     events: VecDeque<Stamped>,
     routine_held: usize,
-    /// Every event, counted as it is emitted (dropped or not).
-    ledger: Ledger,
+    /// Given every event, dropped or not.
+    recorder: Arc<dyn Recorder>,
+    routine_dropped: u64,
     closed: bool,
 }
 
@@ -61,9 +70,16 @@ pub struct Events {
 }
 
 impl EventBus {
-    pub fn new() -> (Self, Events) {
+    pub fn new(recorder: Arc<dyn Recorder>) -> (Self, Events) {
+        let queue = Queue {
+            events: VecDeque::new(),
+            routine_held: 0,
+            recorder,
+            routine_dropped: 0,
+            closed: false,
+        };
         let shared = Arc::new(Shared {
-            queue: Mutex::default(),
+            queue: Mutex::new(queue),
             notify: Notify::new(),
         });
         let events = Events { shared: shared.clone() };
@@ -91,16 +107,17 @@ impl EventBus {
             if q.closed {
                 return;
             }
-            q.ledger.record(&stamped);
+            q.recorder.record(&stamped);
             let news = q.events.len() - q.routine_held;
             if routine {
                 if q.routine_held >= ROUTINE_HELD {
-                    q.ledger.routine_dropped += 1;
+                    q.routine_dropped += 1;
+                    q.recorder.dropped(true);
                     return;
                 }
                 q.routine_held += 1;
             } else if news >= NEWS_HELD {
-                q.ledger.news_dropped += 1;
+                q.recorder.dropped(false);
                 return;
             }
             q.events.push_back(stamped);
@@ -155,12 +172,7 @@ impl Events {
 
     /// Routine events dropped so far because this reader was behind.
     pub fn routine_dropped(&self) -> u64 {
-        self.shared.lock().ledger.routine_dropped
-    }
-
-    /// The counts of every event emitted so far, dropped or not: what the summary says.
-    pub fn ledger(&self) -> Ledger {
-        self.shared.lock().ledger.clone()
+        self.shared.lock().routine_dropped
     }
 
     /// Events waiting to be read.
@@ -194,6 +206,37 @@ impl Observer for SidecarObserver {
 mod tests {
     use super::*;
     use crate::event::AppEvent;
+    use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+
+    /// Counts what it is given: orders sent, and news dropped.
+    #[derive(Default)]
+    struct Counter {
+        sent: AtomicU64,
+        news_dropped: AtomicU64,
+    }
+
+    impl Recorder for Counter {
+        fn record(&self, e: &Stamped) {
+            if matches!(
+                e.event,
+                Event::App {
+                    event: AppEvent::OrderSent { .. },
+                    ..
+                }
+            ) {
+                self.sent.fetch_add(1, Relaxed);
+            }
+        }
+        fn dropped(&self, routine: bool) {
+            if !routine {
+                self.news_dropped.fetch_add(1, Relaxed);
+            }
+        }
+    }
+
+    fn bus() -> (EventBus, Events) {
+        EventBus::new(Arc::new(Counter::default()))
+    }
 
     fn healthy(op: &str) -> Event {
         Event::Resiliency {
@@ -215,7 +258,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_reader_that_is_behind_loses_routine_events_only_and_keeps_the_order() {
-        let (bus, mut events) = EventBus::new();
+        let (bus, mut events) = bus();
         for i in 0..ROUTINE_HELD as u64 + 1000 {
             bus.emit(healthy("op"));
             if i % 100 == 0 {
@@ -240,23 +283,23 @@ mod tests {
 
     #[tokio::test]
     async fn a_flood_of_news_is_bounded_and_the_ledger_still_counts_every_order() {
-        let (bus, mut events) = EventBus::new();
+        let counter = Arc::new(Counter::default());
+        let (bus, mut events) = EventBus::new(counter.clone());
         let flood = NEWS_HELD as u64 + 10;
         for id in 1..=flood {
             bus.emit(order(id));
         }
-        let ledger = events.ledger();
-        assert_eq!(ledger.news_dropped, 10);
-        assert_eq!(ledger.summary().sent, flood as usize, "the counts are exact");
+        assert_eq!(counter.news_dropped.load(Relaxed), 10);
+        assert_eq!(counter.sent.load(Relaxed), flood, "the recorder was given every order");
         assert_eq!(events.queued(), NEWS_HELD);
         assert!(events.try_recv().is_some());
         bus.emit(order(flood + 1));
-        assert_eq!(events.ledger().news_dropped, 10, "one was read, so one more fits");
+        assert_eq!(counter.news_dropped.load(Relaxed), 10, "one was read, so one more fits");
     }
 
     #[tokio::test]
     async fn reading_makes_room_for_routine_events_again() {
-        let (bus, mut events) = EventBus::new();
+        let (bus, mut events) = bus();
         for _ in 0..ROUTINE_HELD {
             bus.emit(healthy("op"));
         }
@@ -270,7 +313,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_waiting_reader_wakes_for_an_event_and_ends_after_close() {
-        let (bus, mut events) = EventBus::new();
+        let (bus, mut events) = bus();
         let reader = tokio::spawn(async move {
             let first = events.recv().await.map(|e| e.event);
             let end = events.recv().await;

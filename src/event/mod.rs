@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-pub use bus::{EventBus, Events};
+pub use bus::{EventBus, Events, Recorder};
 
 use crate::resiliency::ResiliencyEvent;
 

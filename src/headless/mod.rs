@@ -79,7 +79,7 @@ impl Display for Headless {
                 permit.send(text);
             }
         }
-        let ledger = events.ledger();
+        let ledger = control.ledger();
         if open {
             let _ = writer.tx.send(self.summary(&ledger)).await;
         }

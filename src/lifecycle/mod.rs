@@ -31,7 +31,7 @@ pub use start::{Running, start};
 use crate::event::{Event, EventBus, Events, StopReason};
 use crate::faults::FaultSet;
 use crate::scenario::Scenario;
-use crate::summary::Ledger;
+use crate::summary::{Ledger, SharedLedger};
 
 /// What shows a run. It reads `events` until they end (`None`), which happens once the run has shut down,
 /// and returns the ledger it kept (for the exit code). It asks for the shutdown through `control`.
@@ -48,6 +48,7 @@ pub struct Control {
     faults: Arc<FaultSet>,
     shutdown: Shutdown,
     bus: EventBus,
+    ledger: Arc<SharedLedger>,
 }
 
 impl Control {
@@ -83,6 +84,12 @@ impl Control {
         self.shutdown.is_requested()
     }
 
+    /// The counts of every event emitted so far, including those the display was not given: what the summary
+    /// says.
+    pub fn ledger(&self) -> Ledger {
+        self.ledger.snapshot()
+    }
+
     /// Time since the run started, on the events' clock.
     pub fn elapsed(&self) -> Duration {
         self.bus.elapsed()
@@ -100,6 +107,7 @@ pub async fn run(scenario: Scenario, opts: RunOptions, display: impl Display) ->
         faults: running.faults.clone(),
         shutdown: shutdown.clone(),
         bus: running.bus.clone(),
+        ledger: running.ledger.clone(),
     };
     let timers = schedule(&running.faults, &opts, &named, &running.bus);
     let life = async {

@@ -22,11 +22,14 @@ use crate::resources::Resources;
 use crate::scenario::{AppSpec, Scenario};
 use crate::sidecar::batch::Batched;
 use crate::sidecar::{DEFAULT_MAX_BODY_BYTES, NameResolver, Sidecar, SidecarOptions};
+use crate::summary::SharedLedger;
 use tokio_util::sync::CancellationToken;
 
 /// A scenario whose apps and sidecars are running.
 pub struct Running {
     pub bus: EventBus,
+    /// The bus's recorder: every event counted as it is emitted, for the summary.
+    pub ledger: Arc<SharedLedger>,
     pub faults: Arc<FaultSet>,
     sidecars: Vec<Arc<Sidecar>>,
     apps: Vec<Arc<OrderProcessor>>,
@@ -48,7 +51,8 @@ pub async fn start(mut scenario: Scenario, opts: &RunOptions) -> anyhow::Result<
         scenario.resources = crate::scenario::ResourcesSource::Dir(path.clone());
     }
     let mut loaded = load_resources(&scenario)?;
-    let (bus, events) = EventBus::new();
+    let ledger = Arc::new(SharedLedger::default());
+    let (bus, events) = EventBus::new(ledger.clone());
     for warning in &opts.start_warnings {
         say_warning(&bus, warning.clone());
     }
@@ -90,6 +94,7 @@ pub async fn start(mut scenario: Scenario, opts: &RunOptions) -> anyhow::Result<
     let running = Running {
         faults: Arc::new(FaultSet::new(faults, bus.clone())),
         bus,
+        ledger,
         sidecars,
         apps,
         processes,

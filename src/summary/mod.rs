@@ -3,78 +3,35 @@
 //!
 //! [`Ledger`] watches the event stream. An order is *lost* when checkout was told it passed but
 //! order-processor never saw it, and *duplicated* when order-processor saw it more than once. What it keeps
-//! does not grow with the run, but for one small entry per order (to tell lost and duplicated ones apart).
+//! does not grow with the run: running counts, a window of recent and still-open orders, and the older ones
+//! as ranges of ids (see `orders`).
 
 mod breaker;
 mod faults;
+mod orders;
 mod targets;
 #[cfg(test)]
 mod tests;
 mod text;
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::json;
 
-use crate::event::{AppEvent, Event, FaultEvent, Stamped};
+use crate::event::{AppEvent, Event, FaultEvent, Recorder, Stamped};
 use crate::resiliency::ResiliencyEvent;
 
 use breaker::BreakerHistory;
 use faults::Faults;
-
-/// What the stream said about one order.
-#[derive(Debug, Default, Clone, Copy)]
-struct Order {
-    sent: bool,
-    passed: bool,
-    /// Passed by the state app (saved); verified by reading it back.
-    saved: bool,
-    failed: bool,
-    received: u32,
-    /// When it was first sent, to time its wait for an answer.
-    sent_at: Option<Duration>,
-}
-
-impl Order {
-    /// Ids the sender was told passed that never arrived: for checkout, never received by order-processor; for
-    /// the state app, saved but then not found when read back (a save whose read-back the end of the run cut
-    /// off is in flight, not lost).
-    fn lost(&self) -> bool {
-        self.passed && self.received == 0 && (!self.saved || self.failed)
-    }
-
-    /// Sent, and not answered yet (passed, saved or failed).
-    fn unanswered(&self) -> bool {
-        self.sent && !self.passed && !self.failed
-    }
-
-    fn in_flight(&self) -> bool {
-        let unverified = self.saved && self.received == 0 && !self.failed;
-        self.unanswered() || (self.sent && unverified)
-    }
-
-    /// This order's share of each count of the summary.
-    fn tally(&self) -> [usize; 6] {
-        [
-            usize::from(self.sent),
-            usize::from(self.received > 0),
-            usize::from(self.failed),
-            usize::from(self.lost()),
-            usize::from(self.received > 1),
-            usize::from(self.in_flight()),
-        ]
-    }
-}
+use orders::Orders;
 
 /// Every order seen, and the summary's counts kept up to date as events arrive, so that showing them (the
 /// UI does it every frame) costs nothing however long the run.
 #[derive(Debug, Default, Clone)]
 pub struct Ledger {
-    orders: BTreeMap<u64, Order>,
-    /// sent, delivered, failed, lost, duplicated, in flight.
-    tally: [usize; 6],
+    orders: Orders,
     retries: u64,
     breakers: BTreeMap<String, BreakerHistory>,
     faults: Faults,
@@ -102,6 +59,36 @@ pub struct Ledger {
     pub routine_dropped: u64,
     /// News a display that fell far behind did not get (only a flood from outside fills that many places).
     pub news_dropped: u64,
+}
+
+/// The ledger as the event bus's [`Recorder`]: given every event as it is emitted, dropped for a display or
+/// not; the display reads it when the stream ends.
+#[derive(Debug, Default)]
+pub struct SharedLedger(Mutex<Ledger>);
+
+impl SharedLedger {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Ledger> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The counts of every event recorded so far: what the summary says.
+    pub fn snapshot(&self) -> Ledger {
+        self.lock().clone()
+    }
+}
+
+impl Recorder for SharedLedger {
+    fn record(&self, e: &Stamped) {
+        self.lock().record(e);
+    }
+
+    fn dropped(&self, routine: bool) {
+        let mut ledger = self.lock();
+        match routine {
+            true => ledger.routine_dropped += 1,
+            false => ledger.news_dropped += 1,
+        }
+    }
 }
 
 /// The numbers of the summary.
@@ -193,7 +180,7 @@ impl Ledger {
 
     /// Orders the sender was told passed (for a receiver whose receipts are not counted).
     pub fn passed(&self) -> usize {
-        self.orders.values().filter(|o| o.passed).count()
+        self.orders.tally()[6]
     }
 
     /// Whether a receiving app of the tool's reported orders (see `receivers_seen`).
@@ -217,27 +204,27 @@ impl Ledger {
         };
         self.last_order.insert(app.clone(), last);
         match event {
-            AppEvent::OrderSent { order_id } => self.update(*order_id, |o| {
+            AppEvent::OrderSent { order_id } => self.orders.update(*order_id, |o| {
                 o.sent = true;
                 o.sent_at.get_or_insert(at);
             }),
             AppEvent::OrderPassed { order_id } => {
                 self.answered(*order_id, at, false);
-                self.update(*order_id, |o| o.passed = true)
+                self.orders.update(*order_id, |o| o.passed = true)
             }
             AppEvent::OrderSaved { order_id } => {
                 self.answered(*order_id, at, false);
-                self.update(*order_id, |o| {
+                self.orders.update(*order_id, |o| {
                     o.passed = true;
                     o.saved = true;
                 })
             }
             AppEvent::OrderFailed { order_id, .. } => {
                 self.answered(*order_id, at, true);
-                self.update(*order_id, |o| o.failed = true)
+                self.orders.update(*order_id, |o| o.failed = true)
             }
             AppEvent::OrderReceived { order_id } | AppEvent::OrderRead { order_id } => {
-                self.update(*order_id, |o| o.received += 1)
+                self.orders.update(*order_id, |o| o.received += 1)
             }
             // A real app's lines are not parsed for orders: the ledger counts only the built-in apps' orders.
             AppEvent::Listening { .. } | AppEvent::Stopped | AppEvent::Output { .. } | AppEvent::Exited { .. } => {}
@@ -268,7 +255,7 @@ impl Ledger {
     /// Times the wait of an order getting its first answer.
     fn answered(&mut self, id: u64, at: Duration, failed: bool) {
         let attempts = self.early_recovery.take_if(|(order, _)| *order == id).map(|(_, n)| n);
-        let Some(sent_at) = self.orders.get(&id).filter(|o| o.unanswered()).and_then(|o| o.sent_at) else {
+        let Some(sent_at) = self.orders.get(id).filter(|o| o.unanswered()).and_then(|o| o.sent_at) else {
             return;
         };
         let wait = Wait {
@@ -286,22 +273,12 @@ impl Ledger {
         }
     }
 
-    fn update(&mut self, id: u64, change: impl FnOnce(&mut Order)) {
-        let order = self.orders.entry(id).or_default();
-        let before = order.tally();
-        change(order);
-        for (total, (now, was)) in self.tally.iter_mut().zip(order.tally().into_iter().zip(before)) {
-            *total = *total + now - was;
-        }
-    }
-
-    /// Orders the sender was told passed that never arrived (see [`Order::lost`]).
+    /// Orders the sender was told passed that never arrived (see [`orders::Order::lost`]).
     pub fn lost_ids(&self) -> Vec<u64> {
-        self.orders
-            .iter()
-            .filter(|(_, o)| self.receivers_seen && o.lost())
-            .map(|(id, _)| *id)
-            .collect()
+        match self.receivers_seen {
+            true => self.orders.ids(|o| o.lost()),
+            false => Vec::new(),
+        }
     }
 
     /// The oldest order still waiting for its answer (held in a retry loop, say).
@@ -311,10 +288,7 @@ impl Ledger {
 
     /// The oldest order still waiting for its answer, and when it was sent.
     pub fn oldest_waiting(&self) -> Option<(u64, Duration)> {
-        self.orders
-            .iter()
-            .find(|(_, o)| o.in_flight())
-            .map(|(id, o)| (*id, o.sent_at.unwrap_or_default()))
+        self.orders.oldest_waiting()
     }
 
     /// The last order answered after its request was retried (Dapr's count of attempts known), and when.
@@ -324,15 +298,11 @@ impl Ledger {
 
     /// Ids received in order, for checking they are consecutive.
     pub fn received_ids(&self) -> Vec<u64> {
-        self.orders
-            .iter()
-            .filter(|(_, o)| o.received > 0)
-            .map(|(id, _)| *id)
-            .collect()
+        self.orders.ids(|o| o.received > 0)
     }
 
     pub fn summary(&self) -> Summary {
-        let [sent, delivered, failed, lost, duplicated, in_flight] = self.tally;
+        let [sent, delivered, failed, lost, duplicated, in_flight, _] = self.orders.tally();
         let lost = if self.receivers_seen { lost } else { 0 };
         Summary {
             sent,
@@ -352,11 +322,7 @@ impl Ledger {
 
     /// The order still unanswered at `end` that has waited longest, and how long.
     fn oldest_unanswered(&self, end: Duration) -> Option<(u64, Duration)> {
-        self.orders
-            .iter()
-            .filter(|(_, o)| o.unanswered())
-            .filter_map(|(id, o)| Some((*id, end.saturating_sub(o.sent_at?))))
-            .max_by_key(|(_, waited)| *waited)
+        self.orders.oldest_unanswered(end)
     }
 
     /// When the run ended: when it began to shut down, else the last event seen.

@@ -89,7 +89,7 @@ impl Ledger {
     pub fn text(&self, end: Duration) -> String {
         let s = self.summary();
         // The state app's orders are saved and read back, not delivered.
-        let state = self.orders.values().any(|o| o.saved);
+        let state = self.orders.any_saved();
         let (delivered, answered) = match state {
             true => ("saved and read back", "saved"),
             false => ("delivered", "delivered"),

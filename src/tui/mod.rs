@@ -103,7 +103,7 @@ impl Display for Tui {
         while let Some(e) = events.recv().await {
             self.model.apply(&e);
         }
-        let ledger = events.ledger();
+        let ledger = control.ledger();
         let summary = ledger.text(ledger.end());
         let _ = write!(std::io::stdout(), "{summary}");
         if let (Some(cast), Some(path)) = (&self.cast, &self.options.record) {

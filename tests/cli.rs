@@ -75,7 +75,10 @@ fn jsonl_until(
         if !asked_to_stop && err.contains("is already in use") {
             continue;
         }
-        assert!(asked_to_stop, "the run ended before what the test waits for:\n{err}\n{lines:#?}");
+        assert!(
+            asked_to_stop,
+            "the run ended before what the test waits for:\n{err}\n{lines:#?}"
+        );
         return (status.code(), lines, err);
     }
     panic!("three runs in a row found a port taken");

@@ -116,7 +116,13 @@ async fn story_with(choice: StateStoreChoice, container: &str, redis_host: &str)
     events.iter().for_each(|e| ledger.record(e));
     let at_least = (ledger.received_ids().len() + 1).max(8);
     let more = arrived(at_least, &events);
-    collect_until(&mut events, &mut rx, &format!("{at_least} orders, one after the recovery"), more).await;
+    collect_until(
+        &mut events,
+        &mut rx,
+        &format!("{at_least} orders, one after the recovery"),
+        more,
+    )
+    .await;
     running.shutdown().await;
     while let Some(e) = rx.try_recv() {
         events.push(e);

@@ -257,29 +257,44 @@ fn headless_jsonl_run() {
 /// SIGTERM ends a headless run cleanly: the summary is printed and the exit status is 0.
 #[test]
 fn sigterm_prints_the_summary() {
-    let port = || common::free_port().to_string();
-    let (p1, p2, p3) = (port(), port(), port());
-    let mut child = bin()
-        .args(["scenario", "service-invoke", "--headless", "--order-interval", "100ms"])
-        .args([
-            "--dapr-http-port",
-            &format!("checkout={p1}"),
-            "--dapr-http-port",
-            &format!("order-processor={p2}"),
-        ])
-        .args(["--app-port", &format!("order-processor={p3}")])
-        .args(["--metrics-port", &format!("checkout={}", port())])
-        .args(["--metrics-port", &format!("order-processor={}", port())])
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    // Wait for the first order to pass, then SIGTERM.
-    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
-    let mut text = String::new();
-    while !text.contains("Order passed: {\"orderId\":1}") {
-        let n = std::io::BufRead::read_line(&mut stdout, &mut text).unwrap();
-        assert!(n > 0, "the run ended before an order passed: {text}");
-    }
+    let dir = temp_dir("sigterm");
+    // A run that found a port taken (another process took it after free_port's check) is tried again.
+    let (mut child, mut stdout, mut text) = (0..3)
+        .find_map(|_| {
+            let port = || common::free_port().to_string();
+            let (p1, p2, p3) = (port(), port(), port());
+            let mut child = bin()
+                .args(["scenario", "service-invoke", "--headless", "--order-interval", "100ms"])
+                .args([
+                    "--dapr-http-port",
+                    &format!("checkout={p1}"),
+                    "--dapr-http-port",
+                    &format!("order-processor={p2}"),
+                ])
+                .args(["--app-port", &format!("order-processor={p3}")])
+                .args(["--metrics-port", &format!("checkout={}", port())])
+                .args(["--metrics-port", &format!("order-processor={}", port())])
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::fs::File::create(dir.join("stderr")).unwrap())
+                .spawn()
+                .unwrap();
+            // Wait for the first order to pass, then SIGTERM.
+            let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+            let mut text = String::new();
+            while !text.contains("Order passed: {\"orderId\":1}") {
+                if std::io::BufRead::read_line(&mut stdout, &mut text).unwrap() == 0 {
+                    let err = std::fs::read_to_string(dir.join("stderr")).unwrap_or_default();
+                    let _ = child.wait();
+                    assert!(
+                        err.contains("is already in use"),
+                        "the run ended before an order passed: {text}\n{err}"
+                    );
+                    return None;
+                }
+            }
+            Some((child, stdout, text))
+        })
+        .expect("three runs in a row found a port taken");
     let pid = nix::unistd::Pid::from_raw(child.id() as i32);
     nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();
     std::io::Read::read_to_string(&mut stdout, &mut text).unwrap();
@@ -325,6 +340,19 @@ fn a_copy_of_the_binary_alone_in_an_empty_folder_works() {
             ])
             .collect()
     };
+    // With `take` of the ports for `apps`; tried again with new ones when another process took one meanwhile.
+    let run_on_ports = |args: &[&str], apps: &[&str], take: usize| {
+        for _ in 0..3 {
+            let p = ports(apps);
+            let mut args = args.to_vec();
+            args.extend(p.iter().take(take).map(String::as_str));
+            let (code, out) = run(&args);
+            if code == Some(0) || !out.contains("is already in use") {
+                return (code, out);
+            }
+        }
+        panic!("three runs in a row found a port taken");
+    };
     let (code, out) = run(&["scenarios"]);
     assert_eq!(code, Some(0), "{out}");
     assert!(
@@ -332,7 +360,7 @@ fn a_copy_of_the_binary_alone_in_an_empty_folder_works() {
         "{out}"
     );
 
-    let mut args = vec![
+    let args = vec![
         "scenario",
         "service-invoke",
         "--headless",
@@ -341,13 +369,11 @@ fn a_copy_of_the_binary_alone_in_an_empty_folder_works() {
         "--order-interval",
         "100ms",
     ];
-    let p = ports(&["checkout", "order-processor"]);
-    args.extend(p.iter().map(String::as_str));
-    let (code, out) = run(&args);
+    let (code, out) = run_on_ports(&args, &["checkout", "order-processor"], usize::MAX);
     assert_eq!(code, Some(0), "{out}");
     assert!(out.contains("Order received: {\"orderId\":1}"), "{out}");
 
-    let mut args = vec![
+    let args = vec![
         "scenario",
         "state-management",
         "--state-store",
@@ -356,9 +382,7 @@ fn a_copy_of_the_binary_alone_in_an_empty_folder_works() {
         "--duration",
         "2s",
     ];
-    let p = ports(&["order-processor"]);
-    args.extend(p.iter().take(4).map(String::as_str));
-    let (code, out) = run(&args);
+    let (code, out) = run_on_ports(&args, &["order-processor"], 4);
     assert_eq!(code, Some(0), "{out}");
     assert!(out.contains("Saving Order: {\"orderId\":\"1\"}"), "{out}");
 
@@ -379,16 +403,14 @@ fn a_copy_of_the_binary_alone_in_an_empty_folder_works() {
         .unwrap()
         .replace("name: myresiliency", "name: edited");
     std::fs::write(&policy, edited).unwrap();
-    let mut args = vec![
+    let args = vec![
         "scenario",
         "resilience-lab/service-invoke.yaml",
         "--headless",
         "--duration",
         "1s",
     ];
-    let p = ports(&["checkout", "order-processor"]);
-    args.extend(p.iter().map(String::as_str));
-    let (code, out) = run(&args);
+    let (code, out) = run_on_ports(&args, &["checkout", "order-processor"], usize::MAX);
     assert_eq!(code, Some(0), "{out}");
     assert!(out.contains("Loading Resiliency configuration: edited"), "{out}");
     let (code, out) = run(&["init"]);

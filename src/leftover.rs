@@ -369,11 +369,32 @@ mod tests {
         assert!(!runs_command(&cmd("sleep 60"), &[]), "an empty command matches nothing");
     }
 
+    /// The state dir is read from the environment, which this process's other tests read too (and
+    /// `set_var` while another thread reads it is undefined behaviour): the test runs again in a child
+    /// process of this test binary, filtered to itself, with the variable in the child's environment only.
     #[test]
     fn a_marker_of_a_dead_run_is_found_and_cleared() {
-        let dir = std::env::temp_dir().join(format!("rtui-leftover-{}", std::process::id()));
-        // Safe here: this test binary's other tests do not read this variable.
-        unsafe { std::env::set_var("RESILIENCE_TUI_STATE_DIR", &dir) };
+        const NAME: &str = "leftover::tests::a_marker_of_a_dead_run_is_found_and_cleared";
+        const CHILD: &str = "RESILIENCE_TUI_TEST_LEFTOVER_CHILD";
+        if std::env::var_os(CHILD).is_some() {
+            return markers_in_the_state_dir_of_this_process();
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let out = std::process::Command::new(std::env::current_exe().unwrap())
+            .args([NAME, "--exact", "--nocapture", "--test-threads", "1"])
+            .env("RESILIENCE_TUI_STATE_DIR", dir.path())
+            .env(CHILD, "1")
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success() && text.contains("1 passed"),
+            "the child run failed:\n{text}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    fn markers_in_the_state_dir_of_this_process() {
         assert_eq!(left_stopped_by_dead_run("c1"), None, "no marker");
         note_stopping("c1");
         assert_eq!(left_stopped_by_dead_run("c1"), None, "this run is alive");
@@ -382,6 +403,5 @@ mod tests {
         note_started("c1");
         assert_eq!(left_stopped_by_dead_run("c1"), None, "cleared");
         assert!(marker("a/b").file_name().unwrap().to_str().unwrap().ends_with("a_b"));
-        let _ = std::fs::remove_dir_all(dir);
     }
 }

@@ -20,6 +20,92 @@ fn run(args: &[&str]) -> (i32, String, String) {
     )
 }
 
+/// A headless JSONL run of the binary with `args` and the ports `ports()` gives, ended by SIGTERM as soon as the
+/// lines so far satisfy `done` (the run waits for the events the test needs, however slow the machine, instead
+/// of a `--duration`). Returns the exit code, every line parsed, and stderr.
+///
+/// The ports come from `free_port` because they are given on the command line: between its check and the
+/// binary's bind another test process may take one. Such a run exits at once with "is already in use"; it is
+/// tried again with new ports.
+fn jsonl_until(
+    args: &[&str],
+    ports: impl Fn() -> Vec<String>,
+    done: impl Fn(&[serde_json::Value]) -> bool,
+) -> (Option<i32>, Vec<serde_json::Value>, String) {
+    use std::io::{BufRead, Read};
+    for _ in 0..3 {
+        let mut child = bin()
+            .args(args)
+            .args(["--headless", "--output", "jsonl"])
+            .args(ports())
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("binary runs");
+        let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+        let mut stderr = child.stderr.take().unwrap();
+        let errors = std::thread::spawn(move || {
+            let mut text = String::new();
+            let _ = stderr.read_to_string(&mut text);
+            text
+        });
+        // A hang guard, not a timing assertion: a run that never shows what `done` needs is killed.
+        let (finished, guard_sees) = std::sync::mpsc::channel::<()>();
+        std::thread::spawn(move || {
+            if guard_sees.recv_timeout(common::wait::HANG_GUARD).is_err() {
+                let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
+            }
+        });
+        let mut lines = Vec::new();
+        let mut reader = std::io::BufReader::new(child.stdout.take().unwrap());
+        let mut line = String::new();
+        let mut asked_to_stop = false;
+        while reader.read_line(&mut line).unwrap() > 0 {
+            lines.push(serde_json::from_str::<serde_json::Value>(&line).expect(&line));
+            line.clear();
+            if !asked_to_stop && done(&lines) {
+                nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();
+                asked_to_stop = true;
+            }
+        }
+        let status = child.wait().unwrap();
+        let _ = finished.send(());
+        let err = errors.join().unwrap();
+        if !asked_to_stop && err.contains("is already in use") {
+            continue;
+        }
+        assert!(
+            asked_to_stop,
+            "the run ended before what the test waits for:\n{err}\n{lines:#?}"
+        );
+        return (status.code(), lines, err);
+    }
+    panic!("three runs in a row found a port taken");
+}
+
+/// Free ports for the two sidecars, order-processor and the two metrics endpoints of a checkout/order-processor
+/// scenario.
+fn two_app_ports() -> Vec<String> {
+    let port = common::free_port;
+    vec![
+        "--dapr-http-port".to_string(),
+        format!("checkout={}", port()),
+        "--dapr-http-port".into(),
+        format!("order-processor={}", port()),
+        "--app-port".into(),
+        format!("order-processor={}", port()),
+        "--metrics-port".into(),
+        format!("checkout={}", port()),
+        "--metrics-port".into(),
+        format!("order-processor={}", port()),
+    ]
+}
+
+fn kinds(lines: &[serde_json::Value]) -> Vec<&str> {
+    lines.iter().filter_map(|l| l["kind"].as_str()).collect()
+}
+
 fn temp_dir(name: &str) -> PathBuf {
     common::temp_dir(&format!("cli-{name}"))
 }
@@ -109,43 +195,30 @@ fn scenarios_and_their_errors() {
     assert!(err.contains("unknown unit") && !err.contains("bare number"), "{err}");
 }
 
-/// A short headless run through the binary in JSONL: every line parses, and the summary is the last one.
+/// A short headless run through the binary in JSONL: every line parses, and the summary is the last one. The
+/// fault is injected and cleared at set times; the run ends once the recovery and five orders have been seen.
 #[test]
 fn headless_jsonl_run() {
     let dir = temp_dir("fast");
     let policy = "kind: Resiliency\nmetadata: {name: fast}\nscopes: [checkout]\nspec:\n  policies:\n    retries: {r: {duration: 100ms}}\n    circuitBreakers: {cb: {maxRequests: 1, timeout: 100ms, trip: consecutiveFailures >= 3}}\n  targets:\n    apps:\n      order-processor: {retry: r, circuitBreaker: cb}\n";
     std::fs::write(dir.join("resiliency.yaml"), policy).unwrap();
-    let port = |_| common::free_port().to_string();
-    let (p1, p2, p3) = (port(1), port(2), port(3));
-    let (code, out, err) = run(&[
+    let args = [
         "scenario",
         "service-invoke",
-        "--headless",
-        "--output",
-        "jsonl",
         "--resources-path",
         dir.to_str().unwrap(),
-        "--dapr-http-port",
-        &format!("checkout={p1}"),
-        "--dapr-http-port",
-        &format!("order-processor={p2}"),
-        "--app-port",
-        &format!("order-processor={p3}"),
-        "--metrics-port",
-        &format!("checkout={}", port(4)),
-        "--metrics-port",
-        &format!("order-processor={}", port(5)),
         "--order-interval",
         "50ms",
         "--fault-at",
         "300ms",
         "--clear-at",
         "900ms",
-        "--duration",
-        "1500ms",
-    ]);
-    assert_eq!(code, 0, "{err}\n{out}");
-    let lines: Vec<serde_json::Value> = out.lines().map(|l| serde_json::from_str(l).expect(l)).collect();
+    ];
+    let (code, lines, err) = jsonl_until(&args, two_app_ports, |lines| {
+        let k = kinds(lines);
+        k.contains(&"recovered") && k.iter().filter(|k| **k == "order_received").count() >= 5
+    });
+    assert_eq!(code, Some(0), "{err}\n{lines:#?}");
     for l in &lines {
         assert!(l["t"].is_f64() || l["t"].is_u64(), "{l}");
         assert!(
@@ -184,29 +257,44 @@ fn headless_jsonl_run() {
 /// SIGTERM ends a headless run cleanly: the summary is printed and the exit status is 0.
 #[test]
 fn sigterm_prints_the_summary() {
-    let port = || common::free_port().to_string();
-    let (p1, p2, p3) = (port(), port(), port());
-    let mut child = bin()
-        .args(["scenario", "service-invoke", "--headless", "--order-interval", "100ms"])
-        .args([
-            "--dapr-http-port",
-            &format!("checkout={p1}"),
-            "--dapr-http-port",
-            &format!("order-processor={p2}"),
-        ])
-        .args(["--app-port", &format!("order-processor={p3}")])
-        .args(["--metrics-port", &format!("checkout={}", port())])
-        .args(["--metrics-port", &format!("order-processor={}", port())])
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    // Wait for the first order to pass, then SIGTERM.
-    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
-    let mut text = String::new();
-    while !text.contains("Order passed: {\"orderId\":1}") {
-        let n = std::io::BufRead::read_line(&mut stdout, &mut text).unwrap();
-        assert!(n > 0, "the run ended before an order passed: {text}");
-    }
+    let dir = temp_dir("sigterm");
+    // A run that found a port taken (another process took it after free_port's check) is tried again.
+    let (mut child, mut stdout, mut text) = (0..3)
+        .find_map(|_| {
+            let port = || common::free_port().to_string();
+            let (p1, p2, p3) = (port(), port(), port());
+            let mut child = bin()
+                .args(["scenario", "service-invoke", "--headless", "--order-interval", "100ms"])
+                .args([
+                    "--dapr-http-port",
+                    &format!("checkout={p1}"),
+                    "--dapr-http-port",
+                    &format!("order-processor={p2}"),
+                ])
+                .args(["--app-port", &format!("order-processor={p3}")])
+                .args(["--metrics-port", &format!("checkout={}", port())])
+                .args(["--metrics-port", &format!("order-processor={}", port())])
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::fs::File::create(dir.join("stderr")).unwrap())
+                .spawn()
+                .unwrap();
+            // Wait for the first order to pass, then SIGTERM.
+            let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+            let mut text = String::new();
+            while !text.contains("Order passed: {\"orderId\":1}") {
+                if std::io::BufRead::read_line(&mut stdout, &mut text).unwrap() == 0 {
+                    let err = std::fs::read_to_string(dir.join("stderr")).unwrap_or_default();
+                    let _ = child.wait();
+                    assert!(
+                        err.contains("is already in use"),
+                        "the run ended before an order passed: {text}\n{err}"
+                    );
+                    return None;
+                }
+            }
+            Some((child, stdout, text))
+        })
+        .expect("three runs in a row found a port taken");
     let pid = nix::unistd::Pid::from_raw(child.id() as i32);
     nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();
     std::io::Read::read_to_string(&mut stdout, &mut text).unwrap();
@@ -252,6 +340,19 @@ fn a_copy_of_the_binary_alone_in_an_empty_folder_works() {
             ])
             .collect()
     };
+    // With `take` of the ports for `apps`; tried again with new ones when another process took one meanwhile.
+    let run_on_ports = |args: &[&str], apps: &[&str], take: usize| {
+        for _ in 0..3 {
+            let p = ports(apps);
+            let mut args = args.to_vec();
+            args.extend(p.iter().take(take).map(String::as_str));
+            let (code, out) = run(&args);
+            if code == Some(0) || !out.contains("is already in use") {
+                return (code, out);
+            }
+        }
+        panic!("three runs in a row found a port taken");
+    };
     let (code, out) = run(&["scenarios"]);
     assert_eq!(code, Some(0), "{out}");
     assert!(
@@ -259,7 +360,7 @@ fn a_copy_of_the_binary_alone_in_an_empty_folder_works() {
         "{out}"
     );
 
-    let mut args = vec![
+    let args = vec![
         "scenario",
         "service-invoke",
         "--headless",
@@ -268,13 +369,11 @@ fn a_copy_of_the_binary_alone_in_an_empty_folder_works() {
         "--order-interval",
         "100ms",
     ];
-    let p = ports(&["checkout", "order-processor"]);
-    args.extend(p.iter().map(String::as_str));
-    let (code, out) = run(&args);
+    let (code, out) = run_on_ports(&args, &["checkout", "order-processor"], usize::MAX);
     assert_eq!(code, Some(0), "{out}");
     assert!(out.contains("Order received: {\"orderId\":1}"), "{out}");
 
-    let mut args = vec![
+    let args = vec![
         "scenario",
         "state-management",
         "--state-store",
@@ -283,9 +382,7 @@ fn a_copy_of_the_binary_alone_in_an_empty_folder_works() {
         "--duration",
         "2s",
     ];
-    let p = ports(&["order-processor"]);
-    args.extend(p.iter().take(4).map(String::as_str));
-    let (code, out) = run(&args);
+    let (code, out) = run_on_ports(&args, &["order-processor"], 4);
     assert_eq!(code, Some(0), "{out}");
     assert!(out.contains("Saving Order: {\"orderId\":\"1\"}"), "{out}");
 
@@ -306,16 +403,14 @@ fn a_copy_of_the_binary_alone_in_an_empty_folder_works() {
         .unwrap()
         .replace("name: myresiliency", "name: edited");
     std::fs::write(&policy, edited).unwrap();
-    let mut args = vec![
+    let args = vec![
         "scenario",
         "resilience-lab/service-invoke.yaml",
         "--headless",
         "--duration",
         "1s",
     ];
-    let p = ports(&["checkout", "order-processor"]);
-    args.extend(p.iter().map(String::as_str));
-    let (code, out) = run(&args);
+    let (code, out) = run_on_ports(&args, &["checkout", "order-processor"], usize::MAX);
     assert_eq!(code, Some(0), "{out}");
     assert!(out.contains("Loading Resiliency configuration: edited"), "{out}");
     let (code, out) = run(&["init"]);
@@ -395,32 +490,21 @@ fn validate_says_what_it_could_not_find() {
 /// suggestion, before anything starts.
 #[test]
 fn a_fault_named_on_the_command_line() {
-    let port = |_| common::free_port().to_string();
-    let ports = [
-        "--dapr-http-port".to_string(),
-        format!("checkout={}", port(1)),
-        "--dapr-http-port".into(),
-        format!("order-processor={}", port(2)),
-        "--app-port".into(),
-        format!("order-processor={}", port(3)),
-        "--metrics-port".into(),
-        format!("checkout={}", port(4)),
-        "--metrics-port".into(),
-        format!("order-processor={}", port(5)),
-    ];
-    let mut args: Vec<&str> = vec!["scenario", "status-codes", "--headless", "--output", "jsonl"];
-    args.extend(ports.iter().map(String::as_str));
-    args.extend([
+    // The window is the feature under test (its times are asserted below); the run itself ends once the
+    // clear and a 404 have been seen. Six orders fall in the window, any one of which fails.
+    let args = [
+        "scenario",
+        "status-codes",
         "--order-interval",
         "100ms",
         "--fault",
         "not-found-404@300ms..900ms",
-        "--duration",
-        "1200ms",
-    ]);
-    let (code, out, err) = run(&args);
-    assert_eq!(code, 0, "{err}\n{out}");
-    let lines: Vec<serde_json::Value> = out.lines().map(|l| serde_json::from_str(l).expect(l)).collect();
+    ];
+    let failed_404 = |l: &serde_json::Value| l["kind"] == "order_failed" && l["status"] == 404;
+    let (code, lines, err) = jsonl_until(&args, two_app_ports, |lines| {
+        kinds(lines).contains(&"fault_cleared") && lines.iter().any(failed_404)
+    });
+    assert_eq!(code, Some(0), "{err}\n{lines:#?}");
     let fault = |kind: &str| {
         lines
             .iter()
@@ -434,11 +518,9 @@ fn a_fault_named_on_the_command_line() {
         injected.1.unwrap() >= 0.3 && cleared.1.unwrap() >= 0.9,
         "{injected:?} {cleared:?}"
     );
-    assert!(
-        lines.iter().any(|l| l["kind"] == "order_failed" && l["status"] == 404),
-        "checkout got the 404"
-    );
+    assert!(lines.iter().any(failed_404), "checkout got the 404");
 
+    let ports = two_app_ports();
     let mut args: Vec<&str> = vec!["scenario", "status-codes", "--headless"];
     args.extend(ports.iter().map(String::as_str));
     args.extend(["--fault", "not-found@1s", "--duration", "2s"]);

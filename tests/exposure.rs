@@ -9,7 +9,8 @@ use std::time::Duration;
 
 use common::free_port;
 use resilience_tui::event::Event;
-use resilience_tui::lifecycle::{RunOptions, start};
+use resilience_tui::event::Events;
+use resilience_tui::lifecycle::{RunOptions, Running};
 use resilience_tui::scenario::{AppSpec, Scenario};
 
 fn scenario(ports: [u16; 3]) -> Scenario {
@@ -37,6 +38,17 @@ fn scenario(ports: [u16; 3]) -> Scenario {
     }
 }
 
+/// The scenario on three free ports, started; the ports are returned (read back from the kernel by the tests).
+async fn start_on_free_ports(opts: &RunOptions) -> (Running, Events, [u16; 3]) {
+    let ports = std::cell::Cell::new([0; 3]);
+    let make = || {
+        ports.set([free_port(), free_port(), free_port()]);
+        scenario(ports.get())
+    };
+    let (running, rx) = common::start_on_free_ports(make, opts).await;
+    (running, rx, ports.get())
+}
+
 /// The local IPv4 address a listening port is bound to, from /proc/net/tcp (state 0A = LISTEN).
 fn bound_address(port: u16) -> Option<String> {
     let table = std::fs::read_to_string("/proc/net/tcp").ok()?;
@@ -50,9 +62,11 @@ fn bound_address(port: u16) -> Option<String> {
     })
 }
 
-async fn notices(rx: &mut resilience_tui::event::Events) -> Vec<String> {
+/// Every notice and warning the run said, read once it has shut down: all it emitted is queued by then, so no
+/// stretch of silence has to stand for "done".
+fn notices(rx: &mut Events) -> Vec<String> {
     let mut out = Vec::new();
-    while let Ok(Some(e)) = tokio::time::timeout(Duration::from_millis(300), rx.recv()).await {
+    while let Some(e) = rx.try_recv() {
         if let Event::Notice { .. } | Event::Warning { .. } = e.event {
             out.extend(e.event.text());
         }
@@ -62,38 +76,30 @@ async fn notices(rx: &mut resilience_tui::event::Events) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn everything_binds_to_loopback_by_default() {
-    let ports = [free_port(), free_port(), free_port()];
     let opts = RunOptions {
         order_interval: Some(Duration::from_secs(60)),
         ..RunOptions::default()
     };
-    let (running, mut rx) = start(scenario(ports), &opts).await.expect("scenario starts");
+    let (running, mut rx, ports) = start_on_free_ports(&opts).await;
     for port in ports {
         assert_eq!(bound_address(port).as_deref(), Some("127.0.0.1"), "port {port}");
     }
-    assert!(notices(&mut rx).await.iter().all(|n| !n.contains("--listen-address")));
     running.shutdown().await;
+    let said = notices(&mut rx);
+    assert!(said.iter().all(|n| !n.contains("--listen-address")), "{said:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn listen_address_moves_every_port_and_warns() {
-    let ports = [free_port(), free_port(), free_port()];
     let opts = RunOptions {
         order_interval: Some(Duration::from_secs(60)),
         listen_address: Some("0.0.0.0".parse().unwrap()),
         ..RunOptions::default()
     };
-    let (running, mut rx) = start(scenario(ports), &opts).await.expect("scenario starts");
+    let (running, mut rx, ports) = start_on_free_ports(&opts).await;
     for port in ports {
         assert_eq!(bound_address(port).as_deref(), Some("0.0.0.0"), "port {port}");
     }
-    let warnings = notices(&mut rx).await;
-    assert!(
-        warnings
-            .iter()
-            .any(|n| n.starts_with("warning: --listen-address 0.0.0.0 exposes") && n.contains("DAPR_API_TOKEN")),
-        "{warnings:?}"
-    );
     // Still reachable on loopback, and invocation through the sidecar still finds the app.
     let r = reqwest::Client::new()
         .post(format!(
@@ -107,4 +113,11 @@ async fn listen_address_moves_every_port_and_warns() {
         .unwrap();
     assert_eq!(r.status().as_u16(), 200);
     running.shutdown().await;
+    let warnings = notices(&mut rx);
+    assert!(
+        warnings
+            .iter()
+            .any(|n| n.starts_with("warning: --listen-address 0.0.0.0 exposes") && n.contains("DAPR_API_TOKEN")),
+        "{warnings:?}"
+    );
 }

@@ -8,8 +8,9 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use common::free_port;
-use resilience_tui::event::{Event, FaultEvent, Stamped};
-use resilience_tui::lifecycle::{RunOptions, StateStoreChoice, start};
+use common::wait::{self, collect_until};
+use resilience_tui::event::{Event, FaultEvent};
+use resilience_tui::lifecycle::{RunOptions, StateStoreChoice};
 use resilience_tui::scenario::{AppSpec, FaultAction, FaultSpec, Scenario};
 use resilience_tui::summary::Ledger;
 
@@ -77,26 +78,24 @@ fn scenario(name: &str, resources: PathBuf, apps: Vec<AppSpec>, action: FaultAct
     }
 }
 
-async fn collect_for(d: Duration, events: &mut Vec<Stamped>, rx: &mut resilience_tui::event::Events) {
-    let deadline = tokio::time::Instant::now() + d;
-    while let Ok(Some(e)) = tokio::time::timeout_at(deadline, rx.recv()).await {
-        events.push(e);
-    }
-}
-
-/// Runs `CYCLES` inject/clear cycles, lets the last held order through, and checks the ledger.
-async fn cycles(scenario: Scenario, opts: RunOptions) {
-    let (running, mut rx) = start(scenario, &opts).await.expect("scenario starts");
+/// Runs `CYCLES` inject/clear cycles, lets the last held order through, and checks the ledger. Each step waits
+/// for the event that shows it took effect, not for a stretch of time: an order delivered before the first
+/// fault, a retry (an order held back) after each inject, an order delivered after each clear (the held one:
+/// checkout sends one order at a time).
+async fn cycles(scenario: impl Fn() -> Scenario, opts: RunOptions) {
+    let (running, mut rx) = common::start_on_free_ports(scenario, &opts).await;
     let mut events = Vec::new();
-    collect_for(Duration::from_millis(300), &mut events, &mut rx).await;
-    for _ in 0..CYCLES {
+    collect_until(&mut events, &mut rx, "a first order delivered", wait::delivered).await;
+    for cycle in 1..=CYCLES {
         running.faults.inject(0).await;
-        collect_for(Duration::from_millis(400), &mut events, &mut rx).await;
+        collect_until(&mut events, &mut rx, &format!("inject {cycle}"), wait::injected).await;
+        let held = format!("an order held back by fault {cycle}");
+        collect_until(&mut events, &mut rx, &held, wait::retry_scheduled).await;
         running.faults.clear_all().await;
-        collect_for(Duration::from_millis(400), &mut events, &mut rx).await;
+        collect_until(&mut events, &mut rx, &format!("clear {cycle}"), wait::cleared).await;
+        let through = format!("an order delivered after clear {cycle}");
+        collect_until(&mut events, &mut rx, &through, wait::delivered).await;
     }
-    // Generous settling time: a loaded CI machine may be slow to let the last held order through.
-    collect_for(Duration::from_millis(1500), &mut events, &mut rx).await;
     running.shutdown().await;
     while let Some(e) = rx.try_recv() {
         events.push(e);
@@ -145,22 +144,25 @@ async fn cycles(scenario: Scenario, opts: RunOptions) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ten_order_processor_outages_lose_nothing() {
-    let apps = vec![
-        AppSpec::Checkout {
-            app_id: "checkout".into(),
-            dapr_http_port: free_port(),
-            target: "order-processor".into(),
-        },
-        AppSpec::OrderProcessor {
+    let resources = resources("invoke", INVOKE_POLICY);
+    let scenario = || {
+        let apps = vec![
+            AppSpec::Checkout {
+                app_id: "checkout".into(),
+                dapr_http_port: free_port(),
+                target: "order-processor".into(),
+            },
+            AppSpec::OrderProcessor {
+                app_id: "order-processor".into(),
+                app_port: free_port(),
+                dapr_http_port: free_port(),
+            },
+        ];
+        let action = FaultAction::StopAppAndSidecar {
             app_id: "order-processor".into(),
-            app_port: free_port(),
-            dapr_http_port: free_port(),
-        },
-    ];
-    let action = FaultAction::StopAppAndSidecar {
-        app_id: "order-processor".into(),
+        };
+        scenario("invoke-cycles", resources.clone(), apps, action)
     };
-    let scenario = scenario("invoke-cycles", resources("invoke", INVOKE_POLICY), apps, action);
     let opts = RunOptions {
         order_interval: Some(Duration::from_millis(40)),
         ..RunOptions::default()
@@ -171,15 +173,18 @@ async fn ten_order_processor_outages_lose_nothing() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ten_redis_outages_lose_nothing() {
     drop(common::RedisServer::start()); // installs redis-server when it is missing
-    let apps = vec![AppSpec::StateOrderProcessor {
-        app_id: "order-processor".into(),
-        dapr_http_port: free_port(),
-        store: "statestore".into(),
-    }];
-    let action = FaultAction::StopStateStore {
-        component: "statestore".into(),
+    let resources = resources("state", STATE_RESOURCES);
+    let scenario = || {
+        let apps = vec![AppSpec::StateOrderProcessor {
+            app_id: "order-processor".into(),
+            dapr_http_port: free_port(),
+            store: "statestore".into(),
+        }];
+        let action = FaultAction::StopStateStore {
+            component: "statestore".into(),
+        };
+        scenario("state-cycles", resources.clone(), apps, action)
     };
-    let scenario = scenario("state-cycles", resources("state", STATE_RESOURCES), apps, action);
     let opts = RunOptions {
         order_interval: Some(Duration::from_millis(40)),
         state_store: StateStoreChoice::RedisServer,

@@ -163,17 +163,29 @@ fn a_recording_without_a_terminal_draws_the_ui_into_the_cast() {
         .collect();
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_resilience-tui"));
     cmd.args(&args)
-        .args(["--duration", "3s", "--record"])
+        .arg("--record")
         .arg(&cast)
         .arg("--resources-path")
         .arg(&resources)
-        .stdin(Stdio::null());
-    let out = cmd.output().unwrap();
-    let (stdout, stderr) = (
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr),
-    );
-    assert!(out.status.success(), "{stdout}\n{stderr}");
+        .stdin(Stdio::null())
+        // Files, not pipes: nothing reads while the run goes on, and a full pipe would stall it.
+        .stdout(std::fs::File::create(dir.path().join("stdout")).unwrap())
+        .stderr(std::fs::File::create(dir.path().join("stderr")).unwrap());
+    // The run ends once the breaker's closing is in the cast (markers are written through at once), by SIGTERM
+    // as a script would end it, rather than at a --duration the probe after the clear may not fit in.
+    let mut child = cmd.spawn().unwrap();
+    let closed = "\"m\",\"order-processor:orders: half-open -> closed\"";
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !std::fs::read_to_string(&cast).is_ok_and(|t| t.contains(closed)) {
+        assert!(Instant::now() < deadline, "the breaker never closed in the cast");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();
+    let status = wait(&mut child, "the recording after SIGTERM");
+    let read = |name: &str| std::fs::read_to_string(dir.path().join(name)).unwrap();
+    let (stdout, stderr) = (read("stdout"), read("stderr"));
+    assert!(status.success(), "{stdout}\n{stderr}");
     assert!(
         stderr.contains(&format!("recorded {}", cast.display())) && stderr.contains(" KB"),
         "{stderr}"

@@ -6,12 +6,13 @@
 
 mod common;
 
-use common::state::{collect_for, state_scenario};
+use common::state::state_scenario;
+use common::wait::{self, collect_until};
 
 use std::time::Duration;
 
 use resilience_tui::event::{Event, FaultChange, FaultEvent, Stamped};
-use resilience_tui::lifecycle::{RunOptions, StateStoreChoice, start};
+use resilience_tui::lifecycle::{RunOptions, StateStoreChoice};
 use resilience_tui::resiliency::ResiliencyEvent;
 use resilience_tui::scenario::FaultAction;
 use resilience_tui::summary::Ledger;
@@ -41,7 +42,7 @@ spec:
   metadata:
   - {name: redisHost, value: "localhost:6379"}
   - {name: redisPassword, value: ""}
-  # The client gives up at once (no go-redis retries), so the story fits a short, real-time hold.
+  # The client gives up at once (no go-redis retries), so the breaker trips soon after the stop.
   - {name: redisMaxRetries, value: "-1"}
 "#;
 
@@ -76,35 +77,52 @@ fn label(e: &Stamped) -> Option<String> {
 }
 
 async fn story(choice: StateStoreChoice) -> (Vec<Stamped>, String) {
-    story_with(choice, "", "localhost:6379", Duration::from_millis(1600)).await
+    story_with(choice, "", "localhost:6379").await
 }
 
-/// `hold`: how long the store stays stopped; long enough for 3 failures, the trip and a failed probe (Docker's
-/// graceful stop takes part of it, more so on a loaded machine).
-async fn story_with(
-    choice: StateStoreChoice,
-    container: &str,
-    redis_host: &str,
-    hold: Duration,
-) -> (Vec<Stamped>, String) {
+/// A predicate for [`collect_until`]: the ledger of the events it has seen has `n` orders that arrived (saved
+/// and read back).
+fn arrived(n: usize, events: &[Stamped]) -> impl FnMut(&Stamped) -> bool + use<> {
+    let mut ledger = Ledger::default();
+    events.iter().for_each(|e| ledger.record(e));
+    move |e| {
+        ledger.record(e);
+        ledger.received_ids().len() >= n
+    }
+}
+
+/// The story, each step started by the event the previous one needs rather than after a stretch of time: the
+/// store is stopped once orders flow, held until the breaker has tripped and its first probe has gone
+/// (Docker's graceful stop takes a moment, more so on a loaded machine), and the run ends once orders flow again.
+async fn story_with(choice: StateStoreChoice, container: &str, redis_host: &str) -> (Vec<Stamped>, String) {
     let opts = RunOptions {
         order_interval: Some(Duration::from_millis(50)),
         state_store: choice,
         redis_container: container.to_string(),
         ..RunOptions::default()
     };
-    let (running, mut rx) = start(
-        state_scenario(&format!("{choice:?}"), FAST, redis_host, stop_redis()),
-        &opts,
-    )
-    .await
-    .expect("scenario starts");
+    let scenario = || state_scenario(&format!("{choice:?}"), FAST, redis_host, stop_redis());
+    let (running, mut rx) = common::start_on_free_ports(scenario, &opts).await;
     let mut events = Vec::new();
-    collect_for(Duration::from_millis(400), &mut events, &mut rx).await;
+    collect_until(&mut events, &mut rx, "4 orders", arrived(4, &[])).await;
     running.faults.inject(0).await;
-    collect_for(hold, &mut events, &mut rx).await;
+    collect_until(&mut events, &mut rx, "the first half-open probe", |e| {
+        wait::breaker_went(e, "open", "half-open")
+    })
+    .await;
     running.faults.clear_all().await;
-    collect_for(Duration::from_millis(1200), &mut events, &mut rx).await;
+    collect_until(&mut events, &mut rx, "Recovered", wait::recovered).await;
+    let mut ledger = Ledger::default();
+    events.iter().for_each(|e| ledger.record(e));
+    let at_least = (ledger.received_ids().len() + 1).max(8);
+    let more = arrived(at_least, &events);
+    collect_until(
+        &mut events,
+        &mut rx,
+        &format!("{at_least} orders, one after the recovery"),
+        more,
+    )
+    .await;
     running.shutdown().await;
     while let Some(e) = rx.try_recv() {
         events.push(e);
@@ -186,7 +204,7 @@ async fn with_a_docker_container_stopped_and_started_through_bollard() {
         .await
         .unwrap();
     let host = format!("127.0.0.1:{}", container.port);
-    let (events, notice) = story_with(StateStoreChoice::Docker, &container.name, &host, Duration::from_secs(3)).await;
+    let (events, notice) = story_with(StateStoreChoice::Docker, &container.name, &host).await;
     assert!(
         notice.contains(&format!("Docker container {}", container.name)),
         "{notice}"

@@ -7,6 +7,7 @@ pub mod python;
 pub mod state;
 pub mod story;
 pub mod tmux;
+pub mod wait;
 
 use std::fmt;
 use std::sync::Arc;
@@ -285,4 +286,21 @@ pub fn processes_with(marker: &str) -> Vec<u32> {
                 .unwrap_or(false)
         })
         .collect()
+}
+
+/// Starts the scenario `make` builds, built again (with new `free_port`s) when a port was taken between
+/// `free_port`'s check and the run's bind, as another test process may do: the scenario API takes port
+/// numbers, not listeners.
+pub async fn start_on_free_ports(
+    make: impl Fn() -> resilience_tui::scenario::Scenario,
+    opts: &resilience_tui::lifecycle::RunOptions,
+) -> (resilience_tui::lifecycle::Running, resilience_tui::event::Events) {
+    for _ in 0..3 {
+        match resilience_tui::lifecycle::start(make(), opts).await {
+            Ok(started) => return started,
+            Err(e) if format!("{e:#}").contains("is already in use") => continue,
+            Err(e) => panic!("the scenario does not start: {e:#}"),
+        }
+    }
+    panic!("three starts in a row found a port taken");
 }

@@ -229,3 +229,57 @@ async fn with_a_docker_container_stopped_and_started_through_bollard() {
         "running again after the clear: {states:?}"
     );
 }
+
+/// Issue 20 item 7: a store whose container is stopped as the run starts. daprd would exit (its Redis
+/// component pings at init); the run starts anyway and says so in a located warning, with what to do.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_store_down_at_start_is_a_located_warning() {
+    let container = tokio::task::spawn_blocking(common::docker::RedisContainer::create)
+        .await
+        .unwrap();
+    let stopped = std::process::Command::new("docker")
+        .args(["stop", "-t", "0", &container.name])
+        .output()
+        .unwrap();
+    assert!(stopped.status.success(), "{}", String::from_utf8_lossy(&stopped.stderr));
+    let host = format!("127.0.0.1:{}", container.port);
+    let opts = RunOptions {
+        order_interval: Some(Duration::from_millis(50)),
+        state_store: StateStoreChoice::Docker,
+        redis_container: container.name.clone(),
+        ..RunOptions::default()
+    };
+    let scenario = || state_scenario("down-at-start", FAST, &host, stop_redis());
+    let (running, mut rx) = common::start_on_free_ports(scenario, &opts).await;
+    let mut events = Vec::new();
+    collect_until(
+        &mut events,
+        &mut rx,
+        "the store's warning",
+        |e| matches!(&e.event, Event::Warning { message, .. } if message.contains("cannot be reached at start")),
+    )
+    .await;
+    running.shutdown().await;
+    let (message, location, help) = events
+        .iter()
+        .find_map(|e| match &e.event {
+            Event::Warning {
+                message,
+                location,
+                help,
+                ..
+            } => Some((message.clone(), location.clone(), help.clone())),
+            _ => None,
+        })
+        .unwrap();
+    assert!(
+        message.contains(&container.name) && message.contains("is stopped"),
+        "{message}"
+    );
+    assert!(message.contains("daprd would not start"), "{message}");
+    assert!(
+        location.is_some_and(|l| l.contains(".yaml:")),
+        "located at the component's file and line"
+    );
+    assert!(help.is_some_and(|h| h.contains("docker start")), "says what to do");
+}

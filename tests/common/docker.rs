@@ -38,7 +38,10 @@ impl RedisContainer {
                 String::from_utf8_lossy(&built.stderr)
             );
         }
-        let (name, port) = (format!("rtui-redis-{}", std::process::id()), super::free_port());
+        // One name per container: several tests of one binary may each make one.
+        static MADE: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = MADE.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let (name, port) = (format!("rtui-redis-{}-{n}", std::process::id()), super::free_port());
         let _ = docker(&["rm", "-f", &name]);
         let publish = format!("127.0.0.1:{port}:6379");
         let run = docker(&[

@@ -91,17 +91,7 @@ impl ChannelFaults {
     /// Changes the delay of an injected latency by `step` (down to zero); the new delay, if one is on.
     pub fn adjust_latency(&self, step: Duration, longer: bool) -> Option<Duration> {
         let mut a = self.active.lock().unwrap_or_else(|p| p.into_inner());
-        let (delay, _) = a.latency.as_mut()?;
-        let changed = if longer {
-            *delay + step
-        } else {
-            delay.saturating_sub(step)
-        };
-        // `-` at 0 changes nothing: no event, no marker line.
-        (changed != *delay).then(|| {
-            *delay = changed;
-            changed
-        })
+        super::adjust_latency(&mut a.latency, step, longer)
     }
 
     /// What happens to the next call.

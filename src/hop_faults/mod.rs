@@ -8,3 +8,21 @@
 pub mod blackhole;
 pub mod channel;
 pub mod store_calls;
+
+use std::time::Duration;
+
+/// Makes an injected latency (`(delay, jitter)`) `step` longer or shorter, down to zero: the new delay, or
+/// `None` when none is on or nothing changed (`-` at 0: no event, no marker line). The app channel's and the
+/// store hop's latencies both change this way.
+fn adjust_latency(latency: &mut Option<(Duration, Duration)>, step: Duration, longer: bool) -> Option<Duration> {
+    let (delay, _) = latency.as_mut()?;
+    let changed = if longer {
+        *delay + step
+    } else {
+        delay.saturating_sub(step)
+    };
+    (changed != *delay).then(|| {
+        *delay = changed;
+        changed
+    })
+}

@@ -58,17 +58,7 @@ impl StoreFaults {
     /// Changes the delay of an injected latency by `step` (down to zero); the new delay, if one is on.
     pub fn adjust_latency(&self, step: Duration, longer: bool) -> Option<Duration> {
         let mut a = self.active.lock().unwrap_or_else(|p| p.into_inner());
-        let (delay, _) = a.latency.as_mut()?;
-        let changed = if longer {
-            *delay + step
-        } else {
-            delay.saturating_sub(step)
-        };
-        // `-` at 0 changes nothing: no event, no marker line.
-        (changed != *delay).then(|| {
-            *delay = changed;
-            changed
-        })
+        super::adjust_latency(&mut a.latency, step, longer)
     }
 
     /// Waits and fails as the faults on now say, before a call goes to the store.

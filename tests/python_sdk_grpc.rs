@@ -67,20 +67,13 @@ with DaprClient() as d:
 print(json.dumps(out))
 "#;
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn python_sdk_state_over_grpc() {
-    let python = tokio::task::spawn_blocking(|| common::python::venv("py-dapr-sdk", &[SDK]))
-        .await
-        .unwrap();
-    let resources = tempfile::tempdir().unwrap();
-    std::fs::write(resources.path().join("statestore.yaml"), STORE).unwrap();
-    let (http_port, grpc_port) = (free_port(), free_port());
-    let scenario = Scenario {
-        name: "sdk-grpc".into(),
-        title: "sdk-grpc".into(),
+/// A sidecar alone, as `dapr run --app-id order-processor` without a command, serving `resources`.
+fn sidecar_alone(name: &str, resources: &std::path::Path, http_port: u16) -> Scenario {
+    Scenario {
+        name: name.into(),
+        title: name.into(),
         summary: String::new(),
-        resources: resilience_tui::scenario::ResourcesSource::Dir(resources.path().to_path_buf()),
-        // A sidecar alone, as `dapr run --app-id order-processor` without a command.
+        resources: resilience_tui::scenario::ResourcesSource::Dir(resources.to_path_buf()),
         apps: vec![AppSpec::Process {
             app_id: "order-processor".into(),
             dapr_http_port: http_port,
@@ -93,8 +86,19 @@ async fn python_sdk_state_over_grpc() {
             },
         }],
         faults: Vec::new(),
-        file: PathBuf::from("sdk-grpc.yaml"),
-    };
+        file: PathBuf::from(format!("{name}.yaml")),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn python_sdk_state_over_grpc() {
+    let python = tokio::task::spawn_blocking(|| common::python::venv("py-dapr-sdk", &[SDK]))
+        .await
+        .unwrap();
+    let resources = tempfile::tempdir().unwrap();
+    std::fs::write(resources.path().join("statestore.yaml"), STORE).unwrap();
+    let (http_port, grpc_port) = (free_port(), free_port());
+    let scenario = sidecar_alone("sdk-grpc", resources.path(), http_port);
     let opts = RunOptions {
         order_interval: Some(Duration::from_secs(60)),
         grpc_ports: GrpcPorts {
@@ -209,25 +213,7 @@ async fn python_sdk_api_token_over_grpc() {
     let resources = tempfile::tempdir().unwrap();
     std::fs::write(resources.path().join("statestore.yaml"), STORE).unwrap();
     let (http_port, grpc_port) = (free_port(), free_port());
-    let scenario = Scenario {
-        name: "sdk-grpc-token".into(),
-        title: "sdk-grpc-token".into(),
-        summary: String::new(),
-        resources: resilience_tui::scenario::ResourcesSource::Dir(resources.path().to_path_buf()),
-        apps: vec![AppSpec::Process {
-            app_id: "order-processor".into(),
-            dapr_http_port: http_port,
-            app_port: None,
-            process: ProcessSpec {
-                app_id: "order-processor".into(),
-                dir: PathBuf::from("."),
-                command: Vec::new(),
-                env: Vec::new(),
-            },
-        }],
-        faults: Vec::new(),
-        file: PathBuf::from("sdk-grpc-token.yaml"),
-    };
+    let scenario = sidecar_alone("sdk-grpc-token", resources.path(), http_port);
     let opts = RunOptions {
         api_token: Some("s3cret".into()),
         grpc_ports: GrpcPorts {

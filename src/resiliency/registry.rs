@@ -240,11 +240,11 @@ impl Resiliency {
                 ])
             }
         };
-        let first = self
-            .announced
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(name.clone());
+        // Looked up before inserting: every state call passes here, and only the first needs the copy.
+        let first = {
+            let mut announced = self.announced.lock().unwrap_or_else(|p| p.into_inner());
+            !announced.contains(&name) && announced.insert(name.clone())
+        };
         if first {
             let field = format!("targets.components.{component}.{direction}");
             let defined = self.components.contains_key(component);

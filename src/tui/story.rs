@@ -89,7 +89,8 @@ pub fn candidates(model: &Model) -> Vec<String> {
 fn open_breaker(model: &Model, fault_on: bool) -> Vec<String> {
     let soonest = model.breakers.values().filter_map(|b| model.time_to_probe(b)).min();
     let (probe, short) = match soonest {
-        Some(wait) if !wait.is_zero() => (
+        // Under 50ms it would read `0.0s`: the probe is the next call.
+        Some(wait) if wait >= Duration::from_millis(50) => (
             format!(" In {} one call may probe (half-open).", secs(wait)),
             format!(" Probe in {}.", secs(wait)),
         ),
@@ -126,35 +127,31 @@ fn open_breaker(model: &Model, fault_on: bool) -> Vec<String> {
             format!("Breaker OPEN: calls fail fast.{short}"),
         ];
     }
-    match model.ledger.first_waiting() {
-        Some(id) => vec![
-            format!("Fault cleared. The next probe will close the breaker and deliver order {id}.{probe}"),
-            format!("Fault cleared.{short} If it passes, order {id} is delivered."),
-            format!("Fault cleared.{short}"),
-        ],
-        None => vec![
-            format!("Fault cleared. The next probe will close the breaker.{probe}"),
-            format!("Fault cleared.{short}"),
-        ],
-    }
+    // A waiting order is delivered only if its own retry is the probe: say what is sure, that a passing probe
+    // closes the breaker.
+    vec![
+        format!("Fault cleared. If the next probe passes, the breaker closes.{probe}"),
+        format!("Fault cleared.{short}"),
+    ]
 }
 
 /// A fault is on and no call waits in a retry: what it will do under the policy in force for its target.
 fn fault_on(model: &Model, f: &FaultView) -> Vec<String> {
-    let mut v = match model.policies.for_target(&f.target) {
+    let v = match model.policies.for_target(&f.target) {
         Some(p) => narrate::outlook(f.effect, &f.target, p),
         None => vec![format!(
             "Fault on: {}. The next call to {} shows what its policy does.",
             f.action, f.target
         )],
     };
-    // The faults pane says a fault is on: on a narrow screen the outcome keeps the row.
-    let bare: Vec<String> = v
-        .iter()
-        .filter_map(|s| s.strip_prefix("Fault on: ").map(str::to_string))
-        .collect();
-    v.extend(bare);
-    v
+    // The faults pane says a fault is on: on a narrow screen each phrasing first loses `Fault on:`, then its
+    // details, so the policy's name stays longer than the prefix.
+    v.into_iter()
+        .flat_map(|s| {
+            let bare = s.strip_prefix("Fault on: ").map(str::to_string);
+            std::iter::once(s).chain(bare)
+        })
+        .collect()
 }
 
 /// No fault, nothing waiting: the last order that was retried and the counts, or the policy in force.

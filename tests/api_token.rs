@@ -2,7 +2,7 @@
 //! with the variable set starts them) in front of a real app: the token guards only the public API, as in
 //! daprd; the hop between the sidecars is not guarded, and a token refusal never reaches the policy.
 
-mod common;
+use crate::common;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;

@@ -4,7 +4,7 @@
 //! diagnostic at its place, with the field path, and a help line when it is an error or warning. No input
 //! panics or hangs (the bound is generous: a hang guard for a debug build on a loaded machine, not a timing).
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;

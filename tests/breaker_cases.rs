@@ -1,6 +1,6 @@
 //! Acceptance cases 1–17 of `dapr-resiliency.md` §5.2 (gobreaker's and Dapr's breaker tests), on a paused clock.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

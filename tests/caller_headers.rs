@@ -2,7 +2,7 @@
 //! order-processor's), as daprd v1.18 sets them: the caller and callee ids, the caller's namespace, this host
 //! as `X-Forwarded-For` / `X-Forwarded-Host` / `Forwarded`, and a `traceparent` in the caller's trace.
 
-mod common;
+use crate::common;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};

@@ -3,7 +3,7 @@
 //! breaker count, no failed attempt and no retry; dropped after the token fired, it is not counted either;
 //! dropped before (a caller that went away, as in Dapr), it still is.
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 use std::time::Duration;

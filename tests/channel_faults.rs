@@ -2,7 +2,7 @@
 //! TCP reset where the app should be: daprd's app channel error, retried by the policy) and `flap` (the app
 //! stops and starts on a cycle: orders wait through the down phases and none is lost).
 
-mod common;
+use crate::common;
 
 use common::story::{attempt_errors, run_scenario};
 use resilience_tui::event::{AppEvent, Event};

@@ -1,6 +1,6 @@
 //! The real binary, as a user runs it: `validate`, `scenarios`, `scenario --headless`, and their errors.
 
-mod common;
+use crate::common;
 
 use std::path::PathBuf;
 use std::process::{Command, Output};

@@ -2,7 +2,7 @@
 //! and 120 columns), `scenario` with no name, and `init` with no argument. The quickstarts come first, then the
 //! lessons in teaching order; every description is wrapped between words, within the width.
 
-mod common;
+use crate::common;
 
 use std::process::{Command, Output};
 

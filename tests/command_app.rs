@@ -2,7 +2,7 @@
 //! sidecar, its lines as events, and the process faults on it. Here a Python standard-library order-processor,
 //! paused (SIGSTOP to its group) for three seconds: the order in flight waits, and arrives when it goes on.
 
-mod common;
+use crate::common;
 
 use std::process::Command;
 

@@ -2,7 +2,7 @@
 //! socket table), and `--listen-address` moves the sidecars and apps with a warning on the event stream.
 //! No traffic leaves loopback: binding to 0.0.0.0 is checked by reaching it on 127.0.0.1.
 
-mod common;
+use crate::common;
 
 use std::path::PathBuf;
 use std::time::Duration;

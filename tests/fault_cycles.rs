@@ -2,7 +2,7 @@
 //! started; the state store's redis-server stopped and started), with short policies so it runs in seconds.
 //! After the last clear every order has arrived exactly once, with ids strictly consecutive.
 
-mod common;
+use crate::common;
 
 use std::path::PathBuf;
 use std::time::Duration;

@@ -3,7 +3,7 @@
 //! panics, none hangs. (The fuzzers themselves ran with `-timeout=1` in release builds; here the bound only
 //! catches a hang, since CI runs debug builds in parallel on 2 cores.)
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::time::Duration;

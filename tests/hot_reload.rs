@@ -1,7 +1,7 @@
 //! Hot reload of `resiliency.yaml` while a scenario runs (paused clock, real TCP): the learner's edit of `trip`
 //! takes effect on the next outage, and a broken edit is reported, located, while the old policy stays.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -2,7 +2,7 @@
 //! group outlives it. The next run finds the group's marker, checks the group is still the one that run
 //! started (boot, leader start time, command), and ends it. The real binary, a real app, a real SIGKILL.
 
-mod common;
+use crate::common;
 
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -11,9 +11,10 @@ use std::time::{Duration, Instant};
 fn scenario(dir: &std::path::Path, file: &str, marker: &str) -> std::path::PathBuf {
     let resources = concat!(env!("CARGO_MANIFEST_DIR"), "/resources/no-resiliency");
     let text = format!(
-        "name: mine\ntitle: mine\nsummary: s\nresources: {resources}\napps:\n  checkout: {{kind: checkout, daprHttpPort: {}, target: my-processor}}\n  my-processor:\n    kind: command\n    command: [python3, -c, 'import time; time.sleep(300)', {marker}]\n    dir: .\n    daprHttpPort: {}\n",
+        "name: mine\ntitle: mine\nsummary: s\nresources: {resources}\napps:\n  checkout: {{kind: checkout, daprHttpPort: {}, target: my-processor}}\n  my-processor:\n    kind: command\n    command: [python3, -c, 'import pathlib, sys, time; pathlib.Path(sys.argv[1]).touch(); time.sleep(300)', {ready}]\n    dir: .\n    daprHttpPort: {}\n",
         common::free_port(),
         common::free_port(),
+        ready = dir.join(format!("{marker}.ready")).display(),
     );
     let path = dir.join(file); // not named by the marker: the run's own command line would hold it
     std::fs::write(&path, text).unwrap();
@@ -52,7 +53,9 @@ fn the_app_of_a_sigkilled_run_is_ended_by_the_next_run() {
             })
             .unwrap_or(false)
     };
-    while common::processes_with(&killed_app).is_empty() || !noted() {
+    // The app says it runs (python3 may be a shim that forks and execs before the real interpreter runs).
+    let ready = || dir.path().join(format!("{killed_app}.ready")).exists();
+    while !ready() || !noted() {
         assert!(Instant::now() < deadline, "the first run never started its app");
         assert!(first.try_wait().unwrap().is_none(), "the first run ended early");
         std::thread::yield_now();

@@ -2,7 +2,7 @@
 //! The next run finds it (the marker the first one left), says so, and starts the container again. Against a
 //! real container of the test's own; the real binary is killed with SIGKILL.
 
-mod common;
+use crate::common;
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};

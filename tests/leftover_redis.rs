@@ -2,7 +2,7 @@
 //! the apps' groups: a run killed with SIGKILL (which nothing can handle) leaves it running, and the next run
 //! ends it and says so. The real binary, killed for real; the markers in a state folder of the test's own.
 
-mod common;
+use crate::common;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};

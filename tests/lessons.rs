@@ -2,7 +2,7 @@
 //! its fault injected and cleared at exact times, and what its `explain` tells a learner to watch checked
 //! event by event.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -2,7 +2,7 @@
 //! q pressed while a Docker fault is being injected. Every run must end the same way: faults cleared, the
 //! summary printed, nothing lost, no panic.
 
-mod common;
+use crate::common;
 
 use std::io::{BufRead, BufReader, Read};
 use std::process::{Child, Command, Stdio};

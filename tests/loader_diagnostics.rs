@@ -1,6 +1,6 @@
 //! Every error and warning the loader gives, with its message, location and field path.
 
-mod common;
+use crate::common;
 
 use std::path::PathBuf;
 use std::time::Duration;

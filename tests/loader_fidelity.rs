@@ -2,7 +2,7 @@
 //! `circuitBreakerCacheSize: 0`, only a file's first document as a Resiliency, case-insensitive field names,
 //! built-in retry overrides, and signed durations.
 
-mod common;
+use crate::common;
 
 use std::path::PathBuf;
 use std::time::Duration;

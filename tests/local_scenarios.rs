@@ -2,7 +2,7 @@
 //! run in a temp folder, says which file replaced a built-in scenario, and refuses to run the `kind: command`
 //! apps of a scenario it found by name (a cloned repository's commands never run unasked).
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::process::Command;

@@ -3,7 +3,7 @@
 //! from 10 s to 45 s, and after the recovery at 45 s the breaker's gauge reads closed (dapr/dapr#10114, not
 //! v1.18.3's stuck half-open).
 
-mod common;
+use crate::common;
 
 use std::net::SocketAddr;
 use std::time::Duration;

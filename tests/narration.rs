@@ -3,7 +3,7 @@
 //! and the screen drawn with ratatui's TestBackend at chosen moments. Every sentence checked here is one that
 //! was false or missing before: words that must follow from the policy in force and from the counts.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

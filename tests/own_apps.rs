@@ -5,7 +5,7 @@
 //! again and the waiting order arrives; no process outlives the run. Flask and requests are installed once into
 //! a virtualenv under `target/` (PyPI is reachable wherever this project runs).
 
-mod common;
+use crate::common;
 
 use std::path::PathBuf;
 use std::process::Command;

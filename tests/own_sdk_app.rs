@@ -5,7 +5,7 @@
 //! them for `statestore`); the app ends by itself and no process outlives the run. The SDK is installed once
 //! into a virtualenv under `target/`.
 
-mod common;
+use crate::common;
 
 use std::process::Command;
 

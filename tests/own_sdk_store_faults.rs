@@ -6,7 +6,7 @@
 //! daprd's "Retrying" line, `simpleCB-statestore` opens, the gRPC call held in `retryForever` returns after
 //! the clear and the app goes on with no order lost; no process outlives the run.
 
-mod common;
+use crate::common;
 
 use std::process::Command;
 

@@ -2,7 +2,7 @@
 //! timeout), on a paused clock. The HTTP forms of cases 25–29 (status pass-through, error JSON) belong to the
 //! sidecar; here their engine half is checked: call counts, what is returned, what the breaker counted.
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};

@@ -2,7 +2,7 @@
 //! over HTTP reaches order-processor. The SDK is installed once into a virtualenv under `target/` (PyPI is
 //! reachable on every machine this project runs on); a failed install fails the test with pip's output.
 
-mod common;
+use crate::common;
 
 use common::free_port;
 use std::path::{Path, PathBuf};

@@ -3,7 +3,7 @@
 //! missing store answered with daprd's codes and texts; a method the sidecar does not serve named in its
 //! UNIMPLEMENTED answer. The SDK is installed once into a virtualenv under `target/`.
 
-mod common;
+use crate::common;
 
 use common::free_port;
 use std::path::PathBuf;

@@ -4,7 +4,7 @@
 //! the retry (daprd's "Retrying" line for `endpoint[order-processor, order-processor:orders]`) and returns
 //! the app's answer once it is back. Then the SDK's `shutdown()` (gRPC `Shutdown`) stops the sidecar's APIs.
 
-mod common;
+use crate::common;
 
 use std::path::PathBuf;
 use std::time::Duration;

@@ -3,7 +3,7 @@
 //! checkout and order-processor apps and sidecars on real loopback ports, all on the test's runtime, so the
 //! minute-long story runs exactly and in well under a second (mini-redis's way of testing over real TCP).
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

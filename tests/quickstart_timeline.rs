@@ -1,7 +1,7 @@
 //! The service-invocation quickstart's story (case 32), exactly, on a paused clock, with the policy loaded
 //! from `resources/service-invoke` as the checkout sidecar loads it.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::sync::Arc;

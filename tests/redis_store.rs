@@ -1,7 +1,7 @@
 //! The Redis state store against a real redis-server: Dapr's layout (a hash with `data` and `version`),
 //! ETags, and a stopped server failing fast instead of hanging, then working again once it is back.
 
-mod common;
+use crate::common;
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};

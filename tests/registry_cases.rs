@@ -1,7 +1,7 @@
 //! Acceptance cases 22–24 and 35–37 of `dapr-resiliency.md` §5.2: which policies apply to which target
 //! (named targets, default chains, built-ins, scopes), loaded from YAML as a user would write it.
 
-mod common;
+use crate::common;
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU32, Ordering};

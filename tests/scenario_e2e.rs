@@ -3,7 +3,7 @@
 //! opens after 5 failures, half-open probes, the clear, half-open→closed, `Recovered`, and every order
 //! arrives: ids consecutive, none lost, none duplicated.
 
-mod common;
+use crate::common;
 
 use common::free_port;
 use std::path::PathBuf;

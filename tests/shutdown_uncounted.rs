@@ -3,7 +3,7 @@
 //! `ShuttingDown` no breaker changes state or counts a failure, no attempt fails, no retry is scheduled and no
 //! order fails; the summary has no breaker opened by the end.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

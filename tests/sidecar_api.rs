@@ -1,7 +1,7 @@
 //! The sidecar's HTTP API on real loopback ports, against a real echo app: both invoke forms, forwarding,
 //! pass-through of an app's error after retries, Dapr's error shapes, healthz, metadata and the API token.
 
-mod common;
+use crate::common;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;

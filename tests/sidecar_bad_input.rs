@@ -2,7 +2,7 @@
 //! (`{"errorCode", "message"}`) and status, never a panic, a hang or a plain-text answer of the framework's.
 //! Raw TCP is used where a well-behaved client library would refuse to send the request.
 
-mod common;
+use crate::common;
 
 use std::io::{Read, Write};
 use std::net::SocketAddr;

@@ -2,7 +2,7 @@
 //! 204 for a missing key, Dapr's error shapes, and the component's outbound resiliency (an ETag conflict on
 //! save is counted by the breaker but not retried; an outage opens `simpleCB-statestore`).
 
-mod common;
+use crate::common;
 
 use std::path::PathBuf;
 use std::sync::Arc;

@@ -4,7 +4,7 @@
 //! every order arrives (ids consecutive, none lost) — against a redis-server the tool runs, and against the
 //! in-memory store.
 
-mod common;
+use crate::common;
 
 use common::state::state_scenario;
 use common::wait::{self, collect_until};

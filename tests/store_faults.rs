@@ -2,7 +2,7 @@
 //! holds its connections and answers nothing, so the policy's timeout fires), undone on every exit path; and
 //! the store-call faults (latency, errors) on the in-memory store.
 
-mod common;
+use crate::common;
 
 use common::state::{collect_for, state_scenario};
 use common::story::attempt_errors;

@@ -4,7 +4,7 @@
 //! story in plain words (the story line), name the held order, show the half-open probes as marks in the
 //! breaker's strip, keep the sidecar log's last 4 lines on screen, and never draw a line wider than its pane.
 
-mod common;
+use crate::common;
 
 use common::tmux::Session;
 

@@ -3,7 +3,7 @@
 //! breaker goes OPEN and through HALF-OPEN (retry interval = breaker timeout, as in the quickstart), `c` clears, it closes and orders resume, `q` quits, the terminal
 //! is back and the summary printed.
 
-mod common;
+use crate::common;
 
 use std::process::Command;
 
@@ -37,24 +37,7 @@ fn start_sized(tag: &str, (cols, rows): (u16, u16), env: &str, extra: &str) -> S
         port(),
         port()
     );
-    let name = format!("rtui-{tag}-{}", std::process::id());
-    let status = Command::new(tmux())
-        .args([
-            "new-session",
-            "-d",
-            "-s",
-            &name,
-            "-x",
-            &cols.to_string(),
-            "-y",
-            &rows.to_string(),
-        ])
-        .arg(&command)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .status()
-        .unwrap();
-    assert!(status.success());
-    Session(name)
+    Session::start(&format!("rtui-{tag}-{}", std::process::id()), cols, rows, &command)
 }
 
 #[test]

@@ -26,6 +26,9 @@ impl RedisContainer {
         );
         // The image copies the host's redis-server; install it here, under the lock the other tests share.
         super::ensure_installed("redis-server", "redis-server");
+        // One build at a time: the tests share one process (tests/all.rs).
+        static BUILDING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+        let building = BUILDING.lock().unwrap_or_else(|p| p.into_inner());
         if !docker(&["image", "inspect", "resilience-tui/redis:local"])
             .status
             .success()
@@ -38,6 +41,7 @@ impl RedisContainer {
                 String::from_utf8_lossy(&built.stderr)
             );
         }
+        drop(building);
         // One name per container: several tests of one binary may each make one.
         static MADE: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
         let n = MADE.fetch_add(1, std::sync::atomic::Ordering::Relaxed);

@@ -6,6 +6,9 @@ use std::process::Command;
 
 /// The venv's python, creating `target/<name>` and installing `packages` the first time.
 pub fn venv(name: &str, packages: &[&str]) -> PathBuf {
+    // The tests share one process (tests/all.rs): two of them must not build one venv at once.
+    static CREATING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _one_at_a_time = CREATING.lock().unwrap_or_else(|e| e.into_inner());
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target").join(name);
     let python = dir.join("bin/python");
     let ready = dir.join(".installed");

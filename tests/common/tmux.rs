@@ -59,24 +59,39 @@ impl Drop for Session {
 }
 
 impl Session {
-    /// Starts `command` (a shell command line) in a detached tmux session of `cols` x `rows`.
+    /// Starts `command` (a shell command line) in a detached tmux session of `cols` x `rows`, named `name`
+    /// and a number of its own (the tests share one process, so one name may be asked for twice).
     pub fn start(name: &str, cols: u16, rows: u16, command: &str) -> Session {
-        let status = Command::new(tmux())
-            .args([
-                "new-session",
-                "-d",
-                "-s",
-                name,
-                "-x",
-                &cols.to_string(),
-                "-y",
-                &rows.to_string(),
-            ])
-            .arg(command)
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .status()
-            .unwrap();
-        assert!(status.success(), "tmux new-session failed");
-        Session(name.to_string())
+        use std::sync::atomic::{AtomicU32, Ordering};
+        static STARTED: AtomicU32 = AtomicU32::new(0);
+        let name = format!("{name}-{}", STARTED.fetch_add(1, Ordering::Relaxed));
+        let new_session = || {
+            Command::new(tmux())
+                .args([
+                    "new-session",
+                    "-d",
+                    "-s",
+                    &name,
+                    "-x",
+                    &cols.to_string(),
+                    "-y",
+                    &rows.to_string(),
+                ])
+                .arg(command)
+                .current_dir(env!("CARGO_MANIFEST_DIR"))
+                .output()
+                .unwrap()
+        };
+        // Two clients that both find no tmux server both start one, and one of them may fail: once more.
+        let out = match new_session() {
+            out if out.status.success() => out,
+            _ => new_session(),
+        };
+        assert!(
+            out.status.success(),
+            "tmux new-session failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Session(name)
     }
 }

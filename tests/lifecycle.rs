@@ -9,22 +9,23 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::free_port;
+use resilience_tui::event::ROUTINE_HELD;
 
-/// The service-invoke scenario headless on free ports; returns it and checkout's sidecar port.
-fn service_invoke(extra: &[&str]) -> (Command, u16) {
-    let sidecar = free_port();
+/// The service-invoke scenario headless on free ports; returns it, checkout's sidecar port and its metrics port.
+fn service_invoke(extra: &[&str]) -> (Command, u16, u16) {
+    let (sidecar, metrics) = (free_port(), free_port());
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_resilience-tui"));
     cmd.args(["scenario", "service-invoke", "--headless"])
         .args(["--dapr-http-port", &format!("checkout={sidecar}")])
         .args(["--dapr-http-port", &format!("order-processor={}", free_port())])
         .args(["--app-port", &format!("order-processor={}", free_port())])
-        .args(["--metrics-port", &format!("checkout={}", free_port())])
+        .args(["--metrics-port", &format!("checkout={metrics}")])
         .args(["--metrics-port", &format!("order-processor={}", free_port())])
         .args(extra)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
-    (cmd, sidecar)
+    (cmd, sidecar, metrics)
 }
 
 /// Waits for the child to exit (a hang guard, not a timing assertion).
@@ -41,17 +42,22 @@ fn wait(child: &mut Child, what: &str) -> std::process::ExitStatus {
 
 #[test]
 fn a_reader_that_does_not_read_neither_stalls_the_run_nor_loses_news() {
-    // Hundreds of orders a second: far more output than a pipe holds, and more routine events than the bus keeps.
-    let (mut cmd, sidecar) = service_invoke(&["--order-interval", "2ms", "--duration", "16s"]);
+    // Hundreds of orders a second: far more output than a pipe holds, and more routine events than the bus
+    // keeps (ROUTINE_HELD, some four a call). The run ends (SIGTERM) once checkout's sidecar has served three
+    // times that many calls, whatever the machine's speed.
+    let (mut cmd, sidecar, metrics) = service_invoke(&["--order-interval", "2ms", "--duration", "300s"]);
     let mut child = cmd.spawn().unwrap();
     let mut stdout = child.stdout.take().unwrap();
     // First the sidecar serves, then the run ends and stops it, all while nobody reads stdout.
-    let deadline = Instant::now() + Duration::from_secs(60);
+    let deadline = Instant::now() + Duration::from_secs(120);
     let serving = || std::net::TcpStream::connect(("127.0.0.1", sidecar)).is_ok();
-    while !serving() {
-        assert!(Instant::now() < deadline, "the sidecar never listened");
-        std::thread::sleep(Duration::from_millis(20));
+    while served_calls(metrics) < 3 * ROUTINE_HELD as u64 / 4 {
+        assert!(Instant::now() < deadline, "the sidecar never served enough calls");
+        assert!(child.try_wait().unwrap().is_none(), "the run ended early");
+        std::thread::sleep(Duration::from_millis(50));
     }
+    let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();
     while serving() {
         assert!(
             Instant::now() < deadline,
@@ -88,7 +94,7 @@ fn a_reader_that_does_not_read_neither_stalls_the_run_nor_loses_news() {
 
 #[test]
 fn a_reader_that_goes_away_ends_the_run_quietly_with_its_fault_cleared() {
-    let (mut cmd, _) = service_invoke(&["--fault-at", "0s", "--duration", "60s"]);
+    let (mut cmd, _, _) = service_invoke(&["--fault-at", "0s", "--duration", "60s"]);
     let mut child = cmd.spawn().unwrap();
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     let injected = lines
@@ -103,6 +109,21 @@ fn a_reader_that_goes_away_ends_the_run_quietly_with_its_fault_cleared() {
     assert!(status.success(), "exit 0 for a closed stdout: {status:?}\n{err}");
     assert!(!err.contains("panicked") && !err.contains("Broken pipe"), "{err}");
     assert!(!err.contains("still in effect"), "the fault was cleared: {err}");
+}
+
+/// The calls checkout's sidecar has answered so far, from its metrics (0 while it does not answer).
+fn served_calls(metrics_port: u16) -> u64 {
+    use std::io::Write;
+    let Ok(mut conn) = std::net::TcpStream::connect(("127.0.0.1", metrics_port)) else {
+        return 0;
+    };
+    let _ = conn.write_all(b"GET /metrics HTTP/1.0\r\nHost: localhost\r\n\r\n");
+    let mut text = String::new();
+    let _ = conn.read_to_string(&mut text);
+    text.lines()
+        .filter(|l| l.starts_with("dapr_http_server_request_count{"))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum::<f64>() as u64
 }
 
 fn tail(out: &str) -> String {
@@ -155,7 +176,7 @@ fn a_recording_without_a_terminal_draws_the_ui_into_the_cast() {
     std::fs::create_dir_all(&resources).unwrap();
     let policy = "kind: Resiliency\nmetadata: {name: fast}\nscopes: [checkout]\nspec:\n  policies:\n    retries: {r: {duration: 300ms}}\n    circuitBreakers: {cb: {maxRequests: 1, timeout: 300ms, trip: consecutiveFailures >= 3}}\n  targets:\n    apps:\n      order-processor: {retry: r, circuitBreaker: cb}\n";
     std::fs::write(resources.join("resiliency.yaml"), policy).unwrap();
-    let (cmd, _) = service_invoke(&["--order-interval", "100ms", "--fault-at", "300ms", "--clear-at", "2s"]);
+    let (cmd, _, _) = service_invoke(&["--order-interval", "100ms", "--fault-at", "300ms", "--clear-at", "2s"]);
     let args: Vec<String> = cmd
         .get_args()
         .map(|a| a.to_string_lossy().into_owned())

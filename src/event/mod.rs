@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-pub use bus::{EventBus, Events, Recorder};
+pub use bus::{EventBus, Events, ROUTINE_HELD, Recorder};
 
 use crate::resiliency::ResiliencyEvent;
 

@@ -19,7 +19,7 @@ pub struct Checkout {
 }
 
 impl Checkout {
-    /// Runs until the task is dropped or aborted, or the run ends.
+    /// Runs until the run ends (`stop`).
     pub async fn run(self, bus: EventBus) {
         let client = SidecarClient::new(self.sidecar);
         let headers = [("dapr-app-id", self.target.as_str()), (super::OUR_ORDER, &*self.app_id)];
@@ -31,7 +31,10 @@ impl Checkout {
                 return;
             };
             bus.app(&self.app_id, outcome(order_id, answer));
-            tokio::time::sleep(self.interval).await;
+            let pause = tokio::time::sleep(self.interval);
+            if self.stop.run_until_cancelled(pause).await.is_none() {
+                return;
+            }
         }
     }
 }

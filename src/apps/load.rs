@@ -10,8 +10,8 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tokio::task::JoinHandle;
 use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
 
 use super::http::SidecarClient;
 use crate::event::{AppEvent, CallerTraffic, Event, EventBus};
@@ -46,18 +46,17 @@ pub struct CheckoutLoad {
 }
 
 impl CheckoutLoad {
-    /// Runs until the task is dropped or aborted; each order's request is a task of its own.
+    /// Runs until the run ends (`stop`); each order's request is a task of its own, and each ends with it.
     pub async fn run(self, bus: EventBus) {
         let client = Arc::new(SidecarClient::new(self.sidecar));
         let gap = Duration::from_secs(1) / self.per_second.max(1);
         let mut tick = tokio::time::interval(gap);
         let mut orders = tokio::task::JoinSet::new();
         for order_id in self.first_order_id.. {
-            tick.tick().await;
-            while orders.try_join_next().is_some() {}
-            if self.stop.is_cancelled() {
-                return;
+            if self.stop.run_until_cancelled(tick.tick()).await.is_none() {
+                break;
             }
+            while orders.try_join_next().is_some() {}
             let (client, bus, app_id, target, stats, stop) = (
                 client.clone(),
                 bus.clone(),
@@ -78,35 +77,43 @@ impl CheckoutLoad {
                 bus.app(&app_id, super::checkout::outcome(order_id, answer));
             });
         }
+        // Each order in flight ends at once now (it reports nothing after the run's end).
+        while orders.join_next().await.is_some() {}
     }
 }
 
-/// Once a second, the calls from each of `callers` that reached `callee`'s sidecar, and their answers' times.
-pub fn meter(callee: Arc<Sidecar>, callers: Vec<(String, Arc<Mutex<LoadStats>>)>, bus: EventBus) -> JoinHandle<()> {
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(Duration::from_secs(1));
-        tick.tick().await;
-        loop {
-            tick.tick().await;
-            let served = callee.take_served();
-            let callers = callers
-                .iter()
-                .map(|(caller, stats)| {
-                    let s = std::mem::take(&mut *stats.lock().unwrap_or_else(|p| p.into_inner()));
-                    let mean = s.total.checked_div(s.answered as u32).unwrap_or_default();
-                    CallerTraffic {
-                        caller: caller.clone(),
-                        reached: served.get(caller).copied().unwrap_or(0),
-                        answered: s.answered,
-                        mean_ms: mean.as_millis() as u64,
-                        max_ms: s.longest.as_millis() as u64,
-                    }
-                })
-                .collect();
-            bus.emit(Event::Traffic {
-                callee: callee.app_id().to_string(),
-                callers,
-            });
+/// Once a second, the calls from each of `callers` that reached `callee`'s sidecar, and their answers' times;
+/// until `stop` is cancelled.
+pub async fn meter(
+    callee: Arc<Sidecar>,
+    callers: Vec<(String, Arc<Mutex<LoadStats>>)>,
+    bus: EventBus,
+    stop: CancellationToken,
+) {
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    tick.tick().await;
+    loop {
+        if stop.run_until_cancelled(tick.tick()).await.is_none() {
+            return;
         }
-    })
+        let served = callee.take_served();
+        let callers = callers
+            .iter()
+            .map(|(caller, stats)| {
+                let s = std::mem::take(&mut *stats.lock().unwrap_or_else(|p| p.into_inner()));
+                let mean = s.total.checked_div(s.answered as u32).unwrap_or_default();
+                CallerTraffic {
+                    caller: caller.clone(),
+                    reached: served.get(caller).copied().unwrap_or(0),
+                    answered: s.answered,
+                    mean_ms: mean.as_millis() as u64,
+                    max_ms: s.longest.as_millis() as u64,
+                }
+            })
+            .collect();
+        bus.emit(Event::Traffic {
+            callee: callee.app_id().to_string(),
+            callers,
+        });
+    }
 }

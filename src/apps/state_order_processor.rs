@@ -19,7 +19,7 @@ pub struct StateOrderProcessor {
 }
 
 impl StateOrderProcessor {
-    /// Runs until the task is dropped or aborted, or the run ends.
+    /// Runs until the run ends (`stop`).
     pub async fn run(self, bus: EventBus) {
         let client = SidecarClient::new(self.sidecar);
         let base = format!("/v1.0/state/{}", self.store);
@@ -41,7 +41,10 @@ impl StateOrderProcessor {
                 saved => super::order_failed(order_id, saved),
             };
             bus.app(&self.app_id, event);
-            tokio::time::sleep(self.interval).await;
+            let pause = tokio::time::sleep(self.interval);
+            if self.stop.run_until_cancelled(pause).await.is_none() {
+                return;
+            }
         }
     }
 }

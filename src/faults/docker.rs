@@ -208,12 +208,12 @@ impl Container {
     }
 
     /// Follows Docker's event stream for this container and reports its state as it changes, until the
-    /// stream ends; `on_error` hears why it ended early.
+    /// stream ends (or the returned future is dropped); `on_error` hears why it ended early.
     pub fn watch(
         &self,
         on_state: impl Fn(ContainerState) + Send + 'static,
         on_error: impl Fn(String) + Send + 'static,
-    ) -> tokio::task::JoinHandle<()> {
+    ) -> impl std::future::Future<Output = ()> + Send + 'static {
         let filters = std::collections::HashMap::from([
             ("container", vec![self.name.clone()]),
             ("type", vec!["container".to_string()]),
@@ -221,7 +221,7 @@ impl Container {
         let mut events = self
             .docker
             .events(Some(EventsOptionsBuilder::default().filters(&filters).build()));
-        tokio::spawn(async move {
+        async move {
             while let Some(event) = events.next().await {
                 match event {
                     Ok(message) => {
@@ -236,7 +236,7 @@ impl Container {
                     }
                 }
             }
-        })
+        }
     }
 
     /// What a person types to start it by hand.

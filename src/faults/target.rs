@@ -4,6 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
 
 use super::docker::Container;
 use super::redis_server::RedisServer;
@@ -13,7 +14,7 @@ use crate::duration::format_go_duration as go;
 use crate::hop_faults::blackhole::Blackhole;
 use crate::hop_faults::channel::{ChannelFault, ChannelFaults};
 use crate::hop_faults::store_calls::{StoreFault, StoreFaults};
-use crate::sidecar::Sidecar;
+use crate::sidecar::{STOP_GRACE, Sidecar};
 use crate::state::memory::MemoryStore;
 
 /// What a fault acts on.
@@ -53,7 +54,8 @@ pub enum FaultTarget {
         app: Arc<OrderProcessor>,
         down: Duration,
         up: Duration,
-        cycle: std::sync::Mutex<Option<JoinHandle<()>>>,
+        /// The cycle running while the fault is on, and what ends it.
+        cycle: std::sync::Mutex<Option<(CancellationToken, JoinHandle<()>)>>,
     },
     /// A run template's app, a real process: SIGTERM to its group (SIGKILL after 5 s); clearing starts it again.
     Process(Arc<AppProcess>),
@@ -216,7 +218,7 @@ impl FaultTarget {
         match self {
             FaultTarget::App(app) => app.stop().await,
             FaultTarget::AppAndSidecar { app, sidecar } => {
-                sidecar.stop_serving().await;
+                sidecar.stop_serving(STOP_GRACE).await;
                 app.stop().await;
             }
             FaultTarget::RedisServer(p) => p.stop().await,
@@ -233,22 +235,29 @@ impl FaultTarget {
             } => faults.set(fault, true, blackhole.as_ref().map(Blackhole::addr)),
             FaultTarget::Flap { app, down, up, cycle } => {
                 let (app, down, up) = (app.clone(), *down, *up);
+                let stop = CancellationToken::new();
+                let ends = stop.clone();
+                // Told to end, it ends between two steps: never with the app half stopped or half started.
                 let task = tokio::spawn(async move {
                     loop {
                         app.stop().await;
-                        tokio::time::sleep(down).await;
+                        if ends.run_until_cancelled(tokio::time::sleep(down)).await.is_none() {
+                            return;
+                        }
                         if let Err(e) = app.start().await {
                             tracing::warn!("flap: {} could not listen again: {e}", app.app_id());
                         }
-                        tokio::time::sleep(up).await;
+                        if ends.run_until_cancelled(tokio::time::sleep(up)).await.is_none() {
+                            return;
+                        }
                     }
                 });
-                *cycle.lock().unwrap_or_else(|p| p.into_inner()) = Some(task);
+                *cycle.lock().unwrap_or_else(|p| p.into_inner()) = Some((stop, task));
             }
             FaultTarget::StoreCall { faults, fault, .. } => faults.set(fault, true),
             FaultTarget::Process(p) => p.stop().await,
             FaultTarget::ProcessAndSidecar { process, sidecar } => {
-                sidecar.stop_serving().await;
+                sidecar.stop_serving(STOP_GRACE).await;
                 process.stop().await;
             }
             FaultTarget::PauseProcess(p) => return text(p.set_paused(true).await),
@@ -281,9 +290,9 @@ impl FaultTarget {
                 Ok(())
             }
             FaultTarget::Flap { app, cycle, .. } => {
-                let task = cycle.lock().unwrap_or_else(|p| p.into_inner()).take();
-                if let Some(task) = task {
-                    task.abort();
+                let running = cycle.lock().unwrap_or_else(|p| p.into_inner()).take();
+                if let Some((stop, task)) = running {
+                    stop.cancel();
                     let _ = task.await;
                 }
                 text(app.start().await)

@@ -5,7 +5,6 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use anyhow::Context;
-use tokio::task::JoinHandle;
 
 use crate::apps::order_processor::OrderProcessor;
 use crate::apps::process::AppProcess;
@@ -18,8 +17,8 @@ use crate::hop_faults::channel::ChannelFault;
 use crate::scenario::{FaultAction, FaultSpec};
 use crate::sidecar::Sidecar;
 
-/// Each fault with what it acts on. A container's state is followed on Docker's event stream (a task added to
-/// `tasks`); a container already stopped at start counts as an injected fault, so the exit starts it.
+use super::tasks::RunTasks;
+
 /// What this run's faults can act on.
 pub(super) struct Targets<'a> {
     pub apps: &'a [Arc<OrderProcessor>],
@@ -28,11 +27,13 @@ pub(super) struct Targets<'a> {
     pub stores: &'a [(String, StoreServer)],
 }
 
+/// Each fault with what it acts on. A container's state is followed on Docker's event stream (a task of the
+/// run); a container already stopped at start counts as an injected fault, so the exit starts it.
 pub(super) async fn build_faults(
     specs: &[FaultSpec],
     targets: &Targets<'_>,
     bus: &EventBus,
-    tasks: &mut Vec<JoinHandle<()>>,
+    tasks: &RunTasks,
 ) -> anyhow::Result<Vec<Fault>> {
     let Targets {
         apps,
@@ -86,7 +87,7 @@ pub(super) async fn build_faults(
                 if let Some(StoreServer::Container(container, running)) = server
                     && followed.insert(container.name().to_string())
                 {
-                    tasks.push(follow_container(container, *running, bus));
+                    follow_container(container, *running, bus, tasks);
                 }
                 let target = store_target(spec, component, server, pause, sidecars)?;
                 // A container found stopped is a stop fault already in effect: clearing it starts it.
@@ -202,8 +203,8 @@ async fn channel_target(
     })
 }
 
-/// Reports the container's state now, then as Docker's event stream tells it.
-fn follow_container(container: &Container, running: bool, bus: &EventBus) -> JoinHandle<()> {
+/// Reports the container's state now, then as Docker's event stream tells it, until the run ends.
+fn follow_container(container: &Container, running: bool, bus: &EventBus, tasks: &RunTasks) {
     let (on_state, on_error) = (bus.clone(), bus.clone());
     let name = container.name().to_string();
     let state = if running {
@@ -215,7 +216,8 @@ fn follow_container(container: &Container, running: bool, bus: &EventBus) -> Joi
         name: name.clone(),
         state,
     });
-    container.watch(
+    let task = format!("following {}", container.name());
+    let watching = container.watch(
         move |state| {
             on_state.emit(Event::Container {
                 name: name.clone(),
@@ -223,5 +225,8 @@ fn follow_container(container: &Container, running: bool, bus: &EventBus) -> Joi
             })
         },
         move |text| on_error.emit(Event::Notice { text }),
-    )
+    );
+    tasks.spawn(task, |stop| async move {
+        stop.run_until_cancelled(watching).await;
+    });
 }

@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
 
 use super::start::say_warning;
 use crate::event::{Event, EventBus, ResourceChange};
@@ -91,36 +91,36 @@ pub fn changes(before: &[Known], after: &[Known], app_id: &str) -> Vec<(Resource
         .collect()
 }
 
-/// Watches `dir` until aborted; on a change, restarts the sidecars whose Resiliency resources changed, or
-/// says why the folder cannot be reloaded.
-pub fn watch(dir: PathBuf, sidecars: Vec<Arc<Sidecar>>, bus: EventBus) -> JoinHandle<()> {
-    tokio::spawn(async move {
-        let dir = Arc::new(dir);
-        let mut seen = read_off_runtime(&dir).await;
-        let mut known = {
-            let dir = dir.clone();
-            tokio::task::spawn_blocking(move || {
-                crate::resources::load_dir(&dir, None).map_or_else(|_| Vec::new(), |r| known_of(&r))
-            })
-            .await
-            .unwrap_or_default()
-        };
-        let mut tick = tokio::time::interval(POLL);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tick.tick().await;
-            let now = read_off_runtime(&dir).await;
-            if now == seen {
-                continue;
-            }
-            seen = now;
-            // Reading and parsing the files is blocking work: off the runtime's threads.
-            let (dir, sidecars, bus, before) = (dir.clone(), sidecars.clone(), bus.clone(), known.clone());
-            if let Ok(Some(after)) = tokio::task::spawn_blocking(move || reload(&dir, &sidecars, &bus, &before)).await {
-                known = after;
-            }
+/// Watches `dir` until `stop` is cancelled; on a change, restarts the sidecars whose Resiliency resources
+/// changed, or says why the folder cannot be reloaded. A reload begun finishes first.
+pub async fn watch(dir: PathBuf, sidecars: Vec<Arc<Sidecar>>, bus: EventBus, stop: CancellationToken) {
+    let dir = Arc::new(dir);
+    let mut seen = read_off_runtime(&dir).await;
+    let mut known = {
+        let dir = dir.clone();
+        tokio::task::spawn_blocking(move || {
+            crate::resources::load_dir(&dir, None).map_or_else(|_| Vec::new(), |r| known_of(&r))
+        })
+        .await
+        .unwrap_or_default()
+    };
+    let mut tick = tokio::time::interval(POLL);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        if stop.run_until_cancelled(tick.tick()).await.is_none() {
+            return;
         }
-    })
+        let now = read_off_runtime(&dir).await;
+        if now == seen {
+            continue;
+        }
+        seen = now;
+        // Reading and parsing the files is blocking work: off the runtime's threads.
+        let (dir, sidecars, bus, before) = (dir.clone(), sidecars.clone(), bus.clone(), known.clone());
+        if let Ok(Some(after)) = tokio::task::spawn_blocking(move || reload(&dir, &sidecars, &bus, &before)).await {
+            known = after;
+        }
+    }
 }
 
 /// [`snapshot`] on a blocking thread (file reads never stall the runtime that serves the sidecars).

@@ -5,8 +5,9 @@
 
 use std::sync::Arc;
 
-use tokio::signal::unix::{SignalKind, signal};
+use tokio::signal::unix::{Signal, SignalKind, signal};
 use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
 
 use crate::event::StopReason;
 
@@ -56,23 +57,39 @@ impl Shutdown {
         self.state.borrow().is_some()
     }
 
-    /// Listens for SIGINT, SIGTERM and SIGHUP until the run ends, each one a request.
-    pub fn listen_for_signals(&self) -> std::io::Result<tokio::task::JoinHandle<()>> {
-        let mut int = signal(SignalKind::interrupt())?;
-        let mut term = signal(SignalKind::terminate())?;
-        let mut hup = signal(SignalKind::hangup())?;
-        let this = self.clone();
-        Ok(tokio::spawn(async move {
-            loop {
-                let name = tokio::select! {
-                    _ = int.recv() => "SIGINT",
-                    _ = term.recv() => "SIGTERM",
-                    _ = hup.recv() => "SIGHUP",
-                };
-                tracing::info!("{name}: shutting down");
-                this.request(StopReason::Signal(name));
-            }
-        }))
+    /// Listens for SIGINT, SIGTERM and SIGHUP from now on (the default action, ending the process, is off),
+    /// each one a request once [`Signals::listen`] runs: one that came before is not lost.
+    pub fn listen_for_signals(&self) -> std::io::Result<Signals> {
+        Ok(Signals {
+            int: signal(SignalKind::interrupt())?,
+            term: signal(SignalKind::terminate())?,
+            hup: signal(SignalKind::hangup())?,
+            shutdown: self.clone(),
+        })
+    }
+}
+
+/// The signals that end a run, caught.
+pub struct Signals {
+    int: Signal,
+    term: Signal,
+    hup: Signal,
+    shutdown: Shutdown,
+}
+
+impl Signals {
+    /// Turns each signal into a shutdown request until `stop` is cancelled.
+    pub async fn listen(mut self, stop: CancellationToken) {
+        loop {
+            let name = tokio::select! {
+                () = stop.cancelled() => return,
+                _ = self.int.recv() => "SIGINT",
+                _ = self.term.recv() => "SIGTERM",
+                _ = self.hup.recv() => "SIGHUP",
+            };
+            tracing::info!("{name}: shutting down");
+            self.shutdown.request(StopReason::Signal(name));
+        }
     }
 }
 

@@ -1,13 +1,13 @@
 //! Starting a run: load the resources, start the stores, the apps and their sidecars on real ports, and build
-//! the faults; and stopping it again. Each step is one function, called in order by [`start`].
+//! the faults. Each step is one function, called in order by [`start`]; `stop.rs` ends the run.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
-use tokio::task::JoinHandle;
 
 use super::RunOptions;
+use super::tasks::RunTasks;
 use crate::apps::checkout::Checkout;
 use crate::apps::load::{CheckoutLoad, LoadStats, meter};
 use crate::apps::order_processor::OrderProcessor;
@@ -23,7 +23,6 @@ use crate::scenario::{AppSpec, Scenario};
 use crate::sidecar::batch::Batched;
 use crate::sidecar::{DEFAULT_MAX_BODY_BYTES, NameResolver, Sidecar, SidecarOptions};
 use crate::summary::SharedLedger;
-use tokio_util::sync::CancellationToken;
 
 /// A scenario whose apps and sidecars are running.
 pub struct Running {
@@ -31,17 +30,16 @@ pub struct Running {
     /// The bus's recorder: every event counted as it is emitted, for the summary.
     pub ledger: Arc<SharedLedger>,
     pub faults: Arc<FaultSet>,
-    sidecars: Vec<Arc<Sidecar>>,
-    apps: Vec<Arc<OrderProcessor>>,
+    pub(super) sidecars: Vec<Arc<Sidecar>>,
+    pub(super) apps: Vec<Arc<OrderProcessor>>,
     /// A run template's apps, real processes.
-    processes: Vec<Arc<AppProcess>>,
-    /// The built-in client apps (and their traffic meters), stopped first when the run ends.
-    clients: Vec<JoinHandle<()>>,
-    /// Cancelled when the run ends: the clients report no answer after it.
-    run_ends: CancellationToken,
-    tasks: Vec<JoinHandle<()>>,
+    pub(super) processes: Vec<Arc<AppProcess>>,
+    /// Every task of the run (the client apps, the traffic meters, the hot-reload watcher, Docker's event
+    /// stream, the fault timers and the keys' fault changes), and the token they stop by: once it is
+    /// cancelled, the clients report no answer.
+    pub(super) tasks: RunTasks,
     /// redis-server processes the tool started; stopped at shutdown (and killed if dropped).
-    redis: Vec<Arc<RedisServer>>,
+    pub(super) redis: Vec<Arc<RedisServer>>,
 }
 
 /// Starts everything. Resources with errors stop the start with the located report.
@@ -71,18 +69,18 @@ pub async fn start(mut scenario: Scenario, opts: &RunOptions) -> anyhow::Result<
     let apps = start_order_processors(&scenario, opts, &bus).await?;
     let sidecars = start_sidecars(&scenario, opts, &bus, &resolver, &loaded).await?;
     let processes = super::processes::start_processes(&scenario, opts, &sidecars, &bus).await?;
-    let mut tasks = Vec::new();
+    let tasks = RunTasks::default();
     let targets = super::fault_targets::Targets {
         apps: &apps,
         processes: &processes,
         sidecars: &sidecars,
         stores: &stores,
     };
-    let faults = super::fault_targets::build_faults(&scenario.faults, &targets, &bus, &mut tasks).await?;
-    let run_ends = CancellationToken::new();
-    let clients = start_clients(&scenario, opts, &bus, &sidecars, &run_ends)?;
+    let faults = super::fault_targets::build_faults(&scenario.faults, &targets, &bus, &tasks).await?;
+    start_clients(&scenario, opts, &bus, &sidecars, &tasks)?;
     if let crate::scenario::ResourcesSource::Dir(dir) = &scenario.resources {
-        tasks.push(super::hot_reload::watch(dir.clone(), sidecars.clone(), bus.clone()));
+        let (dir, sidecars, bus) = (dir.clone(), sidecars.clone(), bus.clone());
+        tasks.spawn("hot reload", |stop| super::hot_reload::watch(dir, sidecars, bus, stop));
     }
     let redis = stores
         .into_iter()
@@ -98,8 +96,6 @@ pub async fn start(mut scenario: Scenario, opts: &RunOptions) -> anyhow::Result<
         sidecars,
         apps,
         processes,
-        clients,
-        run_ends,
         tasks,
         redis,
     };
@@ -233,8 +229,8 @@ fn start_clients(
     opts: &RunOptions,
     bus: &EventBus,
     sidecars: &[Arc<Sidecar>],
-    run_ends: &CancellationToken,
-) -> anyhow::Result<Vec<JoinHandle<()>>> {
+    tasks: &RunTasks,
+) -> anyhow::Result<()> {
     let interval = opts.order_interval.unwrap_or(Duration::from_secs(1));
     let sidecar_of = |app_id: &str| {
         sidecars
@@ -243,7 +239,6 @@ fn start_clients(
             .map(|s| s.addr())
             .with_context(|| format!("no sidecar for {app_id}"))
     };
-    let mut tasks = Vec::new();
     let mut loads: std::collections::BTreeMap<String, Vec<_>> = std::collections::BTreeMap::new();
     for app in &scenario.apps {
         match app {
@@ -253,9 +248,9 @@ fn start_clients(
                     sidecar: sidecar_of(app_id)?,
                     target: target.clone(),
                     interval,
-                    stop: run_ends.clone(),
+                    stop: tasks.token(),
                 };
-                tasks.push(tokio::spawn(checkout.run(bus.clone())));
+                tasks.spawn(app_id.as_str(), |_| checkout.run(bus.clone()));
             }
             AppSpec::StateOrderProcessor { app_id, store, .. } => {
                 let app = StateOrderProcessor {
@@ -263,9 +258,9 @@ fn start_clients(
                     sidecar: sidecar_of(app_id)?,
                     store: store.clone(),
                     interval,
-                    stop: run_ends.clone(),
+                    stop: tasks.token(),
                 };
-                tasks.push(tokio::spawn(app.run(bus.clone())));
+                tasks.spawn(app_id.as_str(), |_| app.run(bus.clone()));
             }
             AppSpec::CheckoutLoad {
                 app_id,
@@ -282,9 +277,9 @@ fn start_clients(
                     per_second: *per_second,
                     first_order_id: *first_order_id,
                     stats: stats.clone(),
-                    stop: run_ends.clone(),
+                    stop: tasks.token(),
                 };
-                tasks.push(tokio::spawn(load.run(bus.clone())));
+                tasks.spawn(app_id.as_str(), |_| load.run(bus.clone()));
                 loads
                     .entry(target.clone())
                     .or_insert_with(Vec::new)
@@ -297,77 +292,11 @@ fn start_clients(
     // One traffic meter per service under load.
     for (callee, callers) in loads {
         if let Some(sidecar) = sidecars.iter().find(|s| s.app_id() == callee) {
-            tasks.push(meter(sidecar.clone(), callers, bus.clone()));
+            let (sidecar, bus) = (sidecar.clone(), bus.clone());
+            tasks.spawn(format!("traffic meter of {callee}"), |stop| {
+                meter(sidecar, callers, bus, stop)
+            });
         }
     }
-    Ok(tasks)
-}
-
-impl Running {
-    /// Ends the run: clears every fault we injected (no new one is injected from now on), stops the apps'
-    /// tasks, the sidecars, the app listeners and the redis-servers, then closes the event stream. Returns a
-    /// warning for each fault that stays in effect, with the command that clears it by hand.
-    pub async fn shutdown(self) -> Vec<String> {
-        self.stop(&super::Shutdown::new()).await
-    }
-
-    /// The first step of the end, before anything else (and before `ShuttingDown` is said): the client apps
-    /// stop and report no more answers, and every sidecar ends its requests in flight without counting them
-    /// (no breaker transition, retry or failed attempt comes of our own shutdown). The token goes first, so an
-    /// answer the sidecars' cancellation causes always finds it cancelled. Doing it twice does nothing.
-    pub fn end_calls(&self) {
-        self.run_ends.cancel();
-        for sidecar in &self.sidecars {
-            sidecar.cancel_in_flight();
-        }
-        for client in &self.clients {
-            client.abort();
-        }
-    }
-
-    /// [`Running::shutdown`], giving up when `shutdown` is asked for a second time (the user pressed q or
-    /// Ctrl-C again): then nothing more is waited for, and the warnings say what is left to do.
-    pub(crate) async fn stop(self, shutdown: &super::Shutdown) -> Vec<String> {
-        const CLEAR_BOUND: Duration = Duration::from_secs(30);
-        self.end_calls();
-        let mut warnings = Vec::new();
-        let gave_up = tokio::select! {
-            cleared = tokio::time::timeout(CLEAR_BOUND, self.faults.close_and_clear()) => {
-                if cleared.is_err() {
-                    let bound = CLEAR_BOUND.as_secs();
-                    warnings.push(format!("warning: clearing the faults took longer than {bound}s"));
-                }
-                false
-            }
-            () = shutdown.gave_up() => {
-                warnings.push("warning: stopped waiting for the faults to clear".into());
-                true
-            }
-        };
-        warnings.extend(self.faults.still_injected());
-        for task in &self.tasks {
-            task.abort();
-        }
-        let bus = self.bus.clone();
-        if !gave_up {
-            self.stop_servers().await;
-        }
-        bus.close();
-        warnings
-    }
-
-    async fn stop_servers(self) {
-        for sidecar in &self.sidecars {
-            // A request held in a retry loop would keep a graceful stop waiting: it waits a second, no more.
-            sidecar.stop_serving().await;
-        }
-        for app in &self.apps {
-            let _ = tokio::time::timeout(Duration::from_secs(1), app.stop()).await;
-        }
-        // The CLI's way: SIGTERM to each app's group, SIGKILL after 5 s; all at once.
-        futures_util::future::join_all(self.processes.iter().map(|p| p.stop())).await;
-        for redis in &self.redis {
-            redis.stop().await;
-        }
-    }
+    Ok(())
 }

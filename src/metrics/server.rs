@@ -43,13 +43,17 @@ pub fn bind(options: &MetricsOptions) -> Result<std::net::TcpListener, crate::ne
     crate::net::bind_std(&who, options.listen, &options.port_flag)
 }
 
-/// Serves the metrics on the current runtime until the returned task is aborted.
-pub fn spawn(listener: std::net::TcpListener, metrics: Arc<SidecarMetrics>) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        if let Ok(listener) = tokio::net::TcpListener::from_std(listener) {
-            let _ = axum::serve(listener, routes(metrics)).await;
-        }
-    })
+/// Serves the metrics on the current runtime until `stop` resolves and the scrapes in flight are answered.
+pub async fn serve(
+    listener: std::net::TcpListener,
+    metrics: Arc<SidecarMetrics>,
+    stop: impl std::future::Future<Output = ()> + Send + 'static,
+) {
+    if let Ok(listener) = tokio::net::TcpListener::from_std(listener) {
+        let _ = axum::serve(listener, routes(metrics))
+            .with_graceful_shutdown(stop)
+            .await;
+    }
 }
 
 /// Where the sidecar serves the hop from other sidecars (`sidecar/hop.rs`). daprd's hop is a call on its

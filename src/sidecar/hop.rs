@@ -6,7 +6,9 @@
 //! - the callee's sidecar is up but its app is not: `rpc error: code = Internal desc = error invoking app
 //!   channel: …` (`pkg/api/grpc/daprinternal.go` wraps the app channel's error in `codes.Internal`);
 //! - the app answered: its response, whatever its status, for the caller to judge;
-//! - the callee's sidecar answered itself (no app behind the answer): Internal, never read as the app's.
+//! - the callee's sidecar answered itself (no app behind the answer): Internal, never read as the app's;
+//! - the callee's sidecar stopped while its app had the call (a fault, or the run's end): Unavailable, as the
+//!   broken connection to a daprd that exits is (its call to the app is cancelled, not waited for).
 
 use std::fmt;
 use std::net::SocketAddr;
@@ -110,6 +112,7 @@ pub async fn call(
     match parts.headers.get(OUTCOME).map(HeaderValue::as_bytes) {
         Some(b"app") => {}
         Some(b"internal") => return Err(HopError::Internal(String::from_utf8_lossy(&body).into_owned())),
+        Some(b"stopped") => return Err(HopError::Unavailable(String::from_utf8_lossy(&body).into_owned())),
         // The callee's sidecar answered itself (a refusal such as a 401, or a request it could not read):
         // that is never the app's answer, so it is a failed hop, not a status for the caller to judge.
         _ => {
@@ -152,8 +155,20 @@ pub async fn serve_call(State(state): State<Arc<SidecarState>>, path: PathArgs<S
     // An injected fault on the app channel (faults/channel.rs): a wait, an answer in the app's place, or a
     // blackhole instead of the app.
     let fault = state.channel_faults.next_call();
+    // The sidecar stopping ends the wait for its app: an app that never answers holds no stop.
+    let calls = state.calls();
+    let stopped = || {
+        let why = format!("the {} sidecar stopped while its app had the call", state.app_id);
+        let mut response = Response::new(Body::from(why));
+        *response.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
+        with_outcome(response, "stopped")
+    };
     if !fault.delay.is_zero() {
-        tokio::time::sleep(fault.delay).await;
+        tokio::select! {
+            biased;
+            () = calls.cancelled() => return stopped(),
+            () = tokio::time::sleep(fault.delay) => {}
+        }
     }
     let target = match fault.then {
         Then::Pass => state.app_channel,
@@ -167,7 +182,12 @@ pub async fn serve_call(State(state): State<Arc<SidecarState>>, path: PathArgs<S
         }
     };
     let sent = send(&state.client, target, &path_and_query, &state.app_id, Some(app_request));
-    let response = match sent.await {
+    let sent = tokio::select! {
+        biased;
+        () = calls.cancelled() => return stopped(),
+        sent = sent => sent,
+    };
+    let response = match sent {
         Ok(response) | Err(InvokeError::App(response)) => answered(response),
         Err(InvokeError::Channel(error)) => {
             // The blackhole stands in for the app: the error names the app's address, as daprd's would.

@@ -155,7 +155,7 @@ pub(super) async fn invoke_app(state: &SidecarState, invocation: Invocation) -> 
     let body = std::sync::Mutex::new(body);
     // The invocation metrics are counted per hop, inside the built-in retries (`hop_attempt`).
     policy
-        .run_cancellable(&state.cancel, |_attempt| call.attempt(&body))
+        .run_cancellable(&state.calls(), |_attempt| call.attempt(&body))
         .await
         .map_err(InvokeFailure::Failed)
 }

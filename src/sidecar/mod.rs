@@ -22,16 +22,18 @@ mod target;
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, RwLock};
+use std::time::Duration;
 
 use axum::Router;
 use axum::routing::{any, get, post};
-use tokio::sync::oneshot;
+use tokio_util::sync::CancellationToken;
 
 use crate::hop_faults::store_calls::StoreFaults;
 use crate::resiliency::Resiliency;
 use crate::resources::ComponentSpec;
 use crate::state::memory::MemoryStore;
-use serve::{Apis, Listeners, MetricsServer, serve, serve_on_own_thread};
+pub use serve::Stopped;
+use serve::{Apis, Listeners, MetricsServer, Serving, hold_port};
 
 pub use api::DaprError;
 pub use resolver::{NameResolver, Route};
@@ -80,9 +82,11 @@ pub(crate) struct SidecarState {
     pub components: Vec<ComponentSpec>,
     pub stores: state_core::Stores,
     pub options: SidecarOptions,
-    /// Cancelled when the run ends: requests in flight under a policy end without counting (see
-    /// [`Sidecar::cancel_in_flight`]).
-    pub cancel: tokio_util::sync::CancellationToken,
+    /// Cancelled when the run ends (see [`Sidecar::cancel_in_flight`]).
+    run_ends: CancellationToken,
+    /// What requests end by: a child of `run_ends`, new each time the sidecar starts serving, cancelled when
+    /// it stops (see [`SidecarState::calls`]).
+    calls: RwLock<CancellationToken>,
     /// Set by the gRPC API's `Shutdown`: both APIs stop serving.
     pub shutdown_requested: tokio::sync::Notify,
     /// The gRPC methods called here that it does not serve, told once each.
@@ -104,6 +108,13 @@ impl SidecarState {
 
     pub fn resiliency(&self) -> Arc<Resiliency> {
         self.resiliency.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// The token a request runs under: cancelled when the run ends or this sidecar stops serving (for good or
+    /// as a fault). Then requests in flight under a policy end at once, neither counted by a breaker nor
+    /// retried (see `resiliency/policy.rs`), and a hop to this sidecar's app stops waiting for it.
+    pub fn calls(&self) -> CancellationToken {
+        self.calls.read().unwrap_or_else(|p| p.into_inner()).clone()
     }
 }
 
@@ -128,12 +139,6 @@ pub struct Sidecar {
     /// While stopped by a fault: its ports bound but not listening, so calls are refused as by a stopped
     /// daprd while no other process (another run's sidecar taking the next free port from 50001) takes them.
     held_ports: std::sync::Mutex<Vec<tokio::net::TcpSocket>>,
-}
-
-/// A sidecar that is serving: how to stop it, and when it has stopped.
-struct Serving {
-    shutdown: oneshot::Sender<()>,
-    done: oneshot::Receiver<()>,
 }
 
 impl Sidecar {
@@ -192,7 +197,8 @@ impl Sidecar {
             components,
             stores,
             options,
-            cancel: tokio_util::sync::CancellationToken::new(),
+            run_ends: CancellationToken::new(),
+            calls: RwLock::default(),
             shutdown_requested: tokio::sync::Notify::new(),
             unserved: Default::default(),
         });
@@ -218,40 +224,30 @@ impl Sidecar {
     }
 
     fn serve(&self, listeners: Listeners) -> Result<Serving, SidecarError> {
-        let (shutdown, shutdown_rx) = oneshot::channel::<()>();
-        let (done_tx, done) = oneshot::channel::<()>();
         let apis = Apis {
             router: self.router.clone(),
             grpc: grpc::DaprService {
                 state: self.state.clone(),
             },
         };
-        match self.place {
-            Where::OwnThread => {
-                serve_on_own_thread(&self.state.app_id, self.addr, listeners, apis, shutdown_rx, done_tx)?
-            }
-            Where::ThisRuntime => {
-                tokio::spawn(async move {
-                    serve(listeners, apis, shutdown_rx).await;
-                    let _ = done_tx.send(());
-                });
-            }
-        }
-        Ok(Serving { shutdown, done })
+        // Requests from now on run under a new token: those of an earlier serving were cancelled with it.
+        let calls = self.state.run_ends.child_token();
+        *self.state.calls.write().unwrap_or_else(|p| p.into_inner()) = calls.clone();
+        Serving::start(self.place == Where::OwnThread, &self.state, listeners, apis, calls)
     }
 
-    /// Stops accepting connections and waits, at most a second, for requests in flight (one held in a retry
-    /// loop would keep a graceful stop waiting for ever). Nothing happens when it is not serving.
-    pub async fn stop_serving(&self) {
+    /// Stops serving (a fault, or the run's end): the listeners close; the requests in flight get `grace` to
+    /// finish, and those still running then (one held in a retry loop, or waiting on an app that never
+    /// answers) end at once, uncounted; connections still open after that are dropped; the sidecar's thread
+    /// is joined. Its ports stay bound, not listening, until it serves again. Nothing happens when it is not
+    /// serving.
+    pub async fn stop_serving(&self, grace: Duration) -> Stopped {
         let Some(serving) = self.serving.lock().await.take() else {
-            return;
+            return Stopped::NotServing;
         };
-        let _ = serving.shutdown.send(());
-        if tokio::time::timeout(std::time::Duration::from_secs(1), serving.done)
-            .await
-            .is_err()
-        {
-            tracing::warn!(app_id = %self.state.app_id, "the sidecar did not stop within 1s (a request was held)");
+        let stopped = serving.stop(grace).await;
+        if let Some(warning) = stopped.warning(&self.state.app_id) {
+            tracing::warn!("{warning}");
         }
         let held: Vec<tokio::net::TcpSocket> = [Some(self.addr), self.grpc_addr]
             .into_iter()
@@ -259,6 +255,7 @@ impl Sidecar {
             .filter_map(hold_port)
             .collect();
         *self.held_ports.lock().unwrap_or_else(|p| p.into_inner()) = held;
+        stopped
     }
 
     /// Listens again on the same address (after [`Sidecar::stop_serving`]); nothing when it is serving.
@@ -333,28 +330,30 @@ impl Sidecar {
     /// counted by a breaker nor retried (a call cut by our own shutdown says nothing about its target). The
     /// caller gets Dapr's 500 saying the sidecar is shutting down.
     pub fn cancel_in_flight(&self) {
-        self.state.cancel.cancel();
+        self.state.run_ends.cancel();
     }
 
     /// Stops it for good (see [`Sidecar::stop_serving`]).
-    pub async fn stop(self) {
-        self.stop_serving().await;
+    pub async fn stop(self) -> Stopped {
+        self.stop_serving(STOP_GRACE).await
+    }
+}
+
+/// How long a stopping sidecar lets its requests in flight finish before it cancels them. daprd waits up to
+/// `--dapr-graceful-shutdown-seconds` (dapr/dapr `cmd/daprd/options/options.go`, 5 s by default); a lesson's
+/// fault should not take that long to inject.
+pub const STOP_GRACE: Duration = Duration::from_secs(1);
+
+impl Drop for Sidecar {
+    /// A sidecar dropped while serving stops at once; its thread ends on its own.
+    fn drop(&mut self) {
+        if let Some(serving) = self.serving.get_mut().as_ref() {
+            serving.stop_soon();
+        }
     }
 }
 
 /// The sidecar's gRPC port, bound (none when the gRPC API is not served).
-/// `addr` bound without listening: a connection to it is refused, and no other socket can take it.
-fn hold_port(addr: SocketAddr) -> Option<tokio::net::TcpSocket> {
-    let socket = match addr {
-        SocketAddr::V4(_) => tokio::net::TcpSocket::new_v4(),
-        SocketAddr::V6(_) => tokio::net::TcpSocket::new_v6(),
-    }
-    .ok()?;
-    socket.set_reuseaddr(true).ok()?;
-    socket.bind(addr).ok()?;
-    Some(socket)
-}
-
 fn bind_grpc(
     options: &SidecarOptions,
     addr: Option<SocketAddr>,

@@ -192,7 +192,7 @@ fn retryable(error: StoreError) -> StoreFailure {
 pub async fn get(s: &SidecarState, store: &str, key: &str) -> Result<Option<Item>, StateError> {
     let (binding, full) = resolve(s, store, key)?;
     outbound_policy(s, store)
-        .run_cancellable(&s.cancel, |_| async {
+        .run_cancellable(&s.calls(), |_| async {
             binding.store.get(&full).await.map_err(retryable)
         })
         .await
@@ -209,7 +209,7 @@ pub async fn save(s: &SidecarState, store: &str, items: Vec<SaveItem>) -> Result
 pub async fn delete(s: &SidecarState, store: &str, key: &str, etag: Option<&str>) -> Result<(), StateError> {
     let (binding, full) = resolve(s, store, key)?;
     outbound_policy(s, store)
-        .run_cancellable(&s.cancel, |_| async {
+        .run_cancellable(&s.calls(), |_| async {
             binding.store.delete(&full, etag).await.map_err(retryable)
         })
         .await
@@ -240,7 +240,7 @@ async fn write_all(s: &SidecarState, store: &str, writes: Vec<TransactionOp>, op
     }
     let pending = Mutex::new(pending);
     outbound_policy(s, store)
-        .run_cancellable(&s.cancel, |_| async {
+        .run_cancellable(&s.calls(), |_| async {
             let batch = pending.lock().unwrap_or_else(|p| p.into_inner()).clone();
             let (mut retry, mut etag_error, mut other_error) = (Vec::new(), None, None);
             for (full, write) in batch {
@@ -289,7 +289,7 @@ pub async fn bulk_get(s: &SidecarState, store: &str, keys: Vec<String>) -> Resul
         check_key(store, key)?;
     }
     outbound_policy(s, store)
-        .run_cancellable(&s.cancel, |_| async {
+        .run_cancellable(&s.calls(), |_| async {
             let mut items = Vec::with_capacity(keys.len());
             for key in &keys {
                 let found = binding.store.get(&full_key(s, binding, store, key)).await;
@@ -326,7 +326,7 @@ pub async fn transaction(s: &SidecarState, store: &str, ops: Vec<TransactionOp>)
         });
     }
     outbound_policy(s, store)
-        .run_cancellable(&s.cancel, |_| async {
+        .run_cancellable(&s.calls(), |_| async {
             binding.store.multi(&writes).await.map_err(retryable)
         })
         .await

@@ -78,6 +78,8 @@ mod redis_store;
 mod registry_cases;
 #[path = "scenario_e2e.rs"]
 mod scenario_e2e;
+#[path = "shutdown_threads.rs"]
+mod shutdown_threads;
 #[path = "shutdown_uncounted.rs"]
 mod shutdown_uncounted;
 #[path = "sidecar_api.rs"]

@@ -10,7 +10,7 @@
 //! - A sidecar stopped while its app holds a hop (an app that never answers) lets go of the app and tells the
 //!   caller Unavailable, as a daprd that exits would; nothing is left waiting.
 
-mod common;
+use crate::common;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;

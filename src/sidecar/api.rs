@@ -79,13 +79,7 @@ pub async fn check_token(State(state): State<Arc<SidecarState>>, mut request: Re
         let exempt = matches!(request.uri().path(), "/v1.0/healthz" | "/v1.0/healthz/outbound");
         let given = request.headers().get("dapr-api-token").map(HeaderValue::as_bytes);
         if !exempt && given != Some(expected.as_bytes()) {
-            let mut response = Response::new(Body::from("invalid api token\n"));
-            *response.status_mut() = StatusCode::UNAUTHORIZED;
-            response.headers_mut().insert(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("text/plain; charset=utf-8"),
-            );
-            return response;
+            return plain_text(StatusCode::UNAUTHORIZED, "invalid api token\n".to_string());
         }
     }
     request.headers_mut().remove("dapr-api-token");
@@ -109,20 +103,33 @@ pub fn path_arg<T>(path: PathArgs<T>) -> Result<T, Response> {
     })
 }
 
-/// The body, or Dapr's error shape: 413 over the limit, 400 when it cannot be read.
+/// The body, or why not: over `--max-body-size`, daprd's answer (the state API reads its body whole through
+/// `utils/nethttpadaptor/nethttpadaptor.go`, whose read of dapr/kit's LimitReadCloser fails: 400, plain text,
+/// `error reading request body: stream too large`); Dapr's error shape when it cannot be read otherwise.
 #[allow(clippy::result_large_err)]
-pub fn body_arg(body: BodyArg, limit: usize) -> Result<axum::body::Bytes, Response> {
+pub fn body_arg(body: BodyArg) -> Result<axum::body::Bytes, Response> {
     body.map_err(|rejection| {
         let status = rejection.status();
-        let message = if status == StatusCode::PAYLOAD_TOO_LARGE {
-            format!(
-                "the request body is larger than the sidecar's limit of {limit} bytes; send less, or raise it with --max-body-size"
-            )
-        } else {
-            format!("the request body cannot be read: {}", rejection.body_text())
-        };
+        if status == StatusCode::PAYLOAD_TOO_LARGE {
+            let text = format!("error reading request body: {}\n", super::app_channel::STREAM_TOO_LARGE);
+            return plain_text(StatusCode::BAD_REQUEST, text);
+        }
+        let message = format!("the request body cannot be read: {}", rejection.body_text());
         DaprError::new(status, "ERR_MALFORMED_REQUEST", message).into_response()
     })
+}
+
+/// An answer as Go's `http.Error` writes it.
+fn plain_text(status: StatusCode, text: String) -> Response {
+    let mut response = Response::new(Body::from(text));
+    *response.status_mut() = status;
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    headers.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
+    response
 }
 
 /// A method the route does not serve: 405 in Dapr's error shape, naming what the route does serve.

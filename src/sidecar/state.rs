@@ -111,7 +111,7 @@ fn error_response(error: StateError) -> Response {
 
 /// `POST|PUT /v1.0/state/{store}`: an array of items; 204.
 pub async fn save(State(s): State<Arc<SidecarState>>, path: PathArgs<String>, body: BodyArg) -> Response {
-    let (store, body) = match (path_arg(path), body_arg(body, s.options.max_body_bytes)) {
+    let (store, body) = match (path_arg(path), body_arg(body)) {
         (Ok(store), Ok(body)) => (store, body),
         (Err(r), _) | (_, Err(r)) => return r,
     };
@@ -186,7 +186,7 @@ struct BulkRequest {
 /// `POST|PUT /v1.0/state/{store}/bulk`: 200 with `[{key, data, etag}]`, `{key}` for a missing key, `{key,
 /// error}` for a failure; a key with `||` fails the whole request (400).
 pub async fn bulk_get(State(s): State<Arc<SidecarState>>, path: PathArgs<String>, body: BodyArg) -> Response {
-    let (store, body) = match (path_arg(path), body_arg(body, s.options.max_body_bytes)) {
+    let (store, body) = match (path_arg(path), body_arg(body)) {
         (Ok(store), Ok(body)) => (store, body),
         (Err(r), _) | (_, Err(r)) => return r,
     };
@@ -231,7 +231,7 @@ struct TransactionOperation {
 
 /// `POST /v1.0/state/{store}/transaction`: upserts and deletes applied in order under one policy run; 204.
 pub async fn transaction(State(s): State<Arc<SidecarState>>, path: PathArgs<String>, body: BodyArg) -> Response {
-    let (store, body) = match (path_arg(path), body_arg(body, s.options.max_body_bytes)) {
+    let (store, body) = match (path_arg(path), body_arg(body)) {
         (Ok(store), Ok(body)) => (store, body),
         (Err(r), _) | (_, Err(r)) => return r,
     };

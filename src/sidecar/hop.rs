@@ -20,11 +20,11 @@ use axum::extract::{Request, State};
 use axum::http::{self as http, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 
-use super::SidecarState;
 use super::api::{PathArgs, path_arg};
 use super::app_channel::{AppClient, STREAM_TOO_LARGE, forwardable, over_the_limit, read_limited, send};
 use super::forwarded::{self, CALLER};
 use super::invoke::{AppResponse, InvokeError};
+use super::{DaprError, SidecarState};
 use crate::hop_faults::channel::Then;
 use crate::resiliency::OperationError;
 
@@ -141,11 +141,12 @@ pub async fn call(
 }
 
 /// The callee's side: calls this sidecar's own app, and says whether it answered.
-pub async fn serve_call(State(state): State<Arc<SidecarState>>, path: PathArgs<String>, request: Request) -> Response {
-    let method = match path_arg(path) {
-        Ok(m) => m,
-        Err(r) => return r,
-    };
+pub async fn serve_call(
+    State(state): State<Arc<SidecarState>>,
+    path: PathArgs<String>,
+    request: Request,
+) -> Result<Response, DaprError> {
+    let method = path_arg(path)?;
     let path_and_query = match request.uri().query() {
         Some(q) => format!("/{method}?{q}"),
         None => format!("/{method}"),
@@ -181,7 +182,7 @@ pub async fn serve_call(State(state): State<Arc<SidecarState>>, path: PathArgs<S
             let body = Bytes::from(format!("{{\"error\":\"fault injected: {status}\"}}"));
             let mut headers = http::HeaderMap::new();
             headers.insert(http::header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
-            return answered(AppResponse::new(status, headers, body));
+            return Ok(answered(AppResponse::new(status, headers, body)));
         }
     };
     let to = (path_and_query.as_str(), state.app_id.as_str());
@@ -210,7 +211,7 @@ pub async fn serve_call(State(state): State<Arc<SidecarState>>, path: PathArgs<S
         m.metrics
             .invocation_served(&caller, if failed { 0 } else { response.status().as_u16() });
     }
-    response
+    Ok(response)
 }
 
 fn with_outcome(mut response: Response, outcome: &'static str) -> Response {

@@ -173,12 +173,21 @@ pub(super) async fn invoke_app(state: &SidecarState, invocation: Invocation) -> 
 /// own failures as 500 `ERR_DIRECT_INVOKE`. A body over `--max-body-size` is one of them: daprd reads it
 /// through dapr/kit's LimitReadCloser and the call fails with its error; a Content-Length that says so
 /// fails it before anything is sent.
-pub(super) async fn invoke(state: Arc<SidecarState>, app_id: String, method: String, request: Request) -> Response {
+pub(super) async fn invoke(
+    state: Arc<SidecarState>,
+    app_id: String,
+    method: String,
+    request: Request,
+) -> Result<Response, DaprError> {
     let (parts, body) = request.into_parts();
     let limit = state.options.max_body_bytes;
     let failed = |err: &dyn std::fmt::Display| {
         let message = format!("failed to invoke, id: {app_id}, err: {err}");
-        DaprError::new(StatusCode::INTERNAL_SERVER_ERROR, ERR_DIRECT_INVOKE, message).into_response()
+        Err(DaprError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            ERR_DIRECT_INVOKE,
+            message,
+        ))
     };
     if content_length(&parts.headers).is_some_and(|n| n > limit as u64) {
         return failed(&STREAM_TOO_LARGE);
@@ -199,7 +208,7 @@ pub(super) async fn invoke(state: Arc<SidecarState>, app_id: String, method: Str
             if response.cut {
                 tracing::warn!(app_id = %app_id, "HTTP service invocation failed to complete with error: {STREAM_TOO_LARGE}");
             }
-            response.into_response()
+            Ok(response.into_response())
         }
         Err(InvokeFailure::TooLarge) => failed(&STREAM_TOO_LARGE),
         Err(InvokeFailure::Failed(failure)) => failed(&failure),

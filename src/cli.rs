@@ -283,6 +283,12 @@ fn run_template(args: RunFileArgs) -> anyhow::Result<ExitCode> {
         .iter()
         .filter_map(|a| a.dapr_grpc_port.map(|port| (a.app_id.clone(), port)));
     opts.grpc_ports.overrides.splice(0..0, from_template);
+    // A template's `maxBodySize` (its own or `common`'s), unless `--max-body-size` sets every sidecar's.
+    opts.max_body_per_app = template
+        .apps
+        .iter()
+        .filter_map(|a| a.max_body_size.map(|n| (a.app_id.clone(), n)))
+        .collect();
     opts.metrics_ports = crate::runfile::metrics_ports(&template, opts.metrics_ports.overrides)?;
     run_under(scenario, args.display, opts)
 }

@@ -19,6 +19,7 @@ pub mod lifecycle;
 pub mod metrics;
 pub mod net;
 pub mod output;
+pub mod quantity;
 pub mod resiliency;
 pub mod resources;
 pub mod runfile;

@@ -100,3 +100,78 @@ async fn the_app_sees_its_caller_as_daprd_tells_it() {
         "the caller's trace, with a span of the callee's sidecar: {continued}"
     );
 }
+
+/// Hop-by-hop headers are the connection's own: neither the app nor the caller gets them, in either
+/// direction, nor the headers a `Connection` header names (daprd strips the same list,
+/// `tests/integration/suite/daprd/serviceinvocation/http/hopbyhop.go`).
+#[tokio::test]
+async fn hop_by_hop_headers_stay_on_their_hop() {
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let recorded = seen.clone();
+    let handler = move |headers: HeaderMap| {
+        recorded.lock().unwrap().push(headers);
+        let own = [
+            ("connection", "x-resp"),
+            ("x-resp", "named by connection"),
+            ("trailer", "x-sum"),
+            ("proxy-authenticate", "Basic realm=t"),
+            ("x-custom-response", "kept"),
+        ];
+        std::future::ready((own, "ok"))
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let app = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, Router::new().fallback(any(handler))).await });
+    let resolver = Arc::new(NameResolver::default());
+    let none = |id| Resiliency::new(id, Vec::new(), Arc::new(Discard));
+    let processor = Sidecar::start(
+        options("order-processor", Some(app.port())),
+        none("order-processor"),
+        resolver.clone(),
+        Vec::new(),
+    )
+    .await
+    .unwrap();
+    resolver.register_sidecar("order-processor", processor.addr());
+    let checkout = Sidecar::start(options("checkout", None), none("checkout"), resolver, Vec::new())
+        .await
+        .unwrap();
+
+    // Raw, so no client library adds, drops or merges any of them.
+    let request = "POST /v1.0/invoke/order-processor/method/orders HTTP/1.1\r\nHost: x\r\n\
+        Connection: X-Foo, close\r\nX-Foo: named by connection\r\nTrailer: X-Checksum\r\nKeep-Alive: timeout=5\r\n\
+        Proxy-Authorization: Basic dGVzdDp0ZXN0\r\nHTTP2-Settings: AAMAAABkAAQAAP__\r\nX-Custom: kept\r\n\
+        Content-Length: 2\r\n\r\n{}";
+    let addr = checkout.addr();
+    let reply = tokio::task::spawn_blocking(move || {
+        use std::io::{Read, Write};
+        let mut conn = std::net::TcpStream::connect(addr).unwrap();
+        conn.set_read_timeout(Some(std::time::Duration::from_secs(10))).unwrap();
+        conn.write_all(request.as_bytes()).unwrap();
+        let mut reply = String::new();
+        let _ = conn.read_to_string(&mut reply);
+        reply.to_ascii_lowercase()
+    })
+    .await
+    .unwrap();
+
+    assert!(reply.starts_with("http/1.1 200"), "{reply}");
+    assert!(reply.contains("\r\nx-custom-response: kept\r\n"), "{reply}");
+    for gone in ["x-resp", "trailer:", "proxy-authenticate:"] {
+        assert!(!reply.contains(gone), "the caller got `{gone}`: {reply}");
+    }
+    let headers = seen.lock().unwrap()[0].clone();
+    assert_eq!(headers.get("x-custom").map(|v| v.to_str().unwrap()), Some("kept"));
+    for gone in [
+        "connection",
+        "x-foo",
+        "trailer",
+        "keep-alive",
+        "proxy-authorization",
+        "http2-settings",
+    ] {
+        assert!(headers.get(gone).is_none(), "the app got `{gone}`: {headers:?}");
+    }
+    checkout.stop().await;
+    processor.stop().await;
+}

@@ -8,7 +8,10 @@ use std::io::{Read, Write};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
+
+use axum::routing::get;
 
 use resilience_tui::resiliency::Resiliency;
 use resilience_tui::resiliency::events::Discard;
@@ -130,38 +133,146 @@ async fn malformed_state_requests_get_dapr_errors() {
     sidecar.stop().await;
 }
 
-#[tokio::test]
-async fn bodies_over_the_limit_are_refused_with_413() {
-    let app = echo_app().await;
-    let sidecar = sidecar(Some(app)).await;
-    let big = vec![b'x'; LIMIT + 1];
-    let save = format!("http://{}/v1.0/state/statestore", sidecar.addr());
-    let invoke = format!("http://{}/v1.0/invoke/echo/method/orders", sidecar.addr());
-    for url in [&save, &invoke] {
-        let (status, text) = post(url, big.clone()).await;
-        assert_eq!(status, 413, "{url}: {text}");
-        let (code, message) = dapr_error(&text);
-        assert_eq!(code, "ERR_MALFORMED_REQUEST");
-        assert!(
-            message.contains(&LIMIT.to_string()) && message.contains("--max-body-size"),
-            "{message}"
-        );
-    }
-    // Exactly at the limit passes through.
-    let (status, text) = post(&invoke, vec![b'y'; LIMIT]).await;
-    assert_eq!((status, text.len()), (200, LIMIT));
+/// checkout's sidecar and order-processor's, both with `LIMIT`; checkout's policy for order-processor has no
+/// retries, so a body streams through unbuffered. The app counts the requests it read whole, echoes them, and
+/// answers `/big` with more than `LIMIT` bytes.
+async fn two_sidecars(read: Arc<AtomicUsize>) -> (Sidecar, Sidecar) {
+    let app = {
+        let big = ([("x-app", "kept")], vec![b'z'; LIMIT + 100]);
+        let echo = move |body: axum::body::Bytes| async move {
+            read.fetch_add(1, Ordering::SeqCst);
+            body
+        };
+        let router = axum::Router::new()
+            .route("/big", get(move || std::future::ready(big.clone())))
+            .fallback(echo);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, router).await });
+        addr
+    };
+    let resolver = Arc::new(NameResolver::default());
+    let mut options = common::sidecar_options("order-processor", None);
+    (options.app_port, options.max_body_bytes) = (Some(app.port()), LIMIT);
+    let none = Resiliency::new("order-processor", Vec::new(), Arc::new(Discard));
+    let processor = Sidecar::start(options, none, resolver.clone(), Vec::new())
+        .await
+        .unwrap();
+    resolver.register_sidecar("order-processor", processor.addr());
+    let loaded = load_files(vec![(PathBuf::from("r.yaml"), NO_RETRIES.as_bytes().to_vec())], None);
+    let resiliency = Resiliency::new("checkout", loaded.resiliency_configs(), Arc::new(Discard));
+    let mut options = common::sidecar_options("checkout", None);
+    options.max_body_bytes = LIMIT;
+    let checkout = Sidecar::start(options, resiliency, resolver, Vec::new()).await.unwrap();
+    (checkout, processor)
+}
 
-    // Chunked, so no Content-Length to refuse early: the limit still holds while streaming to the app.
+const NO_RETRIES: &str = r#"
+apiVersion: dapr.io/v1alpha1
+kind: Resiliency
+metadata: {name: no-retries}
+spec:
+  policies: {timeouts: {long: 30s}}
+  targets: {apps: {order-processor: {timeout: long}}}
+"#;
+
+#[tokio::test]
+async fn a_request_body_over_the_limit_gets_daprds_error_and_never_reaches_the_app() {
+    let read = Arc::new(AtomicUsize::new(0));
+    let (checkout, processor) = two_sidecars(read.clone()).await;
+    let invoke = format!("http://{}/v1.0/invoke/order-processor/method/orders", checkout.addr());
+    let daprds = (
+        500,
+        "ERR_DIRECT_INVOKE".to_string(),
+        "failed to invoke, id: order-processor, err: stream too large".to_string(),
+    );
+    // Its Content-Length says it is too large: refused before anything is sent.
+    let (status, text) = post(&invoke, vec![b'x'; LIMIT + 1]).await;
+    let (code, message) = dapr_error(&text);
+    assert_eq!((status, code, message), daprds.clone(), "{text}");
+    // Chunked, so nothing says so first: it streams to order-processor's sidecar until the limit stops it.
     let mut request = format!(
-        "POST /v1.0/invoke/echo/method/orders HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n{:x}\r\n",
+        "POST /v1.0/invoke/order-processor/method/orders HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n{:x}\r\n",
         LIMIT + 10
     )
     .into_bytes();
     request.extend(vec![b'z'; LIMIT + 10]);
     request.extend(b"\r\n0\r\n\r\n");
-    let (status, text) = raw(sidecar.addr(), request).await;
-    assert!(status == 413 || status == 500, "{text}");
-    assert!(text.contains("--max-body-size"), "{text}");
+    let (status, text) = raw(checkout.addr(), request).await;
+    let (code, message) = dapr_error(text.split("\r\n\r\n").nth(1).unwrap_or_default());
+    assert_eq!((status, code, message), daprds, "{text}");
+    assert_eq!(read.load(Ordering::SeqCst), 0, "the app read none of them");
+    // Exactly at the limit passes through, both ways.
+    let (status, text) = post(&invoke, vec![b'y'; LIMIT]).await;
+    assert_eq!((status, text.len()), (200, LIMIT));
+    assert_eq!(read.load(Ordering::SeqCst), 1);
+
+    // The state API reads its body whole: daprd's answer is Go's plain-text http.Error.
+    let store = sidecar(None).await;
+    let save = format!("http://{}/v1.0/state/statestore", store.addr());
+    let r = reqwest::Client::new()
+        .post(&save)
+        .body(vec![b'x'; LIMIT + 1])
+        .send()
+        .await
+        .unwrap();
+    let content_type = r.headers().get("content-type").map(|v| v.to_str().unwrap().to_string());
+    let (status, text) = (r.status().as_u16(), r.text().await.unwrap());
+    assert_eq!(
+        (status, text.as_str()),
+        (400, "error reading request body: stream too large\n")
+    );
+    assert_eq!(content_type.as_deref(), Some("text/plain; charset=utf-8"));
+    for sidecar in [checkout, processor, store] {
+        sidecar.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn an_answer_over_the_limit_is_cut_there_as_daprd_cuts_it() {
+    let (checkout, processor) = two_sidecars(Arc::default()).await;
+    // The app's status and headers, then its first LIMIT bytes, and the answer ends: only the sidecar's
+    // warning says there was more.
+    let url = format!("http://{}/v1.0/invoke/order-processor/method/big", checkout.addr());
+    let r = reqwest::get(&url).await.unwrap();
+    let (status, kept) = (r.status().as_u16(), r.headers().get("x-app").cloned());
+    let body = r.bytes().await.unwrap();
+    assert_eq!(
+        (status, kept.as_ref().map(|v| v.to_str().unwrap())),
+        (200, Some("kept"))
+    );
+    assert_eq!(body.len(), LIMIT, "exactly the limit's bytes arrive");
+    assert!(body.iter().all(|b| *b == b'z'));
+    checkout.stop().await;
+    processor.stop().await;
+}
+
+/// daprd's gRPC API takes `--max-body-size` as grpc-go's largest message, and refuses a larger one in grpc-go's
+/// words (tonic's own default, 4MB, and its OutOfRange would differ).
+#[tokio::test]
+async fn a_grpc_message_over_the_limit_is_resource_exhausted() {
+    use dapr::dapr::proto::{common::v1::StateItem, runtime::v1 as pb};
+    let sidecar = sidecar(None).await;
+    let url = format!("http://{}", sidecar.grpc_addr().unwrap());
+    let mut client = pb::dapr_client::DaprClient::connect(url).await.unwrap();
+    let item = |size| StateItem {
+        key: "k".into(),
+        value: vec![b'1'; size],
+        ..Default::default()
+    };
+    let request = |size| pb::SaveStateRequest {
+        store_name: "statestore".into(),
+        states: vec![item(size)],
+    };
+    let over = request(LIMIT);
+    let len = prost::Message::encoded_len(&over);
+    let status = client.save_state(over).await.unwrap_err();
+    assert_eq!(status.code(), tonic::Code::ResourceExhausted, "{status:?}");
+    assert_eq!(
+        status.message(),
+        format!("grpc: received message larger than max ({len} vs. {LIMIT})")
+    );
+    client.save_state(request(LIMIT - 100)).await.unwrap();
     sidecar.stop().await;
 }
 

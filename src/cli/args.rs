@@ -105,9 +105,10 @@ pub struct RunArgs {
     /// API to the network, so the tool warns.
     #[arg(long, value_name = "IP")]
     pub listen_address: Option<std::net::IpAddr>,
-    /// Largest request body a sidecar accepts, as daprd's --max-body-size (e.g. 4Mi, 16Mi, 512Ki, 1000000).
-    #[arg(long, value_name = "SIZE", value_parser = parse_size, default_value = "4Mi")]
-    pub max_body_size: usize,
+    /// Largest request body (and app answer) a sidecar passes on, as daprd's --max-body-size (e.g. 4Mi, 16Mi,
+    /// 512Ki, 1000000); default 4Mi, or a run template's `maxBodySize`, which this overrides.
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub max_body_size: Option<usize>,
     /// Time checkout waits between orders.
     #[arg(long, value_name = "DUR", value_parser = parse_duration, default_value = "1s")]
     pub order_interval: Duration,
@@ -130,7 +131,8 @@ impl RunArgs {
             state_store: self.state_store,
             redis_container: self.redis_container,
             listen_address: self.listen_address,
-            max_body_bytes: Some(self.max_body_size),
+            max_body_bytes: self.max_body_size,
+            max_body_per_app: Vec::new(),
             sidecars_on_this_runtime: false,
             metrics_ports: crate::metrics::server::MetricsPorts::daprd(self.metrics_port),
             start_warnings: Vec::new(),
@@ -146,30 +148,7 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
 
 /// A byte size as Kubernetes quantities write it (Dapr's `--max-body-size`): `4Mi`, `512Ki`, `1G`, `100`.
 pub fn parse_size(s: &str) -> Result<usize, String> {
-    let t = s.trim();
-    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
-    let (digits, unit) = t.split_at(split);
-    let n: u64 = digits
-        .parse()
-        .map_err(|_| format!("`{s}` is not a size; write bytes or a number with Ki, Mi or Gi, e.g. 4Mi"))?;
-    let multiplier: u64 = match unit.trim() {
-        "" | "B" => 1,
-        "k" | "K" | "KB" => 1000,
-        "M" | "MB" => 1_000_000,
-        "G" | "GB" => 1_000_000_000,
-        "Ki" => 1 << 10,
-        "Mi" => 1 << 20,
-        "Gi" => 1 << 30,
-        other => {
-            return Err(format!(
-                "`{other}` in `{s}` is not a size unit; use Ki, Mi or Gi (or k, M, G), e.g. 4Mi"
-            ));
-        }
-    };
-    let bytes = n.checked_mul(multiplier).filter(|b| *b > 0 && *b <= 1 << 32);
-    bytes
-        .map(|b| b as usize)
-        .ok_or_else(|| format!("`{s}` is out of range; give a size from 1 byte to 4Gi"))
+    crate::quantity::bytes(s)
 }
 
 pub fn parse_viewport(s: &str) -> Result<(u16, u16), String> {

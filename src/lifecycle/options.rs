@@ -29,8 +29,10 @@ pub struct RunOptions {
     pub redis_container: String,
     /// Where sidecars and apps listen; loopback (127.0.0.1) when not given.
     pub listen_address: Option<std::net::IpAddr>,
-    /// The sidecars' request body limit (daprd's `--max-body-size`); 4Mi when not given.
+    /// Every sidecar's body limit (daprd's `--max-body-size`); else `max_body_per_app`'s, else 4Mi.
     pub max_body_bytes: Option<usize>,
+    /// A run template's `maxBodySize`, per app id.
+    pub max_body_per_app: Vec<(String, usize)>,
     /// Serve the sidecars on the caller's runtime instead of a thread each (tests on a paused clock).
     pub sidecars_on_this_runtime: bool,
     /// The sidecars' metrics ports: daprd's 9090, 9091, … from the command line; any free port by default.

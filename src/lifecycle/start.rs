@@ -188,7 +188,15 @@ async fn start_sidecars(
                 AppSpec::Checkout { .. } | AppSpec::CheckoutLoad { .. } | AppSpec::StateOrderProcessor { .. } => None,
             },
             api_token: opts.api_token.clone(),
-            max_body_bytes: opts.max_body_bytes.unwrap_or(DEFAULT_MAX_BODY_BYTES),
+            max_body_bytes: opts
+                .max_body_bytes
+                .or_else(|| {
+                    opts.max_body_per_app
+                        .iter()
+                        .find(|(app, _)| app == app_id)
+                        .map(|(_, n)| *n)
+                })
+                .unwrap_or(DEFAULT_MAX_BODY_BYTES),
             metrics: Some(crate::metrics::server::MetricsOptions {
                 listen: opts.listen(opts.metrics_ports.port(app_id, index)),
                 port_flag: format!("--metrics-port {app_id}=PORT"),

@@ -39,7 +39,7 @@ pub const SUPPORTED: &[(&str, Support)] = &[
         Support::Ignored("Configuration resources (tracing, features) are not applied"),
     ),
     ("apiListenAddresses", Support::Ignored("use --listen-address")),
-    ("maxBodySize", Support::Ignored("use --max-body-size")),
+    ("maxBodySize", Support::Used),
     ("readBufferSize", Support::Ignored("not configurable here")),
     (
         "logLevel",

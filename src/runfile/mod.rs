@@ -35,6 +35,8 @@ pub struct TemplateApp {
     /// `daprGRPCPort`: the sidecar's gRPC API there (as `--dapr-grpc-port APP=PORT`).
     pub dapr_grpc_port: Option<u16>,
     pub metrics_port: Option<u16>,
+    /// `maxBodySize`: the sidecar's body limit (as daprd's `--max-body-size`), its own or `common`'s.
+    pub max_body_size: Option<usize>,
     /// The resources folders this app's sidecar loads, in precedence order's winner.
     pub resources: Vec<PathBuf>,
 }
@@ -156,6 +158,7 @@ struct Partial {
     dapr_http_port: Option<u16>,
     dapr_grpc_port: Option<u16>,
     metrics_port: Option<u16>,
+    max_body_size: Option<usize>,
     resources: Vec<PathBuf>,
 }
 
@@ -172,6 +175,19 @@ fn port(ctx: &mut Ctx, f: &Fields, at: &str, field: &str) -> Option<u16> {
                 format!("{v} is not a TCP port"),
                 "use a port between 1 and 65535",
             );
+            None
+        }
+    }
+}
+
+/// A size field (`maxBodySize: 16Mi`), as daprd reads the flag the CLI passes it on to.
+fn size(ctx: &mut Ctx, f: &Fields, at: &str, field: &str) -> Option<usize> {
+    let n = f.get(field)?;
+    let text = ctx.string(n, &join(at, field))?;
+    match crate::quantity::bytes(&text) {
+        Ok(bytes) => Some(bytes),
+        Err(why) => {
+            ctx.error(n, &join(at, field), why, "write a size such as 4Mi, 16Mi or 1000000");
             None
         }
     }
@@ -230,6 +246,7 @@ fn read_app(ctx: &mut Ctx, f: &Fields, at: &str, base: &Path, dropped: &[&str]) 
         dapr_http_port: port(ctx, f, at, "daprHTTPPort"),
         dapr_grpc_port: port(ctx, f, at, "daprGRPCPort"),
         metrics_port: port(ctx, f, at, "metricsPort"),
+        max_body_size: size(ctx, f, at, "maxBodySize"),
         resources,
     }
 }
@@ -298,6 +315,7 @@ fn resolve(ctx: &mut Ctx, own: Partial, common: Option<&Partial>, node: &Yaml, a
         dapr_http_port: own.dapr_http_port,
         dapr_grpc_port: own.dapr_grpc_port,
         metrics_port: own.metrics_port,
+        max_body_size: own.max_body_size.or(common.max_body_size),
         resources,
     })
 }

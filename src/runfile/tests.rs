@@ -165,6 +165,26 @@ fn a_metrics_port_is_the_template_s_or_a_free_one_not_9090() {
     assert_eq!(moved.port("order-processor", 0), 9400, "--metrics-port still moves it");
 }
 
+#[test]
+fn max_body_size_is_the_app_s_or_common_s_as_a_quantity() {
+    let text = QUICKSTART
+        .replace(
+            "  resourcesPath: resources\n",
+            "  resourcesPath: resources\n  maxBodySize: 16Mi\n",
+        )
+        .replace("    appPort: 8001\n", "    appPort: 8001\n    maxBodySize: 1000000\n");
+    let (t, warnings) = load(folder(&text).path()).unwrap();
+    assert!(warnings.is_empty(), "maxBodySize is used: {warnings:?}");
+    assert_eq!(t.apps[0].max_body_size, Some(1_000_000), "the app's own");
+    assert_eq!(t.apps[1].max_body_size, Some(16 << 20), "common fills it");
+    let bad = QUICKSTART.replace("    appPort: 8001\n", "    appPort: 8001\n    maxBodySize: 4Mb\n");
+    let report = load(folder(&bad).path()).unwrap_err();
+    assert!(
+        report.contains("maxBodySize") && report.contains("not a size unit"),
+        "{report}"
+    );
+}
+
 const STATESTORE: &str = "apiVersion: dapr.io/v1alpha1
 kind: Component
 metadata:

@@ -7,16 +7,22 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
+use serde_json::{Value, json};
 
 use super::SidecarState;
 
-/// A Dapr API error: `{"errorCode": "...", "message": "..."}` with an HTTP status.
+/// A Dapr API error as daprd's HTTP API answers it: `{"errorCode": "...", "message": "..."}` with an HTTP
+/// status, and the google.rpc `details` daprd's richer errors carry; or, where daprd answers with Go's
+/// `http.Error` (a wrong API token, a state body over `--max-body-size`), the message alone as plain text.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DaprError {
     pub status: StatusCode,
     pub code: &'static str,
     pub message: String,
+    /// ErrorInfo, BadRequest, ResourceInfo, … as dapr/kit writes them in JSON; none for most errors.
+    pub details: Vec<Value>,
+    /// Go's `http.Error`: `message` and a newline, as `text/plain` (no `errorCode`).
+    pub plain_text: bool,
 }
 
 impl DaprError {
@@ -25,13 +31,42 @@ impl DaprError {
             status,
             code,
             message: message.into(),
+            details: Vec::new(),
+            plain_text: false,
+        }
+    }
+
+    pub fn with_details(self, details: Vec<Value>) -> Self {
+        Self { details, ..self }
+    }
+
+    /// An answer as Go's `http.Error` writes it.
+    pub fn plain_text(status: StatusCode, message: impl Into<String>) -> Self {
+        Self {
+            plain_text: true,
+            ..Self::new(status, "", message)
         }
     }
 }
 
 impl IntoResponse for DaprError {
     fn into_response(self) -> Response {
-        let body = json!({ "errorCode": self.code, "message": self.message });
+        if self.plain_text {
+            let mut response = Response::new(Body::from(self.message + "\n"));
+            *response.status_mut() = self.status;
+            let headers = response.headers_mut();
+            headers.insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/plain; charset=utf-8"),
+            );
+            headers.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
+            return response;
+        }
+        let body = if self.details.is_empty() {
+            json!({ "errorCode": self.code, "message": self.message })
+        } else {
+            json!({ "errorCode": self.code, "message": self.message, "details": self.details })
+        };
         (self.status, axum::Json(body)).into_response()
     }
 }
@@ -74,22 +109,20 @@ pub async fn metadata(State(state): State<Arc<SidecarState>>) -> Response {
 /// `DAPR_API_TOKEN` enforcement as daprd does it: healthz is exempt; otherwise `dapr-api-token` must match,
 /// or the answer is 401 `invalid api token` in plain text. The header is not forwarded to apps. Only the
 /// public API is behind it: the hop from other sidecars is routed outside this layer (see `routes`).
-pub async fn check_token(State(state): State<Arc<SidecarState>>, mut request: Request, next: Next) -> Response {
+pub async fn check_token(
+    State(state): State<Arc<SidecarState>>,
+    mut request: Request,
+    next: Next,
+) -> Result<Response, DaprError> {
     if let Some(expected) = &state.options.api_token {
         let exempt = matches!(request.uri().path(), "/v1.0/healthz" | "/v1.0/healthz/outbound");
         let given = request.headers().get("dapr-api-token").map(HeaderValue::as_bytes);
         if !exempt && given != Some(expected.as_bytes()) {
-            let mut response = Response::new(Body::from("invalid api token\n"));
-            *response.status_mut() = StatusCode::UNAUTHORIZED;
-            response.headers_mut().insert(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("text/plain; charset=utf-8"),
-            );
-            return response;
+            return Err(DaprError::plain_text(StatusCode::UNAUTHORIZED, "invalid api token"));
         }
     }
     request.headers_mut().remove("dapr-api-token");
-    next.run(request).await
+    Ok(next.run(request).await)
 }
 
 /// A path's parameters as axum extracts them, or why they could not be (e.g. a `%FF` that is not UTF-8).
@@ -98,30 +131,28 @@ pub type PathArgs<T> = Result<axum::extract::Path<T>, axum::extract::rejection::
 pub type BodyArg = Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>;
 
 /// The path's parameters, or Dapr's error shape for a path we cannot read (axum's own answer is plain text).
-#[allow(clippy::result_large_err)]
-pub fn path_arg<T>(path: PathArgs<T>) -> Result<T, Response> {
+pub fn path_arg<T>(path: PathArgs<T>) -> Result<T, DaprError> {
     path.map(|axum::extract::Path(p)| p).map_err(|rejection| {
         let message = format!(
             "the request path cannot be read: {}; percent-encode names and keys as UTF-8",
             rejection.body_text()
         );
-        DaprError::new(StatusCode::BAD_REQUEST, "ERR_MALFORMED_REQUEST", message).into_response()
+        DaprError::new(StatusCode::BAD_REQUEST, "ERR_MALFORMED_REQUEST", message)
     })
 }
 
-/// The body, or Dapr's error shape: 413 over the limit, 400 when it cannot be read.
-#[allow(clippy::result_large_err)]
-pub fn body_arg(body: BodyArg, limit: usize) -> Result<axum::body::Bytes, Response> {
+/// The body, or why not: over `--max-body-size`, daprd's answer (the state API reads its body whole through
+/// `utils/nethttpadaptor/nethttpadaptor.go`, whose read of dapr/kit's LimitReadCloser fails: 400, plain text,
+/// `error reading request body: stream too large`); Dapr's error shape when it cannot be read otherwise.
+pub fn body_arg(body: BodyArg) -> Result<axum::body::Bytes, DaprError> {
     body.map_err(|rejection| {
         let status = rejection.status();
-        let message = if status == StatusCode::PAYLOAD_TOO_LARGE {
-            format!(
-                "the request body is larger than the sidecar's limit of {limit} bytes; send less, or raise it with --max-body-size"
-            )
-        } else {
-            format!("the request body cannot be read: {}", rejection.body_text())
-        };
-        DaprError::new(status, "ERR_MALFORMED_REQUEST", message).into_response()
+        if status == StatusCode::PAYLOAD_TOO_LARGE {
+            let text = format!("error reading request body: {}", super::app_channel::STREAM_TOO_LARGE);
+            return DaprError::plain_text(StatusCode::BAD_REQUEST, text);
+        }
+        let message = format!("the request body cannot be read: {}", rejection.body_text());
+        DaprError::new(status, "ERR_MALFORMED_REQUEST", message)
     })
 }
 
@@ -138,9 +169,6 @@ pub async fn method_not_allowed(request: Request) -> Response {
         "GET"
     };
     let message = format!("method {} is not allowed on {path}; use {allowed}", request.method());
-    let mut response = DaprError::new(StatusCode::METHOD_NOT_ALLOWED, "ERR_MALFORMED_REQUEST", message).into_response();
-    if let Ok(value) = HeaderValue::from_str(allowed) {
-        response.headers_mut().insert(header::ALLOW, value);
-    }
-    response
+    let error = DaprError::new(StatusCode::METHOD_NOT_ALLOWED, "ERR_MALFORMED_REQUEST", message);
+    ([(header::ALLOW, HeaderValue::from_static(allowed))], error).into_response()
 }

@@ -8,7 +8,10 @@
 //! - the app answered: its response, whatever its status, for the caller to judge;
 //! - the callee's sidecar answered itself (no app behind the answer): Internal, never read as the app's;
 //! - the callee's sidecar stopped while its app had the call (a fault, or the run's end): Unavailable, as the
-//!   broken connection to a daprd that exits is (its call to the app is cancelled, not waited for).
+//!   broken connection to a daprd that exits is (its call to the app is cancelled, not waited for);
+//! - a streamed request body passed `--max-body-size` on the way: dapr/kit's "stream too large", not retried.
+//!
+//! Both answers are read up to `--max-body-size`; an app's longer answer reaches the caller cut there.
 
 use std::fmt;
 use std::net::SocketAddr;
@@ -19,10 +22,11 @@ use axum::extract::{Request, State};
 use axum::http::{self as http, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 
-use super::SidecarState;
 use super::api::{PathArgs, path_arg};
+use super::app_channel::{AppClient, STREAM_TOO_LARGE, forwardable, over_the_limit, read_limited, send};
 use super::forwarded::{self, CALLER};
-use super::invoke::{AppClient, AppResponse, InvokeError, forwardable, send};
+use super::invoke::{AppResponse, InvokeError};
+use super::{DaprError, SidecarState};
 use crate::hop_faults::channel::Then;
 use crate::resiliency::OperationError;
 
@@ -37,6 +41,8 @@ const OUTCOME: &str = "x-dapr-internal-outcome";
 pub enum HopError {
     Unavailable(String),
     Internal(String),
+    /// The streamed request body passed `--max-body-size` while it was sent.
+    TooLarge,
 }
 
 impl fmt::Display for HopError {
@@ -44,6 +50,7 @@ impl fmt::Display for HopError {
         match self {
             HopError::Unavailable(desc) => write!(f, "rpc error: code = Unavailable desc = {desc}"),
             HopError::Internal(desc) => write!(f, "rpc error: code = Internal desc = {desc}"),
+            HopError::TooLarge => f.write_str(STREAM_TOO_LARGE),
         }
     }
 }
@@ -67,7 +74,7 @@ impl fmt::Display for BuiltInAttempt {
                 self.attempt - 1,
                 self.error
             ),
-            HopError::Internal(_) => self.error.fmt(f),
+            HopError::Internal(_) | HopError::TooLarge => self.error.fmt(f),
         }
     }
 }
@@ -78,13 +85,15 @@ impl OperationError for BuiltInAttempt {
     }
 }
 
-/// Hands one call for `callee` to its sidecar at `sidecar`: the app's answer, or why there is none.
+/// Hands one call for `callee` to its sidecar at `sidecar`: the app's answer (read up to `limit` bytes), or
+/// why there is none.
 pub async fn call(
     client: &AppClient,
     (caller, callee): (&str, &str),
     sidecar: SocketAddr,
     path_and_query: &str,
     request: http::Request<Body>,
+    limit: usize,
 ) -> Result<AppResponse, HopError> {
     let url = format!("http://{sidecar}{PREFIX}{}", path_and_query.trim_start_matches('/'));
     let mut request = request;
@@ -95,6 +104,9 @@ pub async fn call(
         .parse()
         .map_err(|e| HopError::Internal(format!("invalid method path {path_and_query:?}: {e}")))?;
     let response = client.request(request).await.map_err(|e| {
+        if over_the_limit(&e) {
+            return HopError::TooLarge;
+        }
         let desc = if e.is_connect() {
             format!("dial tcp {sidecar}: connect: connection refused")
         } else {
@@ -105,12 +117,12 @@ pub async fn call(
         ))
     })?;
     let (parts, body) = response.into_parts();
-    let body = http_body_util::BodyExt::collect(body)
+    let (body, over) = read_limited(body, limit)
         .await
-        .map_err(|e| HopError::Unavailable(format!("error reading from the callee's sidecar: {e}")))?
-        .to_bytes();
-    match parts.headers.get(OUTCOME).map(HeaderValue::as_bytes) {
-        Some(b"app") => {}
+        .map_err(|e| HopError::Unavailable(format!("error reading from the callee's sidecar: {e}")))?;
+    let cut = match parts.headers.get(OUTCOME).map(HeaderValue::as_bytes) {
+        Some(b"app") => over,
+        Some(b"app-cut") => true,
         Some(b"internal") => return Err(HopError::Internal(String::from_utf8_lossy(&body).into_owned())),
         Some(b"stopped") => return Err(HopError::Unavailable(String::from_utf8_lossy(&body).into_owned())),
         // The callee's sidecar answered itself (a refusal such as a 401, or a request it could not read):
@@ -123,18 +135,21 @@ pub async fn call(
                 body.trim()
             )));
         }
-    }
+    };
     let mut headers = forwardable(&parts.headers);
     headers.remove(OUTCOME);
-    Ok(AppResponse::new(parts.status, headers, body))
+    let mut answer = AppResponse::new(parts.status, headers, body);
+    answer.cut = cut;
+    Ok(answer)
 }
 
 /// The callee's side: calls this sidecar's own app, and says whether it answered.
-pub async fn serve_call(State(state): State<Arc<SidecarState>>, path: PathArgs<String>, request: Request) -> Response {
-    let method = match path_arg(path) {
-        Ok(m) => m,
-        Err(r) => return r,
-    };
+pub async fn serve_call(
+    State(state): State<Arc<SidecarState>>,
+    path: PathArgs<String>,
+    request: Request,
+) -> Result<Response, DaprError> {
+    let method = path_arg(path)?;
     let path_and_query = match request.uri().query() {
         Some(q) => format!("/{method}?{q}"),
         None => format!("/{method}"),
@@ -151,7 +166,11 @@ pub async fn serve_call(State(state): State<Arc<SidecarState>>, path: PathArgs<S
     let mut app_request = http::Request::new(body);
     *app_request.method_mut() = parts.method;
     *app_request.headers_mut() = forwarded::for_app(&forwardable(&parts.headers));
-    let answered = |r: AppResponse| with_outcome(r.into_response(), "app");
+    // An answer cut at the limit goes whole (its first bytes) and says so; the caller's sidecar cuts it.
+    let answered = |mut r: AppResponse| {
+        let outcome = if std::mem::take(&mut r.cut) { "app-cut" } else { "app" };
+        with_outcome(r.into_response(), outcome)
+    };
     // An injected fault on the app channel (faults/channel.rs): a wait, an answer in the app's place, or a
     // blackhole instead of the app.
     let fault = state.channel_faults.next_call();
@@ -166,7 +185,7 @@ pub async fn serve_call(State(state): State<Arc<SidecarState>>, path: PathArgs<S
     if !fault.delay.is_zero() {
         tokio::select! {
             biased;
-            () = calls.cancelled() => return stopped(),
+            () = calls.cancelled() => return Ok(stopped()),
             () = tokio::time::sleep(fault.delay) => {}
         }
     }
@@ -178,13 +197,20 @@ pub async fn serve_call(State(state): State<Arc<SidecarState>>, path: PathArgs<S
             let body = Bytes::from(format!("{{\"error\":\"fault injected: {status}\"}}"));
             let mut headers = http::HeaderMap::new();
             headers.insert(http::header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
-            return answered(AppResponse::new(status, headers, body));
+            return Ok(answered(AppResponse::new(status, headers, body)));
         }
     };
-    let sent = send(&state.client, target, &path_and_query, &state.app_id, Some(app_request));
+    let to = (path_and_query.as_str(), state.app_id.as_str());
+    let sent = send(
+        &state.client,
+        target,
+        to,
+        Some(app_request),
+        state.options.max_body_bytes,
+    );
     let sent = tokio::select! {
         biased;
-        () = calls.cancelled() => return stopped(),
+        () = calls.cancelled() => return Ok(stopped()),
         sent = sent => sent,
     };
     let response = match sent {
@@ -205,7 +231,7 @@ pub async fn serve_call(State(state): State<Arc<SidecarState>>, path: PathArgs<S
         m.metrics
             .invocation_served(&caller, if failed { 0 } else { response.status().as_u16() });
     }
-    response
+    Ok(response)
 }
 
 fn with_outcome(mut response: Response, outcome: &'static str) -> Response {

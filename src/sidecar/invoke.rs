@@ -15,9 +15,10 @@ use std::sync::Arc;
 
 use axum::body::{Body, Bytes};
 use axum::extract::Request;
-use axum::http::{self as http, HeaderMap, HeaderName, Method, StatusCode, header};
+use axum::http::{self as http, HeaderMap, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
+use super::app_channel::{STREAM_TOO_LARGE, forwardable, send};
 use super::{DaprError, Route, SidecarState, hop};
 use crate::resiliency::registry::BUILT_IN_SERVICE_RETRIES;
 use crate::resiliency::{Failure, OperationError, PolicyDefinition};
@@ -30,15 +31,23 @@ pub struct AppResponse {
     pub(super) status: StatusCode,
     pub(super) headers: HeaderMap,
     pub(super) body: Bytes,
+    /// The app said more than `--max-body-size`: `body` is its first bytes up to the limit (daprd's
+    /// LimitReadCloser around the answer, `pkg/channel/http/http_channel.go` parseChannelResponse).
+    pub(super) cut: bool,
 }
 
 impl AppResponse {
     pub(super) fn new(status: StatusCode, headers: HeaderMap, body: Bytes) -> Self {
-        Self { status, headers, body }
+        Self {
+            status,
+            headers,
+            body,
+            cut: false,
+        }
     }
 
     /// Dapr's success: a status from 200 to 399 (v1.11+).
-    fn is_success(&self) -> bool {
+    pub(super) fn is_success(&self) -> bool {
         (200..=399).contains(&self.status.as_u16())
     }
 }
@@ -104,8 +113,8 @@ pub(super) enum IncomingBody {
 
 /// Why an invocation has no successful answer.
 pub(super) enum InvokeFailure {
-    /// The body is over `--max-body-size` (why it was found to be).
-    TooLarge(String),
+    /// The request body is over `--max-body-size`: it never reaches the app.
+    TooLarge,
     /// The policy's run ended in failure; an app's own non-2xx answer is `Failure::Operation(App(..))`.
     Failed(Failure<InvokeError>),
 }
@@ -134,7 +143,7 @@ pub(super) async fn invoke_app(state: &SidecarState, invocation: Invocation) -> 
         IncomingBody::Whole(bytes) => OutgoingBody::Buffered(bytes),
         IncomingBody::Stream(body) if replays => match axum::body::to_bytes(body, limit).await {
             Ok(b) => OutgoingBody::Buffered(b),
-            Err(e) => return Err(InvokeFailure::TooLarge(e.to_string())),
+            Err(_) => return Err(InvokeFailure::TooLarge),
         },
         IncomingBody::Stream(body) => {
             OutgoingBody::Streamed(Some(Body::new(http_body_util::Limited::new(body, limit))))
@@ -161,12 +170,27 @@ pub(super) async fn invoke_app(state: &SidecarState, invocation: Invocation) -> 
 }
 
 /// Service invocation over HTTP: the app's answer passed through (its last one when retries ended), Dapr's
-/// own failures as 500 `ERR_DIRECT_INVOKE`.
-pub(super) async fn invoke(state: Arc<SidecarState>, app_id: String, method: String, request: Request) -> Response {
+/// own failures as 500 `ERR_DIRECT_INVOKE`. A body over `--max-body-size` is one of them: daprd reads it
+/// through dapr/kit's LimitReadCloser and the call fails with its error; a Content-Length that says so
+/// fails it before anything is sent.
+pub(super) async fn invoke(
+    state: Arc<SidecarState>,
+    app_id: String,
+    method: String,
+    request: Request,
+) -> Result<Response, DaprError> {
     let (parts, body) = request.into_parts();
     let limit = state.options.max_body_bytes;
+    let failed = |err: &dyn std::fmt::Display| {
+        let message = format!("failed to invoke, id: {app_id}, err: {err}");
+        Err(DaprError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            ERR_DIRECT_INVOKE,
+            message,
+        ))
+    };
     if content_length(&parts.headers).is_some_and(|n| n > limit as u64) {
-        return body_too_large(limit, "its Content-Length says more").into_response();
+        return failed(&STREAM_TOO_LARGE);
     }
     let invocation = Invocation {
         app_id: app_id.clone(),
@@ -178,13 +202,16 @@ pub(super) async fn invoke(state: Arc<SidecarState>, app_id: String, method: Str
     };
     match invoke_app(&state, invocation).await {
         Ok(response) | Err(InvokeFailure::Failed(Failure::Operation(InvokeError::App(response)))) => {
-            response.into_response()
+            // A cut answer goes as daprd sends it: the status, headers and first bytes are written before the
+            // limit stops the copy, the handler returns, and only its warning tells (`pkg/api/http/
+            // directmessaging.go` onDirectMessage; daprd no longer passes the app's Content-Length on).
+            if response.cut {
+                tracing::warn!(app_id = %app_id, "HTTP service invocation failed to complete with error: {STREAM_TOO_LARGE}");
+            }
+            Ok(response.into_response())
         }
-        Err(InvokeFailure::TooLarge(why)) => body_too_large(limit, &why).into_response(),
-        Err(InvokeFailure::Failed(failure)) => {
-            let message = format!("failed to invoke, id: {app_id}, err: {failure}");
-            DaprError::new(StatusCode::INTERNAL_SERVER_ERROR, ERR_DIRECT_INVOKE, message).into_response()
-        }
+        Err(InvokeFailure::TooLarge) => failed(&STREAM_TOO_LARGE),
+        Err(InvokeFailure::Failed(failure)) => failed(&failure),
     }
 }
 
@@ -216,14 +243,9 @@ impl Call<'_> {
             Some(Route::Sidecar(sidecar)) => sidecar,
             Some(Route::App(addr)) => {
                 let request = self.request(body);
-                return send(
-                    &self.state.client,
-                    Some(addr),
-                    self.path_and_query,
-                    self.app_id,
-                    request,
-                )
-                .await;
+                let limit = self.state.options.max_body_bytes;
+                let to = (self.path_and_query, self.app_id);
+                return send(&self.state.client, Some(addr), to, request, limit).await;
             }
             None => return Err(InvokeError::Channel(format!("couldn't find service: {}", self.app_id))),
         };
@@ -266,6 +288,7 @@ impl Call<'_> {
             sidecar,
             self.path_and_query,
             request,
+            self.state.options.max_body_bytes,
         );
         let metrics = self.state.options.metrics.as_ref().map(|m| &*m.metrics);
         let answered = |r: &Result<AppResponse, _>| r.as_ref().ok().map(|a: &AppResponse| a.status.as_u16());
@@ -293,141 +316,4 @@ impl OutgoingBody {
 
 fn content_length(headers: &HeaderMap) -> Option<u64> {
     headers.get(header::CONTENT_LENGTH)?.to_str().ok()?.trim().parse().ok()
-}
-
-fn body_too_large(limit: usize, why: &str) -> DaprError {
-    let msg = format!(
-        "the request body is larger than the sidecar's limit of {limit} bytes ({why}); send less, or raise it with --max-body-size"
-    );
-    DaprError::new(StatusCode::PAYLOAD_TOO_LARGE, "ERR_MALFORMED_REQUEST", msg)
-}
-
-/// The pooled HTTP/1.1 client the sidecar reaches apps with (kept-alive connections, no TLS, no proxy).
-pub(crate) type AppClient =
-    hyper_util::client::legacy::Client<hyper_util::client::legacy::connect::HttpConnector, Body>;
-
-pub(crate) fn app_client() -> AppClient {
-    let mut connector = hyper_util::client::legacy::connect::HttpConnector::new();
-    connector.set_nodelay(true);
-    hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new()).build(connector)
-}
-
-pub(super) async fn send(
-    client: &AppClient,
-    target: Option<SocketAddr>,
-    path_and_query: &str,
-    app_id: &str,
-    request: Option<http::Request<Body>>,
-) -> Result<AppResponse, InvokeError> {
-    let Some(addr) = target else {
-        return Err(InvokeError::Channel(format!("couldn't find service: {app_id}")));
-    };
-    let url = format!("http://{addr}{path_and_query}");
-    let Some(mut request) = request else {
-        // Unreachable: a streamed body means no retry policy, so there is one attempt.
-        return Err(InvokeError::Channel(format!(
-            "cannot replay a streamed request body to {url}"
-        )));
-    };
-    let method = request.method().clone();
-    *request.uri_mut() = match url.parse() {
-        Ok(uri) => uri,
-        Err(e) => {
-            return Err(InvokeError::Channel(format!(
-                "invalid method path {path_and_query:?}: {e}"
-            )));
-        }
-    };
-    let response = client
-        .request(request)
-        .await
-        .map_err(|e| InvokeError::Channel(channel_error(&method, &url, &e)))?;
-    let (parts, body) = response.into_parts();
-    let body = http_body_util::BodyExt::collect(body)
-        .await
-        .map_err(|e| {
-            InvokeError::Channel(format!(
-                "error invoking app channel: reading the response of {url}: {e}"
-            ))
-        })?
-        .to_bytes();
-    let reply = AppResponse {
-        status: parts.status,
-        headers: forwardable(&parts.headers),
-        body,
-    };
-    if reply.is_success() {
-        Ok(reply)
-    } else {
-        Err(InvokeError::App(reply))
-    }
-}
-
-/// daprd's wording for an unreachable app channel (Go's `net/http` error text).
-fn channel_error(method: &Method, url: &str, e: &hyper_util::client::legacy::Error) -> String {
-    let verb = method
-        .as_str()
-        .chars()
-        .next()
-        .map(|c| c.to_string() + &method.as_str()[1..].to_lowercase());
-    let verb = verb.unwrap_or_default();
-    let hostport = url.trim_start_matches("http://").split('/').next().unwrap_or_default();
-    let io = io_kind(e);
-    if io == Some(std::io::ErrorKind::ConnectionReset) {
-        // Go's net/http for an app that resets the connection (the `reset` fault's blackhole does).
-        format!("error invoking app channel: {verb} \"{url}\": read tcp {hostport}: read: connection reset by peer")
-    } else if e.is_connect() {
-        format!("error invoking app channel: {verb} \"{url}\": dial tcp {hostport}: connect: connection refused")
-    } else if let Some(limit) = limit_error(e) {
-        format!("error invoking app channel: {verb} \"{url}\": {limit}")
-    } else {
-        format!("error invoking app channel: {verb} \"{url}\": {e}")
-    }
-}
-
-/// The kind of the I/O error behind a client error, if one is.
-fn io_kind(e: &(dyn std::error::Error + 'static)) -> Option<std::io::ErrorKind> {
-    let mut source = e.source();
-    while let Some(s) = source {
-        if let Some(io) = s.downcast_ref::<std::io::Error>() {
-            return Some(io.kind());
-        }
-        source = s.source();
-    }
-    None
-}
-
-/// The body-limit error of a streamed request body, if that is what ended the call.
-fn limit_error(e: &(dyn std::error::Error + 'static)) -> Option<String> {
-    let mut source = e.source();
-    while let Some(s) = source {
-        if s.is::<http_body_util::LengthLimitError>() {
-            return Some(format!(
-                "request body larger than the sidecar's limit ({s}); raise it with --max-body-size"
-            ));
-        }
-        source = s.source();
-    }
-    None
-}
-
-/// Headers that go end to end (hop-by-hop ones are the connection's own).
-pub(super) fn forwardable(headers: &HeaderMap) -> HeaderMap {
-    const HOP_BY_HOP: [HeaderName; 6] = [
-        header::CONNECTION,
-        header::TRANSFER_ENCODING,
-        header::TE,
-        header::UPGRADE,
-        header::HOST,
-        header::CONTENT_LENGTH,
-    ];
-    let mut out = headers.clone();
-    for name in HOP_BY_HOP {
-        out.remove(name);
-    }
-    out.remove("keep-alive");
-    out.remove("proxy-connection");
-    // The caller's token is for this sidecar, never the app's (daprd strips it too).
-    out.remove("dapr-api-token");
-    out
 }

@@ -5,6 +5,7 @@
 //! policies that app's target resolves to; `api.rs` has health, metadata, the API token and error shapes.
 
 mod api;
+mod app_channel;
 pub mod batch;
 mod forwarded;
 mod grpc;
@@ -78,7 +79,7 @@ pub(crate) struct SidecarState {
     /// Swapped whole when the Resiliency resources are edited (see `lifecycle/hot_reload.rs`).
     resiliency: RwLock<Arc<Resiliency>>,
     pub resolver: Arc<NameResolver>,
-    pub client: invoke::AppClient,
+    pub client: app_channel::AppClient,
     pub components: Vec<ComponentSpec>,
     pub stores: state_core::Stores,
     pub options: SidecarOptions,
@@ -181,7 +182,7 @@ impl Sidecar {
         let grpc_listener = bind_grpc(&options, options.grpc_listen, options.grpc_port_chosen)?;
         let grpc_addr = grpc_listener.as_ref().and_then(|l| l.local_addr().ok());
         let metrics = bind_metrics(&options)?;
-        let client = invoke::app_client();
+        let client = app_channel::app_client();
         let (stores, memory_stores, store_faults) = stores::state_stores(&components);
         let app_channel = options
             .app_port

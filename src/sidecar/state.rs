@@ -9,19 +9,21 @@
 use std::sync::Arc;
 
 use axum::body::Bytes;
-use axum::extract::State;
+use axum::extract::{FromRequest, FromRequestParts, Path, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
+use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
-use super::api::{BodyArg, PathArgs, body_arg, path_arg};
+use super::api::{PathArgs, body_arg, path_arg};
 use super::state_core::{self as core, DeleteItem, SaveItem, StateError, StateOp, TransactionOp};
 use super::{DaprError, SidecarState};
 use crate::state::StoreError;
+use crate::state::json::GoEncoder;
 
 #[derive(Deserialize)]
-struct SaveRequestItem {
+pub(super) struct SaveRequestItem {
     key: Option<String>,
     #[serde(default)]
     value: Value,
@@ -35,8 +37,36 @@ struct SaveOptions {
     concurrency: Option<String>,
 }
 
-fn malformed(message: impl Into<String>) -> Response {
-    DaprError::new(StatusCode::BAD_REQUEST, "ERR_MALFORMED_REQUEST", message).into_response()
+fn malformed(message: impl Into<String>) -> DaprError {
+    DaprError::new(StatusCode::BAD_REQUEST, "ERR_MALFORMED_REQUEST", message)
+}
+
+/// What the state calls with a body share before their own work: the store named in the path, served here
+/// (and how it encodes values), and the body read whole and parsed as `T`. Each failure is daprd's answer, in
+/// the order daprd finds them: the path, the body, the store, then the JSON.
+pub(super) struct StoreBody<T> {
+    store: String,
+    encoder: GoEncoder,
+    request: T,
+}
+
+impl<T: DeserializeOwned> FromRequest<Arc<SidecarState>> for StoreBody<T> {
+    type Rejection = DaprError;
+
+    async fn from_request(request: Request, s: &Arc<SidecarState>) -> Result<Self, DaprError> {
+        let (mut parts, body) = request.into_parts();
+        let path = Path::<String>::from_request_parts(&mut parts, s).await;
+        let body = Bytes::from_request(Request::from_parts(parts, body), s).await;
+        let (store, body) = (path_arg(path)?, body_arg(body)?);
+        let encoder = core::lookup(s, &store).map_err(api_error)?.store.encoder();
+        let request =
+            serde_json::from_slice(&body).map_err(|e| malformed(format!("failed to parse request body: {e}")))?;
+        Ok(Self {
+            store,
+            encoder,
+            request,
+        })
+    }
 }
 
 /// A google.rpc.ErrorInfo detail as dapr/kit writes it in JSON.
@@ -47,27 +77,18 @@ fn error_info(reason: &str, metadata: Value) -> Value {
     })
 }
 
-fn with_details(status: StatusCode, code: &str, message: String, details: Vec<Value>) -> Response {
-    let body = json!({ "errorCode": code, "message": message, "details": details });
-    (status, axum::Json(body)).into_response()
-}
-
 /// daprd's HTTP answer to a failed state call.
-fn error_response(error: StateError) -> Response {
+fn api_error(error: StateError) -> DaprError {
     let message = error.message();
     match &error {
         StateError::NotConfigured { app_id, .. } => {
             let details = vec![error_info("DAPR_STATE_NOT_CONFIGURED", json!({ "appID": app_id }))];
-            with_details(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "ERR_STATE_STORE_NOT_CONFIGURED",
-                message,
-                details,
-            )
+            let code = "ERR_STATE_STORE_NOT_CONFIGURED";
+            DaprError::new(StatusCode::INTERNAL_SERVER_ERROR, code, message).with_details(details)
         }
         StateError::NotFound { app_id, .. } => {
             let details = vec![error_info("DAPR_STATE_NOT_FOUND", json!({ "appID": app_id }))];
-            with_details(StatusCode::BAD_REQUEST, "ERR_STATE_STORE_NOT_FOUND", message, details)
+            DaprError::new(StatusCode::BAD_REQUEST, "ERR_STATE_STORE_NOT_FOUND", message).with_details(details)
         }
         StateError::IllegalKey { store, key } => {
             // `pkg/api/errors/state.go InvalidKeyName`: a field violation, the store as a resource, then the
@@ -83,11 +104,11 @@ fn error_response(error: StateError) -> Response {
                 }),
                 error_info("DAPR_STATE_ILLEGAL_KEY", Value::Null),
             ];
-            with_details(StatusCode::BAD_REQUEST, "ERR_MALFORMED_REQUEST", message, details)
+            malformed(message).with_details(details)
         }
         // `pkg/api/http/http.go onPostStateTransaction`.
         StateError::UnsupportedOperation(_) => {
-            DaprError::new(StatusCode::BAD_REQUEST, "ERR_NOT_SUPPORTED_STATE_OPERATION", message).into_response()
+            DaprError::new(StatusCode::BAD_REQUEST, "ERR_NOT_SUPPORTED_STATE_OPERATION", message)
         }
         StateError::Store { op, .. } => {
             // As daprd's `onPostStateTransaction`: any error of the store's `Multi` is a plain 500.
@@ -104,106 +125,80 @@ fn error_response(error: StateError) -> Response {
                 StateOp::BulkGet => "ERR_STATE_BULK_GET",
                 StateOp::Transaction => "ERR_STATE_TRANSACTION",
             };
-            DaprError::new(status, code, message).into_response()
+            DaprError::new(status, code, message)
         }
     }
 }
 
 /// `POST|PUT /v1.0/state/{store}`: an array of items; 204.
-pub async fn save(State(s): State<Arc<SidecarState>>, path: PathArgs<String>, body: BodyArg) -> Response {
-    let (store, body) = match (path_arg(path), body_arg(body, s.options.max_body_bytes)) {
-        (Ok(store), Ok(body)) => (store, body),
-        (Err(r), _) | (_, Err(r)) => return r,
-    };
-    let encoder = match core::lookup(&s, &store) {
-        Ok(b) => b.store.encoder(),
-        Err(e) => return error_response(e),
-    };
-    let request: Vec<SaveRequestItem> = match serde_json::from_slice(&body) {
-        Ok(items) => items,
-        Err(e) => return malformed(format!("failed to parse request body: {e}")),
-    };
+pub(super) async fn save(
+    State(s): State<Arc<SidecarState>>,
+    body: StoreBody<Vec<SaveRequestItem>>,
+) -> Result<Response, DaprError> {
+    let StoreBody {
+        store,
+        encoder,
+        request,
+    } = body;
     let mut items = Vec::with_capacity(request.len());
     for item in request {
         // `pkg/api/http/http.go onPostState`: a missing key and an empty one are the same.
         let Some(key) = item.key.filter(|k| !k.is_empty()) else {
-            return malformed(r#""key" is a required field"#);
+            return Err(malformed(r#""key" is a required field"#));
         };
-        if let Err(e) = core::check_key(&store, &key) {
-            return error_response(e);
-        }
+        core::check_key(&store, &key).map_err(api_error)?;
         let data = Bytes::from(crate::state::json::marshal(&item.value, encoder));
         items.push(SaveItem::new(key, data, item.etag, item.options.concurrency.as_deref()));
     }
-    match core::save(&s, &store, items).await {
-        Ok(()) => StatusCode::NO_CONTENT.into_response(),
-        Err(e) => error_response(e),
-    }
+    core::save(&s, &store, items).await.map_err(api_error)?;
+    Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 /// `GET /v1.0/state/{store}/{key}`: 200 with the raw value and an ETag header; 204 when missing.
-pub async fn get(State(s): State<Arc<SidecarState>>, path: PathArgs<(String, String)>) -> Response {
-    let (store, key) = match path_arg(path) {
-        Ok(p) => p,
-        Err(r) => return r,
+pub(super) async fn get(
+    State(s): State<Arc<SidecarState>>,
+    path: PathArgs<(String, String)>,
+) -> Result<Response, DaprError> {
+    let (store, key) = path_arg(path)?;
+    let Some(item) = core::get(&s, &store, &key).await.map_err(api_error)? else {
+        return Ok(StatusCode::NO_CONTENT.into_response());
     };
-    match core::get(&s, &store, &key).await {
-        Ok(None) => StatusCode::NO_CONTENT.into_response(),
-        Ok(Some(item)) => {
-            let mut headers = HeaderMap::new();
-            headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
-            if let Ok(etag) = HeaderValue::from_str(&item.etag) {
-                headers.insert(header::ETAG, etag);
-            }
-            (StatusCode::OK, headers, item.data).into_response()
-        }
-        Err(e) => error_response(e),
+    let mut headers = HeaderMap::new();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    if let Ok(etag) = HeaderValue::from_str(&item.etag) {
+        headers.insert(header::ETAG, etag);
     }
+    Ok((StatusCode::OK, headers, item.data).into_response())
 }
 
 /// `DELETE /v1.0/state/{store}/{key}` with an optional `If-Match` ETag; 204.
-pub async fn delete(
+pub(super) async fn delete(
     State(s): State<Arc<SidecarState>>,
     path: PathArgs<(String, String)>,
     headers: HeaderMap,
-) -> Response {
-    let (store, key) = match path_arg(path) {
-        Ok(p) => p,
-        Err(r) => return r,
-    };
+) -> Result<Response, DaprError> {
+    let (store, key) = path_arg(path)?;
     let etag = headers.get(header::IF_MATCH).and_then(|v| v.to_str().ok());
-    match core::delete(&s, &store, &key, etag).await {
-        Ok(()) => StatusCode::NO_CONTENT.into_response(),
-        Err(e) => error_response(e),
-    }
+    core::delete(&s, &store, &key, etag).await.map_err(api_error)?;
+    Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 #[derive(Deserialize)]
-struct BulkRequest {
+pub(super) struct BulkRequest {
     keys: Vec<String>,
 }
 
 /// `POST|PUT /v1.0/state/{store}/bulk`: 200 with `[{key, data, etag}]`, `{key}` for a missing key, `{key,
 /// error}` for a failure; a key with `||` fails the whole request (400).
-pub async fn bulk_get(State(s): State<Arc<SidecarState>>, path: PathArgs<String>, body: BodyArg) -> Response {
-    let (store, body) = match (path_arg(path), body_arg(body, s.options.max_body_bytes)) {
-        (Ok(store), Ok(body)) => (store, body),
-        (Err(r), _) | (_, Err(r)) => return r,
-    };
-    if let Err(e) = core::lookup(&s, &store) {
-        return error_response(e);
-    }
-    let request: BulkRequest = match serde_json::from_slice(&body) {
-        Ok(r) => r,
-        Err(e) => return malformed(format!("failed to parse request body: {e}")),
-    };
-    match core::bulk_get(&s, &store, request.keys).await {
-        Ok(items) => {
-            let items: Vec<Value> = items.into_iter().map(bulk_item_json).collect();
-            (StatusCode::OK, axum::Json(Value::Array(items))).into_response()
-        }
-        Err(e) => error_response(e),
-    }
+pub(super) async fn bulk_get(
+    State(s): State<Arc<SidecarState>>,
+    body: StoreBody<BulkRequest>,
+) -> Result<Response, DaprError> {
+    let items = core::bulk_get(&s, &body.store, body.request.keys)
+        .await
+        .map_err(api_error)?;
+    let items: Vec<Value> = items.into_iter().map(bulk_item_json).collect();
+    Ok((StatusCode::OK, axum::Json(Value::Array(items))).into_response())
 }
 
 fn bulk_item_json(item: core::BulkItem) -> Value {
@@ -219,7 +214,7 @@ fn bulk_item_json(item: core::BulkItem) -> Value {
 }
 
 #[derive(Deserialize)]
-struct TransactionRequest {
+pub(super) struct TransactionRequest {
     operations: Vec<TransactionOperation>,
 }
 
@@ -230,33 +225,27 @@ struct TransactionOperation {
 }
 
 /// `POST /v1.0/state/{store}/transaction`: upserts and deletes applied in order under one policy run; 204.
-pub async fn transaction(State(s): State<Arc<SidecarState>>, path: PathArgs<String>, body: BodyArg) -> Response {
-    let (store, body) = match (path_arg(path), body_arg(body, s.options.max_body_bytes)) {
-        (Ok(store), Ok(body)) => (store, body),
-        (Err(r), _) | (_, Err(r)) => return r,
-    };
-    let encoder = match core::lookup(&s, &store) {
-        Ok(b) => b.store.encoder(),
-        Err(e) => return error_response(e),
-    };
-    let request: TransactionRequest = match serde_json::from_slice(&body) {
-        Ok(r) => r,
-        Err(e) => return malformed(format!("failed to parse request body: {e}")),
-    };
+pub(super) async fn transaction(
+    State(s): State<Arc<SidecarState>>,
+    body: StoreBody<TransactionRequest>,
+) -> Result<Response, DaprError> {
+    let StoreBody {
+        store,
+        encoder,
+        request,
+    } = body;
     if request.operations.is_empty() {
-        return StatusCode::NO_CONTENT.into_response();
+        return Ok(StatusCode::NO_CONTENT.into_response());
     }
     // `pkg/api/http/http.go onPostStateTransaction`: the operation is read first; daprd does not require a
     // key here (an empty one is stored as `<app-id>||`).
     let mut ops = Vec::with_capacity(request.operations.len());
     for op in request.operations {
         if !matches!(op.operation.as_str(), "upsert" | "delete") {
-            return error_response(StateError::UnsupportedOperation(op.operation));
+            return Err(api_error(StateError::UnsupportedOperation(op.operation)));
         }
         let key = op.request.key.unwrap_or_default();
-        if let Err(e) = core::check_key(&store, &key) {
-            return error_response(e);
-        }
+        core::check_key(&store, &key).map_err(api_error)?;
         let etag = op.request.etag;
         ops.push(if op.operation == "upsert" {
             let data = Bytes::from(crate::state::json::marshal(&op.request.value, encoder));
@@ -270,8 +259,6 @@ pub async fn transaction(State(s): State<Arc<SidecarState>>, path: PathArgs<Stri
             TransactionOp::Delete(DeleteItem { key, etag })
         });
     }
-    match core::transaction(&s, &store, ops).await {
-        Ok(()) => StatusCode::NO_CONTENT.into_response(),
-        Err(e) => error_response(e),
-    }
+    core::transaction(&s, &store, ops).await.map_err(api_error)?;
+    Ok(StatusCode::NO_CONTENT.into_response())
 }

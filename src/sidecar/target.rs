@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use base64::Engine as _;
 
 use super::api::{PathArgs, path_arg};
@@ -19,14 +19,11 @@ pub async fn by_path(
     State(state): State<Arc<SidecarState>>,
     path: PathArgs<(String, String)>,
     mut request: Request,
-) -> Response {
+) -> Result<Response, DaprError> {
     if let Some((app_id, method)) = target_from_headers(&mut request) {
         return invoke(state, app_id, method, request).await;
     }
-    let (app_id, method) = match path_arg(path) {
-        Ok(p) => p,
-        Err(r) => return r,
-    };
+    let (app_id, method) = path_arg(path)?;
     let app_id = percent_encoding::percent_decode_str(&app_id)
         .decode_utf8_lossy()
         .into_owned();
@@ -34,10 +31,10 @@ pub async fn by_path(
 }
 
 /// Any other path: service invocation when the target is named by header, else Dapr's "no app id" error.
-pub async fn by_header(State(state): State<Arc<SidecarState>>, mut request: Request) -> Response {
+pub async fn by_header(State(state): State<Arc<SidecarState>>, mut request: Request) -> Result<Response, DaprError> {
     let Some((app_id, method)) = target_from_headers(&mut request) else {
         let msg = "failed getting app id either from the URL path or the header dapr-app-id";
-        return DaprError::new(StatusCode::NOT_FOUND, ERR_DIRECT_INVOKE, msg).into_response();
+        return Err(DaprError::new(StatusCode::NOT_FOUND, ERR_DIRECT_INVOKE, msg));
     };
     invoke(state, app_id, method, request).await
 }

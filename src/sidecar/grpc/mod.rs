@@ -24,7 +24,7 @@ use tonic::server::NamedService;
 use tonic::{Request, Response, Status};
 
 use super::SidecarState;
-use super::invoke::{IncomingBody, Invocation, invoke_app};
+use super::invoke::{IncomingBody, Invocation, InvokeFailure, invoke_app};
 
 /// The gRPC service of one sidecar.
 #[derive(Clone)]
@@ -87,38 +87,73 @@ async fn dispatch(s: Arc<SidecarState>, request: http::Request<Body>) -> http::R
         return status.into_http();
     }
     let method = request.uri().path().rsplit('/').next().unwrap_or_default().to_string();
-    match method.as_str() {
-        "GetState" => unary(request, |r| async move { state::get_state(&s, r).await }).await,
-        "GetBulkState" => unary(request, |r| async move { state::get_bulk_state(&s, r).await }).await,
-        "SaveState" => unary(request, |r| async move { state::save_state(&s, r).await }).await,
-        "DeleteState" => unary(request, |r| async move { state::delete_state(&s, r).await }).await,
-        "DeleteBulkState" => unary(request, |r| async move { state::delete_bulk_state(&s, r).await }).await,
+    // daprd's gRPC servers take `--max-body-size` as grpc-go's MaxRecvMsgSize and MaxSendMsgSize
+    // (dapr/dapr `pkg/api/grpc/server.go`, `getGRPCServer`).
+    let limit = s.options.max_body_bytes;
+    let response = match method.as_str() {
+        "GetState" => unary(request, limit, |r| async move { state::get_state(&s, r).await }).await,
+        "GetBulkState" => unary(request, limit, |r| async move { state::get_bulk_state(&s, r).await }).await,
+        "SaveState" => unary(request, limit, |r| async move { state::save_state(&s, r).await }).await,
+        "DeleteState" => unary(request, limit, |r| async move { state::delete_state(&s, r).await }).await,
+        "DeleteBulkState" => unary(request, limit, |r| async move { state::delete_bulk_state(&s, r).await }).await,
         "ExecuteStateTransaction" => {
-            unary(
-                request,
-                |r| async move { state::execute_state_transaction(&s, r).await },
-            )
+            unary(request, limit, |r| async move {
+                state::execute_state_transaction(&s, r).await
+            })
             .await
         }
-        "InvokeService" => unary(request, |r| async move { invoke_service(&s, r).await }).await,
-        "GetMetadata" => unary(request, |r| async move { get_metadata(&s, r) }).await,
-        "Shutdown" => unary(request, |r| async move { shutdown(&s, r) }).await,
+        "InvokeService" => unary(request, limit, |r| async move { invoke_service(&s, r, limit).await }).await,
+        "GetMetadata" => unary(request, limit, |r| async move { get_metadata(&s, r) }).await,
+        "Shutdown" => unary(request, limit, |r| async move { shutdown(&s, r) }).await,
         other => {
             s.unserved.called(other);
             Status::unimplemented(format!("method {other} not implemented")).into_http()
         }
+    };
+    in_grpc_go_words(response)
+}
+
+/// tonic's refusal of a message over the limit (OutOfRange, "Error, decoded message length too large: found
+/// N bytes, the limit is: L bytes") as grpc-go's, which daprd answers with (ResourceExhausted, "grpc:
+/// received message larger than max (N vs. L)", `rpc_util.go`).
+fn in_grpc_go_words(response: http::Response<Body>) -> http::Response<Body> {
+    let headers = response.headers();
+    if headers.get("grpc-status").map(HeaderValue::as_bytes) != Some(b"11") {
+        return response;
+    }
+    let message = headers.get("grpc-message").map(|v| percent_decode(v.as_bytes()));
+    let sizes = message
+        .as_deref()
+        .and_then(|m| m.strip_prefix("Error, decoded message length too large: found "));
+    let numbers: Vec<&str> = sizes
+        .unwrap_or_default()
+        .split(|c: char| !c.is_ascii_digit())
+        .filter(|n| !n.is_empty())
+        .collect();
+    match numbers[..] {
+        [found, max] => {
+            Status::resource_exhausted(format!("grpc: received message larger than max ({found} vs. {max})"))
+                .into_http()
+        }
+        _ => response,
     }
 }
 
-/// One unary call: the request decoded, `handle` run once, its answer encoded.
-async fn unary<Req, Resp, F, Fut>(request: http::Request<Body>, handle: F) -> http::Response<Body>
+fn percent_decode(bytes: &[u8]) -> String {
+    percent_encoding::percent_decode(bytes).decode_utf8_lossy().into_owned()
+}
+
+/// One unary call: the request decoded, `handle` run once, its answer encoded; neither over `limit` bytes.
+async fn unary<Req, Resp, F, Fut>(request: http::Request<Body>, limit: usize, handle: F) -> http::Response<Body>
 where
     Req: prost::Message + Default + Send + 'static,
     Resp: prost::Message + Send + 'static,
     F: FnOnce(Request<Req>) -> Fut,
     Fut: Future<Output = Result<Response<Resp>, Status>>,
 {
-    let mut grpc = tonic::server::Grpc::new(tonic_prost::ProstCodec::<Resp, Req>::default());
+    let mut grpc = tonic::server::Grpc::new(tonic_prost::ProstCodec::<Resp, Req>::default())
+        .max_decoding_message_size(limit)
+        .max_encoding_message_size(limit);
     grpc.unary(Once(Some(handle)), request).await
 }
 
@@ -153,6 +188,7 @@ where
 async fn invoke_service(
     s: &SidecarState,
     request: Request<pb::InvokeServiceRequest>,
+    limit: usize,
 ) -> Result<Response<InvokeResponse>, Status> {
     let r = request.into_inner();
     let message = r.message.unwrap_or_default();
@@ -177,6 +213,8 @@ async fn invoke_service(
         body: IncomingBody::Whole(message.data.map(|d| d.value).unwrap_or_default().into()),
     };
     match invoke_app(s, invocation).await {
+        // The whole answer goes in one message: an app's answer cut at the limit cannot.
+        Ok(answer) if answer.cut => Err(status::invoke(&r.id, &InvokeFailure::TooLarge)),
         Ok(answer) => {
             let content_type = answer.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
             let reply = InvokeResponse {
@@ -186,6 +224,11 @@ async fn invoke_service(
                     value: answer.body.to_vec(),
                 }),
             };
+            let len = prost::Message::encoded_len(&reply);
+            if len > limit {
+                let message = format!("grpc: trying to send message larger than max ({len} vs. {limit})");
+                return Err(Status::resource_exhausted(message));
+            }
             let mut response = Response::new(reply);
             response
                 .metadata_mut()

@@ -165,8 +165,6 @@ pub fn invoke(app_id: &str, failure: &InvokeFailure) -> Status {
             ..
         }))) => from_http_status(status.as_u16(), &String::from_utf8_lossy(body)),
         InvokeFailure::Failed(failure) => Status::internal(format!("failed to invoke, id: {app_id}, err: {failure}")),
-        InvokeFailure::TooLarge(why) => Status::resource_exhausted(format!(
-            "the request is larger than the sidecar's limit ({why}); send less, or raise it with --max-body-size"
-        )),
+        InvokeFailure::TooLarge => Status::internal(format!("failed to invoke, id: {app_id}, err: stream too large")),
     }
 }

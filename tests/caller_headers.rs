@@ -37,10 +37,8 @@ fn options(app_id: &str, app_port: Option<u16>) -> SidecarOptions {
     }
 }
 
-#[tokio::test]
-async fn the_app_sees_its_caller_as_daprd_tells_it() {
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    let app = start_app(seen.clone()).await;
+/// checkout's sidecar and order-processor's (its app at `app`), with no resiliency policy.
+async fn checkout_and_order_processor(app: SocketAddr) -> (Sidecar, Sidecar) {
     let resolver = Arc::new(NameResolver::default());
     let none = |id| Resiliency::new(id, Vec::new(), Arc::new(Discard));
     let order_processor = Sidecar::start(
@@ -55,6 +53,14 @@ async fn the_app_sees_its_caller_as_daprd_tells_it() {
     let checkout = Sidecar::start(options("checkout", None), none("checkout"), resolver, Vec::new())
         .await
         .unwrap();
+    (checkout, order_processor)
+}
+
+#[tokio::test]
+async fn the_app_sees_its_caller_as_daprd_tells_it() {
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let app = start_app(seen.clone()).await;
+    let (checkout, _order_processor) = checkout_and_order_processor(app).await;
 
     let client = reqwest::Client::builder().no_proxy().build().unwrap();
     let parent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
@@ -122,20 +128,7 @@ async fn hop_by_hop_headers_stay_on_their_hop() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let app = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, Router::new().fallback(any(handler))).await });
-    let resolver = Arc::new(NameResolver::default());
-    let none = |id| Resiliency::new(id, Vec::new(), Arc::new(Discard));
-    let processor = Sidecar::start(
-        options("order-processor", Some(app.port())),
-        none("order-processor"),
-        resolver.clone(),
-        Vec::new(),
-    )
-    .await
-    .unwrap();
-    resolver.register_sidecar("order-processor", processor.addr());
-    let checkout = Sidecar::start(options("checkout", None), none("checkout"), resolver, Vec::new())
-        .await
-        .unwrap();
+    let (checkout, processor) = checkout_and_order_processor(app).await;
 
     // Raw, so no client library adds, drops or merges any of them.
     let request = "POST /v1.0/invoke/order-processor/method/orders HTTP/1.1\r\nHost: x\r\n\

@@ -186,13 +186,17 @@ pub(super) fn forwardable(headers: &HeaderMap) -> HeaderMap {
             out.remove(n);
         });
     }
-    for name in HOP_BY_HOP {
+    // Named once, not parsed from text on every call.
+    const OTHERS: [HeaderName; 5] = [
+        HeaderName::from_static("keep-alive"),
+        HeaderName::from_static("proxy-connection"),
+        HeaderName::from_static("proxy-authenticate"),
+        HeaderName::from_static("http2-settings"),
+        // The caller's token is for this sidecar, never the app's (daprd strips it too).
+        HeaderName::from_static("dapr-api-token"),
+    ];
+    for name in HOP_BY_HOP.iter().chain(&OTHERS) {
         out.remove(name);
     }
-    for name in ["keep-alive", "proxy-connection", "proxy-authenticate", "http2-settings"] {
-        out.remove(name);
-    }
-    // The caller's token is for this sidecar, never the app's (daprd strips it too).
-    out.remove("dapr-api-token");
     out
 }

@@ -70,6 +70,9 @@ pub enum Command {
         app_addr: Option<std::net::SocketAddr>,
         #[arg(long, value_enum, default_value_t = crate::bench::serve::PolicyChoice::Quickstart)]
         policy: crate::bench::serve::PolicyChoice,
+        /// The Redis the state sidecar's store is on.
+        #[arg(long)]
+        redis_addr: Option<std::net::SocketAddr>,
     },
 }
 
@@ -156,9 +159,10 @@ pub fn main() -> ExitCode {
             listen,
             app_addr,
             policy,
+            redis_addr,
         } => tokio::runtime::Runtime::new()
             .map_err(anyhow::Error::from)
-            .and_then(|rt| rt.block_on(crate::bench::serve::serve(role, listen, app_addr, policy)))
+            .and_then(|rt| rt.block_on(crate::bench::serve::serve(role, listen, app_addr, policy, redis_addr)))
             .map(|()| ExitCode::SUCCESS),
     };
     match result {

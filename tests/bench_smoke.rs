@@ -64,3 +64,53 @@ fn a_short_bench_reports_the_grpc_path_next_to_http_with_numbers() {
         assert!(text.contains(needle), "{needle} in\n{text}");
     }
 }
+
+#[test]
+fn the_state_api_is_measured_against_redis_directly_when_redis_server_is_installed() {
+    let installed = Command::new("redis-server")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    let out = Command::new(env!("CARGO_BIN_EXE_resilience-tui"))
+        .args(["bench", "sidecar", "--rps", "200", "--duration", "1s", "--slice", "1s"])
+        .args([
+            "--warmup",
+            "200ms",
+            "--saturate",
+            "0s",
+            "--connections",
+            "2",
+            "--output",
+            "json",
+        ])
+        .output()
+        .expect("the binary runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_str(&stdout).expect("the JSON report parses");
+    if !installed {
+        assert!(
+            json["state"].is_null(),
+            "no redis-server, no state figures: {}",
+            json["state"]
+        );
+        return;
+    }
+    let state = &json["state"];
+    for path in ["redis", "sidecar"] {
+        // Every save answered: Redis's script reply, the sidecar's 204.
+        assert_eq!(state[path]["requests"], 200, "{path}: {state}");
+        assert_eq!(state[path]["errors"], 0, "{path}: {state}");
+    }
+    assert!(state["added_p50_ms"].is_f64(), "{state}");
+    assert!(
+        state["sidecar_process_vcpu_per_1000_rps"]
+            .as_f64()
+            .is_some_and(|v| v > 0.0),
+        "{state}"
+    );
+}

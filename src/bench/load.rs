@@ -19,7 +19,7 @@ use dapr::dapr::proto::runtime::v1::{InvokeServiceRequest, dapr_client::DaprClie
 use hdrhistogram::Histogram;
 use http_body_util::{BodyExt, Full};
 use hyper::client::conn::http1::SendRequest;
-use hyper::{Method, Request, StatusCode, header};
+use hyper::{Method, Request, header};
 use hyper_util::rt::TokioIo;
 use tokio::sync::{Mutex, mpsc};
 
@@ -28,6 +28,8 @@ pub enum Connection {
     Http(SendRequest<Full<Bytes>>),
     /// A tonic channel: one HTTP/2 connection.
     Grpc(DaprClient<tonic::transport::Channel>),
+    /// One connection to Redis.
+    Redis(redis::aio::MultiplexedConnection),
 }
 
 /// What to send: the same request every time.
@@ -37,6 +39,8 @@ pub enum RequestTemplate {
     Http { path: String, body: Bytes },
     /// Dapr's gRPC `InvokeService`: the same order as the HTTP path's body, POSTed by the sidecar to the app.
     Grpc(InvokeServiceRequest),
+    /// The write the sidecar's Redis store makes for one save of `data` at `key` (`state/redis.rs`).
+    RedisSet { key: String, data: Bytes },
 }
 
 impl RequestTemplate {
@@ -111,6 +115,7 @@ pub async fn connect(addr: SocketAddr, n: usize, template: &RequestTemplate) -> 
         conns.push(match template {
             RequestTemplate::Http { .. } => Connection::Http(connect_http(addr).await?),
             RequestTemplate::Grpc(_) => Connection::Grpc(connect_grpc(addr).await?),
+            RequestTemplate::RedisSet { .. } => Connection::Redis(connect_redis(addr).await?),
         });
     }
     Ok(conns)
@@ -137,7 +142,15 @@ async fn connect_grpc(addr: SocketAddr) -> std::io::Result<DaprClient<tonic::tra
     Ok(DaprClient::new(channel))
 }
 
-/// Sends one request and reads the whole answer; anything but 200 (for gRPC: OK, and the app's 200 in
+async fn connect_redis(addr: SocketAddr) -> std::io::Result<redis::aio::MultiplexedConnection> {
+    let client = redis::Client::open(format!("redis://{addr}")).map_err(std::io::Error::other)?;
+    client
+        .get_multiplexed_async_connection()
+        .await
+        .map_err(std::io::Error::other)
+}
+
+/// Sends one request and reads the whole answer; anything but 2xx (for gRPC: OK, and the app's 200 in
 /// `dapr-http-status`) is an error.
 async fn exchange(conn: &mut Connection, template: &RequestTemplate) -> bool {
     match (conn, template) {
@@ -147,7 +160,8 @@ async fn exchange(conn: &mut Connection, template: &RequestTemplate) -> bool {
             }
             match conn.send_request(RequestTemplate::http(path, body)).await {
                 Ok(response) => {
-                    let ok = response.status() == StatusCode::OK;
+                    // The app's 200, the state API's 204.
+                    let ok = response.status().is_success();
                     ok & response.into_body().collect().await.is_ok()
                 }
                 Err(_) => false,
@@ -161,6 +175,12 @@ async fn exchange(conn: &mut Connection, template: &RequestTemplate) -> bool {
                     .is_none_or(|status| status == "200"),
                 Err(_) => false,
             }
+        }
+        (Connection::Redis(conn), RequestTemplate::RedisSet { key, data }) => {
+            let script = crate::state::redis::set_script();
+            let mut invocation = script.key(key);
+            invocation.arg("0").arg(data.as_ref()).arg("0");
+            invocation.invoke_async::<i64>(conn).await.is_ok()
         }
         // `connect` opens connections of the template's transport only.
         _ => false,

@@ -15,6 +15,7 @@ pub mod procstat;
 mod progress;
 pub mod report;
 pub mod serve;
+pub mod state;
 
 use std::net::SocketAddr;
 use std::process::Stdio;
@@ -232,6 +233,7 @@ pub async fn run(opts: &BenchOptions) -> anyhow::Result<Report> {
     let rss_after_load = rss_of(&paths, "VmRSS");
 
     let saturated = saturate(&mut paths, opts, &progress).await;
+    let state = state::run(opts, &body, &progress).await?;
     progress.finish();
 
     let cost = |i: usize| {
@@ -248,6 +250,7 @@ pub async fn run(opts: &BenchOptions) -> anyhow::Result<Report> {
     let samples = std::array::from_fn(|i| &paths[i].sample);
     Ok(Report {
         saturated,
+        state,
         sidecar_start_ms: (sidecar.started_in.as_secs_f64() * 1e4).round() / 10.0,
         binary_bytes: std::env::current_exe()
             .ok()

@@ -12,7 +12,8 @@ impl Progress {
         if !opts.progress {
             return Progress(None);
         }
-        let total = (opts.warmup + opts.duration + opts.saturate) * PATHS as u32;
+        // The invocation paths, then the state API's two (Redis directly, the sidecar) at the fixed rate.
+        let total = (opts.warmup + opts.duration + opts.saturate) * PATHS as u32 + (opts.warmup + opts.duration) * 2;
         let bar = indicatif::ProgressBar::with_draw_target(
             Some(total.as_millis() as u64),
             indicatif::ProgressDrawTarget::stderr(),

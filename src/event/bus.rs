@@ -12,6 +12,12 @@
 //!
 //! One queue keeps the order in which events were emitted. [`EventBus::close`] ends the stream: the display
 //! reads what is left, then [`Events::recv`] returns `None`.
+//!
+//! Routine events wake nobody while the reader is busy: a reader that has just read something looks again
+//! on its own every [`READ_TICK`], so under load (a thousand healthy calls a second) it drains the queue on
+//! its tick instead of being woken from another thread for every hand-over, which cost the sidecar more CPU
+//! than the events themselves (BENCHMARKS.md). News always wakes it; so does a routine event once the reader
+//! has seen nothing for a few ticks and waits without a tick (an idle run costs no wake-ups).
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
@@ -27,6 +33,11 @@ use crate::resiliency::{Observer, ResiliencyEvent, SharedObserver};
 pub const ROUTINE_HELD: usize = 4096;
 /// News held for a display that is behind (some 10 MB); more is dropped (and counted).
 pub const NEWS_HELD: usize = 65_536;
+/// How often a reader that is reading looks for routine events no one woke it for: they reach it this late
+/// at most (the TUI draws at 30 fps).
+pub const READ_TICK: Duration = Duration::from_millis(20);
+/// Ticks with nothing to read before the reader waits to be woken instead.
+const IDLE_TICKS: u32 = 5;
 
 /// A consumer of the stream that must see all of it, as it is emitted: what a display that fell behind was
 /// not given still counts (the summary's Ledger is one). Called with the queue locked, so it sees the events
@@ -44,11 +55,23 @@ struct Queue {
     recorder: Arc<dyn Recorder>,
     routine_dropped: u64,
     closed: bool,
+    /// The reader is waiting on its tick: routine events need not wake it.
+    reader_ticking: bool,
 }
 
 struct Shared {
     queue: Mutex<Queue>,
     notify: Notify,
+}
+
+impl Queue {
+    fn pop(&mut self) -> Option<Stamped> {
+        let e = self.events.pop_front()?;
+        if matches!(&e.event, Event::Resiliency { event, .. } if event.is_routine()) {
+            self.routine_held -= 1;
+        }
+        Some(e)
+    }
 }
 
 impl Shared {
@@ -67,6 +90,8 @@ pub struct EventBus {
 /// The receiving side: the one display of a run reads it.
 pub struct Events {
     shared: Arc<Shared>,
+    /// Ticks in a row that found nothing to read.
+    idle_ticks: u32,
 }
 
 impl EventBus {
@@ -77,12 +102,16 @@ impl EventBus {
             recorder,
             routine_dropped: 0,
             closed: false,
+            reader_ticking: false,
         };
         let shared = Arc::new(Shared {
             queue: Mutex::new(queue),
             notify: Notify::new(),
         });
-        let events = Events { shared: shared.clone() };
+        let events = Events {
+            shared: shared.clone(),
+            idle_ticks: 0,
+        };
         (
             Self {
                 shared,
@@ -102,7 +131,7 @@ impl EventBus {
             at: self.elapsed(),
             event,
         };
-        {
+        let wake = {
             let mut q = self.shared.lock();
             if q.closed {
                 return;
@@ -121,9 +150,12 @@ impl EventBus {
                 return;
             }
             q.events.push_back(stamped);
+            !(routine && q.reader_ticking)
+        };
+        if wake {
+            // One reader: a permit stored while it is busy wakes its next wait at once.
+            self.shared.notify.notify_one();
         }
-        // One reader: a permit stored while it is busy wakes its next wait at once.
-        self.shared.notify.notify_one();
     }
 
     /// Ends the stream: later events are ignored; the reader gets what is queued, then `None`.
@@ -152,22 +184,34 @@ impl Events {
     /// The next event; `None` once the bus is closed and everything queued has been read.
     pub async fn recv(&mut self) -> Option<Stamped> {
         loop {
-            match self.try_recv() {
-                Some(e) => return Some(e),
-                None if self.shared.lock().closed => return None,
-                None => self.shared.notify.notified().await,
+            let ticking = self.idle_ticks < IDLE_TICKS;
+            {
+                let mut q = self.shared.lock();
+                if let Some(e) = q.pop() {
+                    self.idle_ticks = 0;
+                    return Some(e);
+                }
+                if q.closed {
+                    return None;
+                }
+                // Said under the lock that emitters take: an event pushed after this either wakes the
+                // reader or is found on its tick.
+                q.reader_ticking = ticking;
+            }
+            if ticking {
+                tokio::select! {
+                    () = self.shared.notify.notified() => {}
+                    () = tokio::time::sleep(READ_TICK) => self.idle_ticks += 1,
+                }
+            } else {
+                self.shared.notify.notified().await;
             }
         }
     }
 
     /// The next queued event, if any, without waiting.
     pub fn try_recv(&mut self) -> Option<Stamped> {
-        let mut q = self.shared.lock();
-        let e = q.events.pop_front()?;
-        if matches!(&e.event, Event::Resiliency { event, .. } if event.is_routine()) {
-            q.routine_held -= 1;
-        }
-        Some(e)
+        self.shared.lock().pop()
     }
 
     /// Routine events dropped so far because this reader was behind.

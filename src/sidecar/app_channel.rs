@@ -36,16 +36,21 @@ pub(super) async fn send(
     let Some(addr) = target else {
         return Err(InvokeError::Channel(format!("couldn't find service: {app_id}")));
     };
-    let url = format!("http://{addr}{path_and_query}");
+    let url = || format!("http://{addr}{path_and_query}");
     let Some(mut request) = request else {
         // Unreachable: a streamed body means no retry policy, so there is one attempt.
         return Err(InvokeError::Channel(format!(
-            "cannot replay a streamed request body to {url}"
+            "cannot replay a streamed request body to {}",
+            url()
         )));
     };
     let method = request.method().clone();
-    *request.uri_mut() = match url.parse() {
-        Ok(uri) => uri,
+    *request.uri_mut() = match super::resolver::uri(addr, path_and_query) {
+        Ok((uri, host)) => {
+            // What the client would otherwise format on every call (the app's `Host`, as daprd sends it).
+            request.headers_mut().insert(header::HOST, host);
+            uri
+        }
         Err(e) => {
             return Err(InvokeError::Channel(format!(
                 "invalid method path {path_and_query:?}: {e}"
@@ -55,11 +60,12 @@ pub(super) async fn send(
     let response = client
         .request(request)
         .await
-        .map_err(|e| InvokeError::Channel(channel_error(&method, &url, &e)))?;
+        .map_err(|e| InvokeError::Channel(channel_error(&method, &url(), &e)))?;
     let (parts, body) = response.into_parts();
     let (body, cut) = read_limited(body, limit).await.map_err(|e| {
         InvokeError::Channel(format!(
-            "error invoking app channel: reading the response of {url}: {e}"
+            "error invoking app channel: reading the response of {}: {e}",
+            url()
         ))
     })?;
     let mut reply = AppResponse::new(parts.status, forwardable(&parts.headers), body);
@@ -180,13 +186,17 @@ pub(super) fn forwardable(headers: &HeaderMap) -> HeaderMap {
             out.remove(n);
         });
     }
-    for name in HOP_BY_HOP {
+    // Named once, not parsed from text on every call.
+    const OTHERS: [HeaderName; 5] = [
+        HeaderName::from_static("keep-alive"),
+        HeaderName::from_static("proxy-connection"),
+        HeaderName::from_static("proxy-authenticate"),
+        HeaderName::from_static("http2-settings"),
+        // The caller's token is for this sidecar, never the app's (daprd strips it too).
+        HeaderName::from_static("dapr-api-token"),
+    ];
+    for name in HOP_BY_HOP.iter().chain(&OTHERS) {
         out.remove(name);
     }
-    for name in ["keep-alive", "proxy-connection", "proxy-authenticate", "http2-settings"] {
-        out.remove(name);
-    }
-    // The caller's token is for this sidecar, never the app's (daprd strips it too).
-    out.remove("dapr-api-token");
     out
 }

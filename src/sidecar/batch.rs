@@ -1,14 +1,11 @@
 //! Per-thread batching of engine events.
 //!
-//! A healthy request emits three events (attempt started, breaker counted, finished). Handing each one to a
-//! display on another thread wakes that thread every time, and at 1000 requests a second those wake-ups
-//! cost the sidecar more CPU than proxying the requests did. A thread that opts in with
-//! [`batch_on_this_thread`] instead collects the events it emits and hands them over in one go:
-//! - from [`flush_if_urgent`], which the sidecar's runtime calls whenever it is about to go idle: at once when
-//!   the batch holds anything but the routine events of healthy calls (a retry, a breaker changing state…);
-//! - otherwise from [`flush_this_thread`], which the sidecar's flusher task calls a few milliseconds after it
-//!   was asked to (see `sidecar::start`), so routine events reach the displays at most that late;
-//! - and whenever the batch grows large, so a saturated thread still delivers.
+//! A healthy request emits a few events (policy applied, attempt started, breaker counted, finished). A
+//! thread that opts in with [`batch_on_this_thread`] collects the events it emits and hands them over in one
+//! go from [`flush_this_thread`], which the sidecar's runtime calls whenever it is about to go idle, and
+//! whenever the batch grows large, so a saturated thread still delivers. The hand-over wakes no other thread
+//! for routine events: the event bus's reader drains them on its own tick (`event/bus.rs`); news (a retry,
+//! a breaker changing state…) wakes it. So no timer runs on the sidecar's thread for them either.
 //!
 //! Order is kept: one thread, one queue. Threads that do not opt in (tests, the main runtime) deliver at once.
 
@@ -21,10 +18,6 @@ const MAX_PENDING: usize = 256;
 
 thread_local! {
     static PENDING: RefCell<Option<Vec<(SharedObserver, ResiliencyEvent)>>> = const { RefCell::new(None) };
-    /// The batch holds an event that must not wait for the flusher.
-    static URGENT: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
-    /// Asks this thread's flusher task to flush soon.
-    static FLUSH_SOON: RefCell<Option<std::sync::Arc<tokio::sync::Notify>>> = const { RefCell::new(None) };
 }
 
 /// Wraps an observer so that events emitted on a batching thread are delivered when that thread flushes.
@@ -36,9 +29,6 @@ impl Observer for Batched {
             let mut pending = pending.borrow_mut();
             match pending.as_mut() {
                 Some(queue) => {
-                    if !event.is_routine() {
-                        URGENT.with(|u| u.set(true));
-                    }
                     queue.push((self.0.clone(), event));
                     Ok(queue.len() >= MAX_PENDING)
                 }
@@ -58,37 +48,26 @@ pub fn batch_on_this_thread() {
     PENDING.with(|p| p.borrow_mut().get_or_insert_with(Vec::new).clear());
 }
 
-/// Hands this thread's flusher a notifier: routine events then wait for it instead of going out at every idle.
-pub fn flush_soon_with(notify: std::sync::Arc<tokio::sync::Notify>) {
-    FLUSH_SOON.with(|f| *f.borrow_mut() = Some(notify));
-}
-
-/// Called when the thread is about to go idle: delivers now if anything urgent is held, else asks the flusher
-/// (or, without one, delivers now).
-pub fn flush_if_urgent() {
-    let pending = PENDING.with(|p| p.borrow().as_ref().is_some_and(|q| !q.is_empty()));
-    if !pending {
-        return;
-    }
-    let flusher = FLUSH_SOON.with(|f| f.borrow().clone());
-    match flusher {
-        Some(notify) if !URGENT.with(|u| u.get()) => notify.notify_one(),
-        _ => flush_this_thread(),
-    }
-}
-
 /// Delivers the events this thread holds, in the order they were emitted.
 pub fn flush_this_thread() {
-    URGENT.with(|u| u.set(false));
     loop {
         // Taken out first: an observer may emit again (it must not, but then it would not deadlock).
-        let batch = PENDING.with(|p| p.borrow_mut().as_mut().map(std::mem::take).unwrap_or_default());
-        if batch.is_empty() {
+        let taken = PENDING.with(|p| match p.borrow_mut().as_mut() {
+            Some(queue) if !queue.is_empty() => Some(std::mem::take(queue)),
+            _ => None,
+        });
+        let Some(mut batch) = taken else {
             return;
-        }
-        for (observer, event) in batch {
+        };
+        for (observer, event) in batch.drain(..) {
             observer.on_event(event);
         }
+        // Handed back empty, so the next requests' events need no new allocation.
+        PENDING.with(|p| {
+            if let Some(queue) = p.borrow_mut().as_mut().filter(|q| q.is_empty()) {
+                *queue = batch;
+            }
+        });
     }
 }
 
@@ -132,48 +111,6 @@ mod tests {
             assert_eq!(names(&other), ["direct"], "held until the flush");
             flush_this_thread();
             assert_eq!(names(&other), ["direct", "a", "b"]);
-        })
-        .join()
-        .unwrap();
-    }
-
-    #[test]
-    fn routine_events_wait_for_the_flusher_and_news_goes_out_at_idle() {
-        let recorder = Recorder::new();
-        let other = recorder.clone();
-        std::thread::spawn(move || {
-            let batched = Batched(other.clone());
-            batch_on_this_thread();
-            let notify = std::sync::Arc::new(tokio::sync::Notify::new());
-            flush_soon_with(notify.clone());
-            let routine = ResiliencyEvent::Finished {
-                operation: "op".into(),
-                attempts: 1,
-                error: None,
-            };
-            batched.on_event(routine.clone());
-            flush_if_urgent();
-            assert!(
-                other.events().is_empty(),
-                "a healthy call's events wait for the flusher"
-            );
-            // The flusher was asked: its permit is stored.
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            rt.block_on(async {
-                tokio::time::timeout(std::time::Duration::from_secs(1), notify.notified())
-                    .await
-                    .expect("the flusher was notified")
-            });
-            batched.on_event(loaded("news"));
-            flush_if_urgent();
-            assert_eq!(other.events().len(), 2, "news flushes everything held, in order");
-            assert!(matches!(other.events()[0].1, ResiliencyEvent::Finished { .. }));
-            batched.on_event(routine);
-            flush_if_urgent();
-            assert_eq!(other.events().len(), 2, "urgency was reset by the flush");
         })
         .join()
         .unwrap();

@@ -200,7 +200,9 @@ pub(super) async fn invoke(
         query: parts.uri.query().map(str::to_string),
         body: IncomingBody::Stream(body),
     };
-    match invoke_app(&state, invocation).await {
+    // Boxed: the core's future is large, and axum's layers move the handler's future several times before
+    // polling it; a pointer moves for nothing (BENCHMARKS.md, callgrind's memcpy).
+    match Box::pin(invoke_app(&state, invocation)).await {
         Ok(response) | Err(InvokeFailure::Failed(Failure::Operation(InvokeError::App(response)))) => {
             // A cut answer goes as daprd sends it: the status, headers and first bytes are written before the
             // limit stops the copy, the handler returns, and only its warning tells (`pkg/api/http/
@@ -249,15 +251,17 @@ impl Call<'_> {
             }
             None => return Err(InvokeError::Channel(format!("couldn't find service: {}", self.app_id))),
         };
+        // The hop's futures are boxed so that each attempt's future stays small on the direct path to an app.
         let answer = match self.built_in {
             // A Resiliency resource names the app: one hop per attempt of its policy.
-            None => self
-                .hop_attempt(sidecar, self.request(body), 1)
+            None => Box::pin(self.hop_attempt(sidecar, self.request(body), 1))
                 .await
                 .map_err(|failed| failed.error.to_string()),
             Some(built_in) => {
                 let attempt = |n: u32| self.hop_attempt(sidecar, self.request(body), n);
-                built_in.run(attempt).await.map_err(|failure| failure.to_string())
+                Box::pin(built_in.run(attempt))
+                    .await
+                    .map_err(|failure| failure.to_string())
             }
         };
         match answer {

@@ -157,27 +157,16 @@ fn serve_on_own_thread(
     };
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
-        .on_thread_park(batch::flush_if_urgent)
+        // Whatever its requests emitted goes out as the thread goes idle, in one hand-over (see batch.rs).
+        .on_thread_park(batch::flush_this_thread)
         .build()
         .map_err(bind_error)?;
     std::thread::Builder::new()
         .name(format!("sidecar-{}", state.app_id))
         .spawn(move || {
             batch::batch_on_this_thread();
-            let flush_soon = Arc::new(tokio::sync::Notify::new());
-            batch::flush_soon_with(flush_soon.clone());
-            runtime.block_on(async move {
-                // Routine events (healthy calls) go out at most this late, in one hand-over.
-                tokio::spawn(async move {
-                    loop {
-                        flush_soon.notified().await;
-                        tokio::time::sleep(Duration::from_millis(5)).await;
-                        batch::flush_this_thread();
-                    }
-                });
-                serve(listeners, apis, ending).await;
-            });
-            // Every task left on it (the flusher; after a forced stop, the connections) is dropped here.
+            runtime.block_on(serve(listeners, apis, ending));
+            // Every task left on it (after a forced stop, the connections) is dropped here.
             runtime.shutdown_timeout(BLOCKING_BOUND);
             batch::flush_this_thread();
             let _ = done_tx.send(());

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use axum::extract::{Request, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, HeaderName, StatusCode, header};
 use axum::response::Response;
 use base64::Engine as _;
 
@@ -43,8 +43,9 @@ pub async fn by_header(State(state): State<Arc<SidecarState>>, mut request: Requ
 /// auth (kept, as daprd keeps it), with the request path, cleaned, as the method.
 fn target_from_headers(request: &mut Request) -> Option<(String, String)> {
     let headers = request.headers_mut();
+    const APP_ID: HeaderName = HeaderName::from_static("dapr-app-id");
     let from_header = headers
-        .remove("dapr-app-id")
+        .remove(APP_ID)
         .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
         .filter(|id| !id.is_empty());
     let app_id = from_header.or_else(|| basic_auth_app_id(headers))?;

@@ -30,6 +30,12 @@ end
 return redis.error_reply("failed to set key " .. KEYS[1])
 "#;
 
+/// The script of every save, as the store runs it (the bench sends it to Redis directly to compare).
+pub fn set_script() -> &'static redis::Script {
+    static SCRIPT: std::sync::OnceLock<redis::Script> = std::sync::OnceLock::new();
+    SCRIPT.get_or_init(|| redis::Script::new(SET_SCRIPT))
+}
+
 /// Deletes when there is no version, the ETag matches, or no ETag was given ("0").
 const DELETE_SCRIPT: &str = r#"
 local version = redis.pcall("HGET", KEYS[1], "version")

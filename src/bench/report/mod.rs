@@ -149,9 +149,27 @@ pub struct Report {
     /// Sidecar over gRPC over the same bare hop: added p50 and p90, CPU (no RSS: the same process as HTTP's).
     pub grpc_ratios: Ratios,
     pub saturated: Option<Throughput>,
+    /// The state API against Redis directly (`None`: redis-server is not installed).
+    pub state: Option<StateReport>,
     /// From spawning the sidecar process to its first `listening` line.
     pub sidecar_start_ms: f64,
     pub binary_bytes: Option<u64>,
+}
+
+/// `POST /v1.0/state/statestore` through a sidecar (the state-management quickstart's policy) against the same
+/// write sent to Redis directly.
+#[derive(Debug, Clone, Serialize)]
+pub struct StateReport {
+    pub redis: Latency,
+    pub sidecar: Latency,
+    /// Sidecar percentile − Redis-direct percentile.
+    pub added_p50_ms: f64,
+    pub added_p90_ms: f64,
+    pub added_p99_ms: f64,
+    /// The whole sidecar process (its event consumer included), and its serving thread, per 1000 req/s.
+    pub sidecar_process_vcpu_per_1000_rps: Option<f64>,
+    pub sidecar_vcpu_per_1000_rps: Option<f64>,
+    pub sidecar_peak_rss_mb: Option<f64>,
 }
 
 /// What `/proc` said of one process under test (`None` where it could not be read).
@@ -226,6 +244,7 @@ impl Report {
                 (None, hop.peak_rss_mb),
             ),
             saturated: None,
+            state: None,
             sidecar_start_ms: 0.0,
             binary_bytes: None,
         }

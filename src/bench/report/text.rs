@@ -24,7 +24,45 @@ impl Report {
         self.cost_table(&mut out);
         let _ = writeln!(out);
         self.other_lines(&mut out);
+        self.state_lines(&mut out);
         out
+    }
+
+    /// The state API's comparison, when it ran.
+    fn state_lines(&self, out: &mut String) {
+        let Some(s) = &self.state else {
+            let _ = writeln!(out, "state API          not measured: redis-server is not installed");
+            return;
+        };
+        let _ = writeln!(out);
+        let _ = writeln!(
+            out,
+            "State API: POST /v1.0/state/statestore through a sidecar (the state-management quickstart's policy) vs the same write to Redis directly"
+        );
+        let _ = writeln!(
+            out,
+            "{:<15}{:>10}{:>10}{:>10}{:>10}{:>8}",
+            "", "p50 ms", "p90 ms", "p99 ms", "req/s", "errors"
+        );
+        for (name, l) in [("Redis direct", &s.redis), ("state API", &s.sidecar)] {
+            let _ = writeln!(
+                out,
+                "{name:<15}{:>10.3}{:>10.3}{:>10.3}{:>10.0}{:>8}",
+                l.p50_ms, l.p90_ms, l.p99_ms, l.achieved_rps, l.errors
+            );
+        }
+        let _ = writeln!(
+            out,
+            "{:<15}{:>10.3}{:>10.3}{:>10.3}",
+            "state added", s.added_p50_ms, s.added_p90_ms, s.added_p99_ms
+        );
+        let _ = writeln!(
+            out,
+            "state sidecar      {} per 1000 req/s ({} for its thread), peak RSS {}",
+            opt(s.sidecar_process_vcpu_per_1000_rps, "vCPU"),
+            opt(s.sidecar_vcpu_per_1000_rps, "vCPU"),
+            opt(s.sidecar_peak_rss_mb, "MB")
+        );
     }
 
     fn latency_table(&self, out: &mut String) {

@@ -195,3 +195,28 @@ fn capital(s: &str) -> String {
         .map(|c| c.to_uppercase().collect::<String>() + chars.as_str())
         .unwrap_or_default()
 }
+
+/// Under this, a wait shown in tenths would read `0.0s`: the thing waited for is due now.
+pub const DUE: Duration = Duration::from_millis(50);
+
+/// `next try in 1.3s`, or `next try now` when the retry is due (not `in 0.0s`).
+pub fn next_try(wait: Duration) -> String {
+    if wait < DUE {
+        "next try now".to_string()
+    } else {
+        format!("next try in {:.1}s", wait.as_secs_f64())
+    }
+}
+
+#[cfg(test)]
+mod next_try_tests {
+    use super::*;
+
+    #[test]
+    fn a_retry_under_50ms_away_is_due_now() {
+        assert_eq!(next_try(Duration::from_millis(49)), "next try now");
+        assert_eq!(next_try(Duration::ZERO), "next try now");
+        assert_eq!(next_try(Duration::from_millis(50)), "next try in 0.1s");
+        assert_eq!(next_try(Duration::from_millis(1340)), "next try in 1.3s");
+    }
+}

@@ -50,10 +50,7 @@ pub fn candidates(model: &Model) -> Vec<String> {
             // the one before it failed.
             let (now, short) = match r.next_attempt_at {
                 Some(at) => {
-                    let next = match at.saturating_sub(model.now) {
-                        d if d.is_zero() => ", next try now".to_string(),
-                        d => format!(", next try in {}", secs(d)),
-                    };
+                    let next = format!(", {}", narrate::next_try(at.saturating_sub(model.now)));
                     (
                         format!("attempt {attempt} failed{why}{next}"),
                         format!("attempt {attempt} failed{next}"),
@@ -90,7 +87,7 @@ fn open_breaker(model: &Model, fault_on: bool) -> Vec<String> {
     let soonest = model.breakers.values().filter_map(|b| model.time_to_probe(b)).min();
     let (probe, short) = match soonest {
         // Under 50ms it would read `0.0s`: the probe is the next call.
-        Some(wait) if wait >= Duration::from_millis(50) => (
+        Some(wait) if wait >= narrate::DUE => (
             format!(" In {} one call may probe (half-open).", secs(wait)),
             format!(" Probe in {}.", secs(wait)),
         ),

@@ -36,7 +36,7 @@ fn head(b: &BreakerView, model: &Model, width: usize, theme: Theme) -> Line<'sta
         BreakerState::Closed => format!(" \u{b7} opens when {}", b.trip),
         BreakerState::HalfOpen => " \u{b7} a probe is deciding".to_string(),
         BreakerState::Open => match model.time_to_probe(b) {
-            Some(wait) if wait >= Duration::from_millis(50) => format!(" \u{b7} probe in {}", secs(wait)),
+            Some(wait) if wait >= crate::tui::narrate::DUE => format!(" \u{b7} probe in {}", secs(wait)),
             _ => " \u{b7} probe on the next call".to_string(),
         },
     };

@@ -121,10 +121,7 @@ fn lines(model: &Model, width: usize, height: usize, theme: Theme) -> Vec<Line<'
                 ranked.push((1, attempt_rows));
             }
             if let Some(next) = r.next_attempt_at {
-                let next = match next.saturating_sub(model.now) {
-                    d if d.is_zero() => "next try now".to_string(),
-                    d => format!("next try in {}", secs(d)),
-                };
+                let next = crate::tui::narrate::next_try(next.saturating_sub(model.now));
                 ranked.push((2, wrapped(&next, width, Style::new())));
             }
             ranked.extend(waits_rows.map(|w| (2, w)));

@@ -133,13 +133,12 @@ fn api_error(error: StateError) -> DaprError {
 /// `POST|PUT /v1.0/state/{store}`: an array of items; 204.
 pub(super) async fn save(
     State(s): State<Arc<SidecarState>>,
-    body: StoreBody<Vec<SaveRequestItem>>,
-) -> Result<Response, DaprError> {
-    let StoreBody {
+    StoreBody {
         store,
         encoder,
         request,
-    } = body;
+    }: StoreBody<Vec<SaveRequestItem>>,
+) -> Result<Response, DaprError> {
     let mut items = Vec::with_capacity(request.len());
     for item in request {
         // `pkg/api/http/http.go onPostState`: a missing key and an empty one are the same.
@@ -227,13 +226,12 @@ struct TransactionOperation {
 /// `POST /v1.0/state/{store}/transaction`: upserts and deletes applied in order under one policy run; 204.
 pub(super) async fn transaction(
     State(s): State<Arc<SidecarState>>,
-    body: StoreBody<TransactionRequest>,
-) -> Result<Response, DaprError> {
-    let StoreBody {
+    StoreBody {
         store,
         encoder,
         request,
-    } = body;
+    }: StoreBody<TransactionRequest>,
+) -> Result<Response, DaprError> {
     if request.operations.is_empty() {
         return Ok(StatusCode::NO_CONTENT.into_response());
     }

@@ -63,8 +63,18 @@ const HOP_ROUTES: &str = "/dapr-internal/";
 /// Middleware recording each request the Dapr API answers in the `dapr_http_server_*` families, when its
 /// response is complete, as daprd's `HTTPMiddleware` does (`pkg/diagnostics/http_monitoring.go`).
 pub async fn count_request(State(metrics): State<Arc<SidecarMetrics>>, request: Request, next: Next) -> Response {
+    counted(&metrics, request, |request| next.run(request)).await
+}
+
+/// `serve`'s answer to `request`, counted as [`count_request`] counts it (the sidecar's way around its
+/// router, `sidecar/http_api.rs`, counts with it too).
+pub async fn counted<F, Fut>(metrics: &SidecarMetrics, request: Request, serve: F) -> Response
+where
+    F: FnOnce(Request) -> Fut,
+    Fut: Future<Output = Response>,
+{
     if request.uri().path().starts_with(HOP_ROUTES) {
-        return next.run(request).await;
+        return serve(request).await;
     }
     let method = request.method().clone();
     let path = request.uri().path().to_string();
@@ -75,7 +85,7 @@ pub async fn count_request(State(metrics): State<Arc<SidecarMetrics>>, request: 
         .and_then(|v| v.to_str().ok()?.parse().ok())
         .unwrap_or(0);
     let start = tokio::time::Instant::now();
-    let response = next.run(request).await;
+    let response = serve(request).await;
     // Every body the API answers with is whole (the app's answer is read before it is passed on).
     let size = axum::body::HttpBody::size_hint(response.body());
     metrics.http_request(&super::http::ServedRequest {

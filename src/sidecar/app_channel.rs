@@ -15,15 +15,7 @@ use super::invoke::{AppResponse, InvokeError};
 /// MaxBodySizeMiddleware and around the app's answer by `pkg/channel/http/http_channel.go`).
 pub(super) const STREAM_TOO_LARGE: &str = "stream too large";
 
-/// The pooled HTTP/1.1 client the sidecar reaches apps with (kept-alive connections, no TLS, no proxy).
-pub(crate) type AppClient =
-    hyper_util::client::legacy::Client<hyper_util::client::legacy::connect::HttpConnector, Body>;
-
-pub(crate) fn app_client() -> AppClient {
-    let mut connector = hyper_util::client::legacy::connect::HttpConnector::new();
-    connector.set_nodelay(true);
-    hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new()).build(connector)
-}
+pub(crate) use super::conn_pool::{AppClient, ClientError};
 
 /// One call to the app at `target`; its answer read up to `limit` bytes.
 pub(super) async fn send(
@@ -58,7 +50,7 @@ pub(super) async fn send(
         }
     };
     let response = client
-        .request(request)
+        .request(addr, request)
         .await
         .map_err(|e| InvokeError::Channel(channel_error(&method, &url(), &e)))?;
     let (parts, body) = response.into_parts();
@@ -118,7 +110,7 @@ where
 }
 
 /// daprd's wording for an unreachable app channel (Go's `net/http` error text).
-fn channel_error(method: &Method, url: &str, e: &hyper_util::client::legacy::Error) -> String {
+fn channel_error(method: &Method, url: &str, e: &ClientError) -> String {
     let verb = method
         .as_str()
         .chars()

@@ -95,15 +95,16 @@ pub async fn call(
     request: http::Request<Body>,
     limit: usize,
 ) -> Result<AppResponse, HopError> {
-    let url = format!("http://{sidecar}{PREFIX}{}", path_and_query.trim_start_matches('/'));
+    let target = format!("{PREFIX}{}", path_and_query.trim_start_matches('/'));
     let mut request = request;
     // daprd's namespace is `NAMESPACE` (empty when self-hosted).
     let namespace = std::env::var("NAMESPACE").unwrap_or_default();
     forwarded::stamp_hop(request.headers_mut(), caller, callee, &namespace);
-    *request.uri_mut() = url
-        .parse()
+    let (uri, host) = super::resolver::uri(sidecar, &target)
         .map_err(|e| HopError::Internal(format!("invalid method path {path_and_query:?}: {e}")))?;
-    let response = client.request(request).await.map_err(|e| {
+    *request.uri_mut() = uri;
+    request.headers_mut().insert(http::header::HOST, host);
+    let response = client.request(sidecar, request).await.map_err(|e| {
         if over_the_limit(&e) {
             return HopError::TooLarge;
         }

@@ -7,8 +7,10 @@
 mod api;
 mod app_channel;
 pub mod batch;
+mod conn_pool;
 mod forwarded;
 mod grpc;
+mod http_api;
 pub use api::RUNTIME_VERSION;
 pub use grpc::unserved::{SERVED as GRPC_SERVED, UnservedListener};
 mod hop;
@@ -132,7 +134,7 @@ pub struct Sidecar {
     addr: SocketAddr,
     grpc_addr: Option<SocketAddr>,
     state: Arc<SidecarState>,
-    router: Router,
+    http: http_api::HttpApi,
     place: Where,
     memory_stores: HashMap<String, Arc<MemoryStore>>,
     store_faults: HashMap<String, Arc<StoreFaults>>,
@@ -182,7 +184,7 @@ impl Sidecar {
         let grpc_listener = bind_grpc(&options, options.grpc_listen, options.grpc_port_chosen)?;
         let grpc_addr = grpc_listener.as_ref().and_then(|l| l.local_addr().ok());
         let metrics = bind_metrics(&options)?;
-        let client = app_channel::app_client();
+        let client = app_channel::AppClient::default();
         let (stores, memory_stores, store_faults) = stores::state_stores(&components);
         let app_channel = options
             .app_port
@@ -203,12 +205,12 @@ impl Sidecar {
             shutdown_requested: tokio::sync::Notify::new(),
             unserved: Default::default(),
         });
-        let router = routes(state.clone());
+        let http = http_api::HttpApi::new(routes(state.clone()), state.clone());
         let sidecar = Sidecar {
             addr,
             grpc_addr,
             state,
-            router,
+            http,
             place,
             memory_stores,
             store_faults,
@@ -226,7 +228,7 @@ impl Sidecar {
 
     fn serve(&self, listeners: Listeners) -> Result<Serving, SidecarError> {
         let apis = Apis {
-            router: self.router.clone(),
+            http: self.http.clone(),
             grpc: grpc::DaprService {
                 state: self.state.clone(),
             },

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::RwLock;
 
-use axum::http::uri::{Authority, Parts, Scheme};
+use axum::http::uri::Parts;
 use axum::http::{self, HeaderValue, Uri};
 
 /// Where an app id is reached.
@@ -47,35 +47,32 @@ impl NameResolver {
     }
 }
 
-/// `http://<addr><path_and_query>` and its `Host`, without formatting and parsing a whole URL on every call:
-/// each target's authority is made once per thread (a sidecar calls one app, or a few) and shared after.
+/// The request target for a call to `addr` (origin-form, `<path_and_query>`, as an HTTP/1.1 client writes it
+/// on its own connection) and its `Host`, made without formatting a whole URL on every call: each address's
+/// `Host` is made once per thread (a sidecar calls one app, or a few) and shared after.
 pub(super) fn uri(addr: SocketAddr, path_and_query: &str) -> Result<(Uri, HeaderValue), http::Error> {
-    type Known = Vec<(SocketAddr, Authority, HeaderValue)>;
     thread_local! {
-        static AUTHORITIES: std::cell::RefCell<Known> = const { std::cell::RefCell::new(Vec::new()) };
+        static HOSTS: std::cell::RefCell<Vec<(SocketAddr, HeaderValue)>> = const { std::cell::RefCell::new(Vec::new()) };
     }
-    let (authority, host) = AUTHORITIES.with(|known| {
+    let host = HOSTS.with(|known| {
         let mut known = known.borrow_mut();
-        if let Some((_, authority, host)) = known.iter().find(|(a, ..)| *a == addr) {
-            return Ok((authority.clone(), host.clone()));
+        if let Some((_, host)) = known.iter().find(|(a, _)| *a == addr) {
+            return Ok(host.clone());
         }
         let text = addr.to_string();
-        // As the client writes it: no port when it is http's own.
+        // As hyper-util's client wrote it: no port when it is http's own.
         let host = match addr.port() {
             80 => text.trim_end_matches(":80"),
             _ => text.as_str(),
         };
         let host = HeaderValue::from_str(host)?;
-        let authority: Authority = text.parse()?;
         if known.len() >= 64 {
             known.clear();
         }
-        known.push((addr, authority.clone(), host.clone()));
-        Ok::<_, http::Error>((authority, host))
+        known.push((addr, host.clone()));
+        Ok::<_, http::Error>(host)
     })?;
     let mut parts = Parts::default();
-    parts.scheme = Some(Scheme::HTTP);
-    parts.authority = Some(authority);
     parts.path_and_query = Some(path_and_query.parse()?);
     Ok((Uri::from_parts(parts)?, host))
 }

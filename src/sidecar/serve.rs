@@ -13,7 +13,6 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::Router;
 use tokio::sync::oneshot;
 use tokio_util::sync::CancellationToken;
 
@@ -186,7 +185,7 @@ pub(super) struct Listeners {
 
 /// What the sidecar serves: Dapr's HTTP API and its gRPC API, over the same state.
 pub(super) struct Apis {
-    pub router: Router,
+    pub http: super::http_api::HttpApi,
     pub grpc: grpc::DaprService,
 }
 
@@ -222,7 +221,8 @@ async fn serve(listeners: Listeners, apis: Apis, ending: Ending) {
         servers.spawn(grpc::serve(listener, apis.grpc, stop.clone().cancelled_owned()));
     }
     if let Ok(listener) = tokio::net::TcpListener::from_std(http) {
-        let serving = axum::serve(listener, apis.router).with_graceful_shutdown(stop.clone().cancelled_owned());
+        let serving = axum::serve(listener, axum::ServiceExt::into_make_service(apis.http))
+            .with_graceful_shutdown(stop.clone().cancelled_owned());
         servers.spawn(async move {
             let _ = serving.await;
         });
